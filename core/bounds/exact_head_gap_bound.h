@@ -1,0 +1,18 @@
+#pragma once
+//! \file B2: exact head, boundary gap (project's own): L exact, Ū = (n−k) e^{s_(k+1)}.
+
+#include "core/bounds/bound.h"
+
+namespace tvk {
+
+//! B2.
+class ExactHeadGapBound final : public TopkBound {
+ public:
+  std::string name() const override { return "b2"; }
+  std::string description() const override {
+    return "exact head, boundary gap: (n-k) e^s_(k+1) / (L + (n-k) e^s_(k+1))";
+  }
+  double value(const TailProfile& profile, std::size_t k) const override;
+};
+
+}  // namespace tvk

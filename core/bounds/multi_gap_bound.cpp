@@ -1,0 +1,59 @@
+#include "core/bounds/multi_gap_bound.h"
+
+#include <bit>
+#include <cmath>
+#include <stdexcept>
+
+namespace tvk {
+
+MultiGapBound::MultiGapBound(TailGrouping grouping, HeadForm head, std::size_t equal_groups)
+    : grouping_(grouping), head_(head), equal_groups_(equal_groups) {
+  if (equal_groups_ < 1) throw std::invalid_argument("b3: the number of equal groups must be >= 1");
+}
+
+std::string MultiGapBound::name() const {
+  std::string name = grouping_ == TailGrouping::kGeometric ? "b3" : "b3_equal";
+  return head_ == HeadForm::kGap ? name + "_gap" : name;
+}
+
+std::string MultiGapBound::description() const {
+  std::string grouping = grouping_ == TailGrouping::kGeometric
+                             ? "geometric groups 1,2,4,..."
+                             : std::to_string(equal_groups_) + " equal groups";
+  return "multi-gap, " + grouping + (head_ == HeadForm::kGap ? ", gap form" : ", exact head");
+}
+
+double MultiGapBound::value(const TailProfile& profile, std::size_t k) const {
+  const std::size_t n = profile.n();
+  if (k >= n) return 0.0;
+  const std::size_t tail_keys = n - k;
+  const auto w = profile.weights();
+  const double s_k = profile.logit(k);
+
+  // Group g (0-based) covers ranks [k+1+start(g), k+1+start(g)+size(g)); groups are visited
+  // from the bottom so the smallest terms are added first.
+  double upper = 0.0;
+  auto add_group = [&](std::size_t start, std::size_t size) {
+    const std::size_t rank = k + 1 + start;  // a_g, 1-based
+    const double term =
+        head_ == HeadForm::kExact ? w[rank - 1] : std::exp(profile.logit(rank) - s_k);
+    upper += static_cast<double>(size) * term;
+  };
+  if (grouping_ == TailGrouping::kGeometric) {
+    const std::size_t groups = std::bit_width(tail_keys);  // starts 2^g − 1 < tail_keys
+    for (std::size_t g = groups; g-- > 0;) {
+      const std::size_t start = (std::size_t{1} << g) - 1;
+      add_group(start, std::min(std::size_t{1} << g, tail_keys - start));
+    }
+  } else {
+    const std::size_t groups = std::min(equal_groups_, tail_keys);
+    const std::size_t base = tail_keys / groups, extra = tail_keys % groups;
+    for (std::size_t g = groups; g-- > 0;) {
+      add_group(g * base + std::min(g, extra), base + (g < extra ? 1 : 0));
+    }
+  }
+  if (head_ == HeadForm::kExact) return upper / (profile.head_weight(k) + upper);
+  return upper / (static_cast<double>(k) + upper);
+}
+
+}  // namespace tvk

@@ -1,0 +1,59 @@
+#include "experiments/cli/cli.h"
+
+#include <exception>
+#include <iostream>
+
+#include "core/error.h"
+#include "tvk/version.h"
+
+namespace tvk::cli {
+
+const std::vector<Verb>& verbs() {
+  static const std::vector<Verb> list = {
+      {"row", "analyse one row of logits: k_eps, tail mass, every bound, the identities",
+       run_row_command},
+  };
+  return list;
+}
+
+namespace {
+
+void print_usage(std::ostream& out) {
+  out << "tvk " << build::kVersion
+      << ": a lab for certified Top-k attention\n\n"
+         "usage: tvk VERB [options]   (tvk VERB --help for each verb)\n\nverbs:\n";
+  for (const Verb& verb : verbs()) {
+    out << "  " << verb.name << std::string(10 - std::string(verb.name).size(), ' ') << verb.summary
+        << "\n";
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    print_usage(args.empty() ? std::cerr : std::cout);
+    return args.empty() ? kExitBadInput : 0;
+  }
+  if (args[0] == "--version") {
+    std::cout << "tvk " << build::kVersion << "\n";
+    return 0;
+  }
+  for (const Verb& verb : verbs()) {
+    if (args[0] != verb.name) continue;
+    try {
+      return verb.run(std::vector<std::string>(args.begin() + 1, args.end()));
+    } catch (const InputError& error) {
+      std::cerr << "tvk: error: " << error.what() << "\n";
+      return kExitBadInput;
+    } catch (const std::exception& error) {
+      std::cerr << "tvk: internal error: " << error.what() << "\n";
+      return 1;
+    }
+  }
+  std::cerr << "tvk: error: unknown verb '" << args[0] << "' (tvk --help lists them)\n";
+  return kExitBadInput;
+}
+
+}  // namespace tvk::cli

@@ -63,6 +63,13 @@ class ScoreModel {
   virtual std::optional<double> asymptotic_k_fraction(double eps) const = 0;
   //! Quantile F^{-1}(p) of one logit, where the model has one (i.i.d. models).
   virtual std::optional<double> quantile(double p) const = 0;
+
+  //! Whether the logits of a row are i.i.d. draws of one law (false e.g. for sink keys at fixed
+  //! positions). The generic conformance tests compare samples to quantile() only when true.
+  virtual bool iid() const { return true; }
+  //! Density f(s) of one logit, where the model has one (i.i.d. models); lets tests check
+  //! tail_mass_limit() against brute-force integration of e^s f(s).
+  virtual std::optional<double> density(double /*s*/) const { return std::nullopt; }
 };
 
 }  // namespace tvk

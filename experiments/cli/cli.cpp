@@ -10,8 +10,15 @@ namespace tvk::cli {
 
 const std::vector<Verb>& verbs() {
   static const std::vector<Verb> list = {
+      {"run", "run a config-driven Monte Carlo sweep and write <out>/<name>.h5 and .csv",
+       run_run_command},
+      {"validate", "check a config and its overrides; print the resolved config and grid size",
+       run_validate_command},
       {"row", "analyse one row of logits: k_eps, tail mass, every bound, the identities",
        run_row_command},
+      {"models", "list the score models, their parameters, defaults and ranges",
+       run_models_command},
+      {"bounds", "list the bound variants", run_bounds_command},
   };
   return list;
 }

@@ -21,5 +21,9 @@ const std::vector<Verb>& verbs();
 
 // The verbs (each in its own *_command.cpp). Each returns an exit code.
 int run_row_command(const std::vector<std::string>& args);
+int run_run_command(const std::vector<std::string>& args);
+int run_validate_command(const std::vector<std::string>& args);
+int run_models_command(const std::vector<std::string>& args);
+int run_bounds_command(const std::vector<std::string>& args);
 
 }  // namespace tvk::cli

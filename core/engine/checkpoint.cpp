@@ -1,0 +1,83 @@
+#include "core/engine/checkpoint.h"
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+
+#include "core/error.h"
+
+namespace tvk {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+void write_atomically(const fs::path& path, const std::string& bytes) {
+  fs::path temporary = path;
+  temporary += ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    out.flush();
+    if (!out) throw std::runtime_error(temporary.string() + ": cannot write checkpoint");
+  }
+  fs::rename(temporary, path);
+}
+
+}  // namespace
+
+std::string fingerprint_of(const std::string& text) {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (unsigned char c : text) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  char buffer[17];
+  std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(hash));
+  return buffer;
+}
+
+CheckpointStore::CheckpointStore(fs::path dir, std::string fingerprint, bool resume)
+    : dir_(std::move(dir)) {
+  const fs::path manifest = dir_ / "manifest.txt";
+  if (resume && fs::exists(manifest)) {
+    const std::string found = read_file(manifest);
+    if (found != fingerprint) {
+      throw InputError(dir_.string() +
+                       ": the checkpoint belongs to a different config, seed or tvk version; "
+                       "rerun without --resume to start over");
+    }
+    for (const auto& entry : fs::directory_iterator(dir_)) {
+      if (entry.path().extension() == ".bin") ++resumed_;
+    }
+    return;
+  }
+  fs::remove_all(dir_);
+  fs::create_directories(dir_);
+  write_atomically(manifest, fingerprint);
+}
+
+fs::path CheckpointStore::point_path(std::size_t point) const {
+  return dir_ / ("point_" + std::to_string(point) + ".bin");
+}
+
+std::optional<std::string> CheckpointStore::load(std::size_t point) const {
+  const fs::path path = point_path(point);
+  if (!fs::exists(path)) return std::nullopt;
+  return read_file(path);
+}
+
+void CheckpointStore::save(std::size_t point, const std::string& bytes) const {
+  write_atomically(point_path(point), bytes);
+}
+
+void CheckpointStore::remove() const {
+  fs::remove_all(dir_);
+}
+
+}  // namespace tvk

@@ -1,0 +1,39 @@
+#pragma once
+//! \file Checkpoints of a sweep: one file per completed grid point in `<out>/<name>.checkpoint/`,
+//! each written atomically, plus a manifest holding the run's fingerprint (resolved config and
+//! tvk version). A killed run loses at most the points in flight; `--resume` reloads the rest.
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace tvk {
+
+//! The checkpoint folder of one run.
+class CheckpointStore {
+ public:
+  //! Opens `dir` for a run with this fingerprint. With `resume`, an existing folder must hold
+  //! the same fingerprint (else InputError); without it, any old checkpoint is discarded.
+  CheckpointStore(std::filesystem::path dir, std::string fingerprint, bool resume);
+
+  //! The saved bytes of point p, if it was completed.
+  std::optional<std::string> load(std::size_t point) const;
+  //! Saves point p atomically (temporary file + rename).
+  void save(std::size_t point, const std::string& bytes) const;
+  //! Number of points found when the store was opened.
+  std::size_t resumed_points() const { return resumed_; }
+  //! Removes the folder (after the results file is complete).
+  void remove() const;
+  const std::filesystem::path& dir() const { return dir_; }
+
+ private:
+  std::filesystem::path point_path(std::size_t point) const;
+  std::filesystem::path dir_;
+  std::size_t resumed_ = 0;
+};
+
+//! 64-bit FNV-1a hash of text, as 16 hex digits (fingerprints, not security).
+std::string fingerprint_of(const std::string& text);
+
+}  // namespace tvk

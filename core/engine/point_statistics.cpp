@@ -1,0 +1,190 @@
+#include "core/engine/point_statistics.h"
+
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+namespace tvk {
+
+PointStatistics::PointStatistics(const StatisticsShape& shape) : shape_(shape) {
+  ints_.assign(2 * shape.eps + 3 * shape.bounds * shape.eps, 0);
+  doubles_.assign(2 * shape.eps + 2 * shape.bounds * shape.eps + 2 * shape.grid, 0.0);
+  histogram_.assign(shape.eps * (shape.max_n + 1), 0);
+}
+
+std::size_t PointStatistics::row_value_count() const {
+  return 2 * shape_.eps + 2 * shape_.bounds * shape_.eps;
+}
+
+void PointStatistics::add(const RowAnalysis& row) {
+  const std::size_t eps_count = shape_.eps;
+  const double n = static_cast<double>(row.n);
+  ++rows_;
+  for (std::size_t e = 0; e < eps_count; ++e) {
+    const auto k = static_cast<std::int64_t>(row.k_eps[e]);
+    ints_[e] += k;
+    ints_[eps_count + e] += k * k;
+    histogram_[e * (shape_.max_n + 1) + row.k_eps[e]] += 1;
+    doubles_[e] += row.tau_at_k_eps[e];
+    doubles_[eps_count + e] += n / static_cast<double>(k);
+  }
+  for (std::size_t b = 0; b < shape_.bounds; ++b) {
+    for (std::size_t e = 0; e < eps_count; ++e) {
+      const Certificate& c = row.certificates[b * eps_count + e];
+      const auto kept = static_cast<std::int64_t>(c.kept);
+      ints_[bound_int(0, b, e)] += kept;
+      ints_[bound_int(1, b, e)] += kept * kept;
+      // Held: the certified bound really bounds the kept set's tail mass.
+      ints_[bound_int(2, b, e)] += c.tau <= c.bound ? 1 : 0;
+      doubles_[bound_double(0, b, e)] +=
+          static_cast<double>(c.kept) / static_cast<double>(row.k_eps[e]);
+      doubles_[bound_double(1, b, e)] += n / static_cast<double>(c.kept);
+    }
+  }
+  for (std::size_t g = 0; g < shape_.grid; ++g) {
+    doubles_[grid_double(0, g)] += row.tau_grid[g];
+    doubles_[grid_double(1, g)] += row.tau_grid[g] * row.tau_grid[g];
+  }
+  if (shape_.store_rows) {
+    for (std::size_t e = 0; e < eps_count; ++e) {
+      row_values_.push_back(static_cast<double>(row.k_eps[e]));
+      row_values_.push_back(row.tau_at_k_eps[e]);
+    }
+    for (std::size_t b = 0; b < shape_.bounds; ++b) {
+      for (std::size_t e = 0; e < eps_count; ++e) {
+        const Certificate& c = row.certificates[b * eps_count + e];
+        row_values_.push_back(static_cast<double>(c.kept));
+        row_values_.push_back(c.bound);
+      }
+    }
+  }
+}
+
+void PointStatistics::merge(const PointStatistics& other) {
+  rows_ += other.rows_;
+  for (std::size_t i = 0; i < ints_.size(); ++i)
+    ints_[i] += other.ints_[i];
+  for (std::size_t i = 0; i < doubles_.size(); ++i)
+    doubles_[i] += other.doubles_[i];
+  for (std::size_t i = 0; i < histogram_.size(); ++i)
+    histogram_[i] += other.histogram_[i];
+  row_values_.insert(row_values_.end(), other.row_values_.begin(), other.row_values_.end());
+}
+
+void PointStatistics::clear() {
+  rows_ = 0;
+  std::fill(ints_.begin(), ints_.end(), 0);
+  std::fill(doubles_.begin(), doubles_.end(), 0.0);
+  std::fill(histogram_.begin(), histogram_.end(), 0);
+  row_values_.clear();
+}
+
+std::span<const std::int64_t> PointStatistics::k_histogram(std::size_t e) const {
+  return std::span<const std::int64_t>(histogram_)
+      .subspan(e * (shape_.max_n + 1), shape_.max_n + 1);
+}
+
+namespace {
+
+constexpr std::uint64_t kMagic = 0x31764b5654534b50ULL;  // "PKSTVKv1"
+
+template <typename T>
+void append_vector(std::string& out, const std::vector<T>& values) {
+  const std::uint64_t size = values.size();
+  out.append(reinterpret_cast<const char*>(&size), sizeof size);
+  out.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
+}
+
+template <typename T>
+void read_vector(const std::string& in, std::size_t& offset, std::vector<T>& values) {
+  std::uint64_t size = 0;
+  if (offset + sizeof size > in.size()) throw std::runtime_error("truncated statistics record");
+  std::memcpy(&size, in.data() + offset, sizeof size);
+  offset += sizeof size;
+  if (size > (in.size() - offset) / sizeof(T)) {
+    throw std::runtime_error("truncated statistics record");
+  }
+  values.resize(size);
+  std::memcpy(values.data(), in.data() + offset, size * sizeof(T));
+  offset += size * sizeof(T);
+}
+
+}  // namespace
+
+std::string PointStatistics::serialize() const {
+  std::string out;
+  out.append(reinterpret_cast<const char*>(&kMagic), sizeof kMagic);
+  out.append(reinterpret_cast<const char*>(&rows_), sizeof rows_);
+  append_vector(out, ints_);
+  append_vector(out, doubles_);
+  append_vector(out, histogram_);
+  append_vector(out, row_values_);
+  return out;
+}
+
+PointStatistics PointStatistics::deserialize(const std::string& bytes,
+                                             const StatisticsShape& shape) {
+  PointStatistics stats(shape);
+  std::uint64_t magic = 0;
+  if (bytes.size() < sizeof magic + sizeof stats.rows_) {
+    throw std::runtime_error("truncated statistics record");
+  }
+  std::memcpy(&magic, bytes.data(), sizeof magic);
+  if (magic != kMagic) throw std::runtime_error("not a tvk statistics record");
+  std::memcpy(&stats.rows_, bytes.data() + sizeof magic, sizeof stats.rows_);
+  std::size_t offset = sizeof magic + sizeof stats.rows_;
+  const std::size_t ints = stats.ints_.size(), doubles = stats.doubles_.size(),
+                    histogram = stats.histogram_.size();
+  read_vector(bytes, offset, stats.ints_);
+  read_vector(bytes, offset, stats.doubles_);
+  read_vector(bytes, offset, stats.histogram_);
+  read_vector(bytes, offset, stats.row_values_);
+  if (stats.ints_.size() != ints || stats.doubles_.size() != doubles ||
+      stats.histogram_.size() != histogram || offset != bytes.size()) {
+    throw std::runtime_error("statistics record does not match the configuration");
+  }
+  return stats;
+}
+
+KSummary summarize_k(std::int64_t k_sum, std::int64_t k_sq_sum, std::int64_t rows, std::size_t n) {
+  KSummary s;
+  if (rows <= 0) return s;
+  const double scale = static_cast<double>(n);
+  s.mean = static_cast<double>(k_sum) / static_cast<double>(rows) / scale;
+  if (rows > 1) {
+    // rows·Σk² − (Σk)² is computed exactly in 128 bits: no cancellation in the variance.
+    const __int128 numerator =
+        static_cast<__int128>(rows) * k_sq_sum - static_cast<__int128>(k_sum) * k_sum;
+    const double variance = static_cast<double>(numerator) /
+                            (static_cast<double>(rows) * static_cast<double>(rows - 1));
+    s.std = std::sqrt(variance) / scale;
+    s.sem = s.std / std::sqrt(static_cast<double>(rows));
+  }
+  return s;
+}
+
+void add_quantiles(KSummary& summary, std::span<const std::int64_t> histogram, std::int64_t rows,
+                   std::size_t n) {
+  if (rows <= 0) return;
+  // The i-th smallest k (0-based) from cumulative counts.
+  auto order_statistic = [&](std::int64_t i) {
+    std::int64_t seen = 0;
+    for (std::size_t k = 0; k < histogram.size(); ++k) {
+      seen += histogram[k];
+      if (seen > i) return static_cast<double>(k);
+    }
+    return static_cast<double>(histogram.size() - 1);
+  };
+  auto quantile = [&](double q) {
+    const double h = static_cast<double>(rows - 1) * q;  // numpy's default ("linear")
+    const auto lower = static_cast<std::int64_t>(std::floor(h));
+    const double low = order_statistic(lower);
+    const double high = lower + 1 < rows ? order_statistic(lower + 1) : low;
+    return (low + (h - static_cast<double>(lower)) * (high - low)) / static_cast<double>(n);
+  };
+  summary.q05 = quantile(0.05);
+  summary.q50 = quantile(0.50);
+  summary.q95 = quantile(0.95);
+}
+
+}  // namespace tvk

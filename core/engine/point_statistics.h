@@ -1,0 +1,105 @@
+#pragma once
+//! \file Accumulators of one grid point. Integer statistics (k sums, held counts, the k
+//! histograms behind the quantiles) are exact and merge in any order; double sums are kept per
+//! work item and merged in work-item order, so results are bit-identical at any thread count.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/row_analysis.h"
+
+namespace tvk {
+
+//! Sizes that fix the layout of the accumulators.
+struct StatisticsShape {
+  std::size_t eps = 0;      //!< budgets
+  std::size_t bounds = 0;   //!< certifying bounds
+  std::size_t grid = 0;     //!< k/n grid points of the tau profile
+  std::size_t max_n = 0;    //!< largest row length (histogram size - 1)
+  bool store_rows = false;  //!< keep per-row values
+};
+
+//! Statistics of a set of rows of one point.
+class PointStatistics {
+ public:
+  PointStatistics() = default;
+  explicit PointStatistics(const StatisticsShape& shape);
+
+  //! Adds one analysed row.
+  void add(const RowAnalysis& row);
+  //! this += other. Integer parts commute; call in work-item order for bit-identical doubles.
+  void merge(const PointStatistics& other);
+  //! Empties the statistics, keeping the shape (and the allocation).
+  void clear();
+
+  const StatisticsShape& shape() const { return shape_; }
+  std::int64_t rows() const { return rows_; }
+
+  // Layout accessors (e = eps index, b = bound index, g = grid index).
+  std::int64_t k_sum(std::size_t e) const { return ints_[e]; }
+  std::int64_t k_sq_sum(std::size_t e) const { return ints_[shape_.eps + e]; }
+  std::int64_t bound_k_sum(std::size_t b, std::size_t e) const { return ints_[bound_int(0, b, e)]; }
+  std::int64_t bound_k_sq_sum(std::size_t b, std::size_t e) const {
+    return ints_[bound_int(1, b, e)];
+  }
+  std::int64_t bound_held(std::size_t b, std::size_t e) const { return ints_[bound_int(2, b, e)]; }
+  double tau_at_k_sum(std::size_t e) const { return doubles_[e]; }
+  double reduction_sum(std::size_t e) const { return doubles_[shape_.eps + e]; }
+  double bound_price_sum(std::size_t b, std::size_t e) const {
+    return doubles_[bound_double(0, b, e)];
+  }
+  double bound_reduction_sum(std::size_t b, std::size_t e) const {
+    return doubles_[bound_double(1, b, e)];
+  }
+  double tau_grid_sum(std::size_t g) const { return doubles_[grid_double(0, g)]; }
+  double tau_grid_sq_sum(std::size_t g) const { return doubles_[grid_double(1, g)]; }
+  //! Number of rows whose k_eps (for budget e) equals k, k = 0..max_n.
+  std::span<const std::int64_t> k_histogram(std::size_t e) const;
+
+  //! Per-row values when shape.store_rows: per row, k_eps then tau_at_k_eps per eps, then each
+  //! bound's kept count and bound value per eps (see row_value_names()).
+  const std::vector<double>& row_values() const { return row_values_; }
+  //! Number of values per stored row.
+  std::size_t row_value_count() const;
+
+  //! Exact serialisation for checkpoints (raw bits of every double).
+  std::string serialize() const;
+  //! Inverse of serialize(); throws std::runtime_error on a corrupt or mismatched record.
+  static PointStatistics deserialize(const std::string& bytes, const StatisticsShape& shape);
+
+  bool operator==(const PointStatistics& other) const = default;
+
+ private:
+  std::size_t bound_int(std::size_t field, std::size_t b, std::size_t e) const {
+    return 2 * shape_.eps + (field * shape_.bounds + b) * shape_.eps + e;
+  }
+  std::size_t bound_double(std::size_t field, std::size_t b, std::size_t e) const {
+    return 2 * shape_.eps + (field * shape_.bounds + b) * shape_.eps + e;
+  }
+  std::size_t grid_double(std::size_t field, std::size_t g) const {
+    return 2 * shape_.eps + 2 * shape_.bounds * shape_.eps + field * shape_.grid + g;
+  }
+
+  StatisticsShape shape_;
+  std::int64_t rows_ = 0;
+  std::vector<std::int64_t> ints_;
+  std::vector<double> doubles_;
+  std::vector<std::int64_t> histogram_;  // eps × (max_n + 1)
+  std::vector<double> row_values_;
+};
+
+//! Summary values derived from a point's statistics (the numbers written to results files).
+struct KSummary {
+  double mean = 0.0, std = 0.0, sem = 0.0;  //!< of k/n over rows
+  double q05 = 0.0, q50 = 0.0, q95 = 0.0;   //!< quantiles of k/n (numpy's linear method)
+};
+
+//! Mean, std and sem of k/n from integer sums (exact variance numerator).
+KSummary summarize_k(std::int64_t k_sum, std::int64_t k_sq_sum, std::int64_t rows, std::size_t n);
+//! Adds the quantiles of k/n from the k histogram of a point whose rows all have length n.
+void add_quantiles(KSummary& summary, std::span<const std::int64_t> histogram, std::int64_t rows,
+                   std::size_t n);
+
+}  // namespace tvk

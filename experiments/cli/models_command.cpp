@@ -1,0 +1,56 @@
+// `tvk models` and `tvk bounds`: what can be named in a config.
+#include <cstdio>
+#include <iostream>
+
+#include "core/bounds/bound_registry.h"
+#include "core/models/model_registry.h"
+#include "experiments/cli/arg_parser.h"
+#include "experiments/cli/cli.h"
+
+namespace tvk::cli {
+namespace {
+
+std::string range_text(const ParamSpec& spec) {
+  auto end = [](double v) { return std::abs(v) >= 1e300 ? std::string("inf") : format_exact(v); };
+  std::string text = (spec.min_inclusive ? "[" : "(") +
+                     (spec.min <= -1e300 ? "-inf" : end(spec.min)) + ", " + end(spec.max) +
+                     (spec.max_inclusive ? "]" : ")");
+  if (spec.integer) text += ", integer";
+  return text;
+}
+
+}  // namespace
+
+int run_models_command(const std::vector<std::string>& args) {
+  ArgParser parser("models", "tvk models",
+                   "Lists the registered score models (config: model: {type: NAME, ...}) with\n"
+                   "their parameters, defaults and valid ranges, and whether E[e^s] is finite\n"
+                   "at the defaults (without it there is no asymptotic k_eps rule).");
+  if (!parser.parse(args)) return 0;
+  for (const auto& name : model_names()) {
+    const ModelInfo* info = find_model_info(name);
+    const auto model = make_model(name, {});
+    std::printf("%s\n    %s\n", name.c_str(), info->doc.c_str());
+    for (const ParamSpec& spec : info->params) {
+      std::printf("    %-10s default %-8s range %-22s %s\n", spec.name.c_str(),
+                  format_exact(spec.default_value).c_str(), range_text(spec).c_str(),
+                  spec.doc.c_str());
+    }
+    std::printf("    E[e^s] at defaults: %s\n\n",
+                model->exp_mean_finite() ? "finite" : model->no_rule_reason().c_str());
+  }
+  return 0;
+}
+
+int run_bounds_command(const std::vector<std::string>& args) {
+  ArgParser parser("bounds", "tvk bounds",
+                   "Lists the registered bound variants (config: bounds: [NAME, ...]).");
+  if (!parser.parse(args)) return 0;
+  for (const auto& name : bound_names()) {
+    std::printf("%-14s %s\n", name.c_str(),
+                make_bound(name, BoundOptions{})->description().c_str());
+  }
+  return 0;
+}
+
+}  // namespace tvk::cli

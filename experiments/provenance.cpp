@@ -1,0 +1,49 @@
+#include "experiments/provenance.h"
+
+#include <H5public.h>
+#include <oneapi/tbb/version.h>
+
+#include <Eigen/Core>
+#include <boost/version.hpp>
+#include <ctime>
+
+#include "tvk/git_version.h"
+#include "tvk/version.h"
+
+namespace tvk {
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  return buffer;
+}
+
+Provenance make_provenance(const RunIdentity& run) {
+  Provenance p;
+  p.set("filetype", std::string("tvk-results"));
+  p.set("format_version", std::vector<std::int64_t>{kFormatMajor, kFormatMinor});
+  p.set("experiment", run.kind);
+  p.set("tvk_version", std::string(build::kVersion));
+  p.set("git_commit", std::string(build::kGitCommit));
+  p.set("git_dirty", static_cast<std::int64_t>(build::kGitDirty ? 1 : 0));
+  p.set("config", run.config_text);
+  p.set("config_file", run.config_file);
+  p.set("command_line", run.command_line);
+  p.set("seed", static_cast<std::int64_t>(run.seed));
+  p.set("threads", static_cast<std::int64_t>(run.threads));
+  p.set("created_utc", utc_now());
+  p.set("library_eigen", std::to_string(EIGEN_WORLD_VERSION) + "." +
+                             std::to_string(EIGEN_MAJOR_VERSION) + "." +
+                             std::to_string(EIGEN_MINOR_VERSION));
+  p.set("library_boost", std::string(BOOST_LIB_VERSION));
+  p.set("library_hdf5", std::to_string(H5_VERS_MAJOR) + "." + std::to_string(H5_VERS_MINOR) + "." +
+                            std::to_string(H5_VERS_RELEASE));
+  p.set("library_onetbb", std::string(TBB_VERSION_STRING));
+  p.set("library_yaml_cpp", std::string(TVK_YAML_CPP_VERSION));
+  return p;
+}
+
+}  // namespace tvk

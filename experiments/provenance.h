@@ -1,0 +1,34 @@
+#pragma once
+//! \file Provenance of a results file (root attributes, DESIGN.md "Results files"): format
+//! version, tvk version, git commit and dirty flag, resolved config, command line, seed,
+//! threads, UTC time and library versions.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "core/io/results_writer.h"
+
+namespace tvk {
+
+//! Results format version [major, minor]: major changes break readers, minor ones add fields.
+inline constexpr std::int64_t kFormatMajor = 1;
+inline constexpr std::int64_t kFormatMinor = 0;
+
+//! What identifies one run.
+struct RunIdentity {
+  std::string kind;          //!< experiment kind, e.g. "synthetic"
+  std::string config_text;   //!< resolved config (YAML)
+  std::string config_file;   //!< as given on the command line
+  std::string command_line;  //!< the full command line
+  std::uint64_t seed = 0;
+  std::size_t threads = 0;
+};
+
+//! Root attributes for a results file of this run.
+Provenance make_provenance(const RunIdentity& run);
+
+//! "2026-11-23T23:59:59Z".
+std::string utc_now();
+
+}  // namespace tvk

@@ -1,0 +1,54 @@
+#pragma once
+//! \file Experiment kind "synthetic": Monte Carlo sweeps of score models over parameter, n and
+//! eps grids (THEORY §4–§5), written to `<out>/<name>.h5` and `<out>/<name>.csv`.
+
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/engine/point_statistics.h"
+#include "core/engine/progress.h"
+#include "core/io/results_table.h"
+#include "core/io/sweep_config.h"
+#include "core/models/score_model.h"
+
+namespace tvk {
+
+//! How to run (nothing here changes the data).
+struct RunOptions {
+  std::filesystem::path out_dir = "results";
+  std::size_t threads = 0;  //!< 0 = all cores
+  ProgressMode progress = ProgressMode::kAuto;
+  bool resume = false;
+  std::string command_line;
+};
+
+//! One grid point of a synthetic sweep: a model instance and a row length.
+struct SyntheticPoint {
+  std::size_t model_index = 0;  //!< into SweepConfig::models
+  std::shared_ptr<const ScoreModel> model;
+  std::size_t n = 0;
+};
+
+//! The grid points in order: models, then their parameter points (row-major), then n.
+std::vector<SyntheticPoint> expand_points(const SweepConfig& config);
+
+//! The points table (one row per point × eps) from the points' statistics.
+Table points_table(const SweepConfig& config, const std::vector<SyntheticPoint>& points,
+                   const std::vector<PointStatistics>& statistics);
+
+//! What a finished run wrote.
+struct SweepOutcome {
+  std::filesystem::path h5_path, csv_path;
+  Table points;
+  std::size_t rows_total = 0;
+  std::size_t resumed_points = 0;
+  double seconds = 0.0;
+};
+
+//! Runs the sweep with checkpoints and writes the results files atomically.
+SweepOutcome run_synthetic_sweep(const SweepConfig& config, const RunOptions& options);
+
+}  // namespace tvk

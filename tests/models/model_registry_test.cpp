@@ -1,0 +1,79 @@
+//! \file Registry behaviour and the exact wording of parameter errors.
+
+#include "core/models/model_registry.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "core/error.h"
+
+namespace tvk {
+namespace {
+
+std::string error_of(std::string_view model, const ParamValues& values) {
+  try {
+    make_model(model, values);
+  } catch (const InputError& error) {
+    return error.what();
+  }
+  return "";
+}
+
+TEST(ModelRegistry, ListsTheBuiltInModelsInOrder) {
+  EXPECT_EQ(model_names(), (std::vector<std::string>{"gaussian", "student_t", "laplace", "gumbel",
+                                                     "logistic", "gaussian_mixture", "sinks"}));
+}
+
+TEST(ModelRegistry, NamesTheParameterInErrors) {
+  EXPECT_EQ(error_of("gaussian", {{"sigma", -2.0}}),
+            "model gaussian: parameter sigma: must be > 0, got -2");
+  EXPECT_EQ(error_of("gaussian_mixture", {{"w", 1.5}}),
+            "model gaussian_mixture: parameter w: must be in (0, 1), got 1.5");
+  EXPECT_EQ(error_of("sinks", {{"m", 1.5}}),
+            "model sinks: parameter m: must be an integer, got 1.5");
+  EXPECT_EQ(error_of("sinks", {{"m", -1.0}}),
+            "model sinks: parameter m: must be in [0, 1e+09], got -1");
+  EXPECT_EQ(error_of("gaussian", {{"mu", std::numeric_limits<double>::infinity()}}),
+            "model gaussian: parameter mu: must be finite, got inf");
+  EXPECT_EQ(error_of("gaussian", {{"sigma", std::numeric_limits<double>::quiet_NaN()}}),
+            "model gaussian: parameter sigma: must be a number, got nan");
+}
+
+TEST(ModelRegistry, SuggestsNearNames) {
+  EXPECT_EQ(error_of("gaussian", {{"sigam", 1.0}}),
+            "model gaussian: unknown parameter 'sigam' (did you mean 'sigma'?); parameters: mu, "
+            "sigma");
+  const std::string unknown_model = error_of("gausian", {});
+  EXPECT_EQ(unknown_model.rfind("unknown model 'gausian' (did you mean 'gaussian'?)", 0), 0u)
+      << unknown_model;
+  EXPECT_EQ(error_of("zzzzzzzz", {}).find("did you mean"), std::string::npos);
+}
+
+TEST(CheckParam, HandlesEveryKindOfBound) {
+  ParamSpec spec;
+  spec.name = "x";
+  EXPECT_EQ(check_param(spec, -1e300), "");
+  spec.min = 0.0;
+  EXPECT_EQ(check_param(spec, 0.0), "");
+  EXPECT_EQ(check_param(spec, -0.5), "must be >= 0, got -0.5");
+  spec.min_inclusive = false;
+  EXPECT_EQ(check_param(spec, 0.0), "must be > 0, got 0");
+  spec.min = -1e308;
+  spec.max = 2.0;
+  EXPECT_EQ(check_param(spec, 2.0), "");
+  EXPECT_EQ(check_param(spec, 3.0), "must be <= 2, got 3");
+  spec.max_inclusive = false;
+  EXPECT_EQ(check_param(spec, 2.0), "must be < 2, got 2");
+  spec.min = 1.0;
+  spec.min_inclusive = true;
+  EXPECT_EQ(check_param(spec, 0.5), "must be in [1, 2), got 0.5");
+  spec.integer = true;
+  EXPECT_EQ(check_param(spec, 1.0), "");
+  EXPECT_EQ(check_param(spec, 1.25), "must be an integer, got 1.25");
+}
+
+}  // namespace
+}  // namespace tvk

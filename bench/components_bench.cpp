@@ -1,0 +1,90 @@
+// Micro-benchmarks of the per-row pipeline at n = 512 and 4096 (gaussian sigma = 2, eps = 0.05):
+// where the time of a sweep row goes. Run: build/bench/components_bench
+#include <benchmark/benchmark.h>
+
+#include <memory>
+#include <vector>
+
+#include "core/bounds/bound_registry.h"
+#include "core/models/model_registry.h"
+#include "core/row_analysis.h"
+#include "core/tail_profile.h"
+
+namespace {
+
+std::vector<double> gaussian_row(std::size_t n, std::uint64_t seed) {
+  auto model = tvk::make_model("gaussian", {{"sigma", 2.0}});
+  std::vector<double> row(n);
+  tvk::RandomStream stream(seed);
+  model->sample(stream, row);
+  return row;
+}
+
+void BM_SampleGaussian(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  auto model = tvk::make_model("gaussian", {{"sigma", 2.0}});
+  std::vector<double> row(n);
+  tvk::RandomStream stream(1);
+  for (auto _ : state) {
+    model->sample(stream, row);
+    benchmark::DoNotOptimize(row.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<long>(n));
+}
+
+void BM_TailProfile(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const auto row = gaussian_row(n, 7);
+  tvk::TailProfile profile;
+  for (auto _ : state) {
+    profile.assign(row);
+    benchmark::DoNotOptimize(profile.total());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<long>(n));
+}
+
+void BM_Certify(benchmark::State& state, const char* name) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  const auto row = gaussian_row(n, 7);
+  tvk::TailProfile profile(row);
+  auto bound = tvk::make_bound(name, tvk::BoundOptions{});
+  const std::vector<double> eps = {0.05};
+  const std::vector<std::size_t> k = {profile.k_eps(0.05)};
+  std::vector<tvk::Certificate> out(1);
+  tvk::BoundScratch scratch;
+  for (auto _ : state) {
+    bound->certify(profile, eps, k, out, scratch);
+    benchmark::DoNotOptimize(out[0].kept);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<long>(n));
+}
+
+void BM_RowAnalysisB1B2(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  auto plan = std::make_shared<tvk::RowAnalysisPlan>();
+  plan->eps = {0.05};
+  plan->bounds = {tvk::make_bound("b1", {}), tvk::make_bound("b2", {})};
+  tvk::RowAnalyzer analyzer(plan);
+  tvk::RowAnalysis analysis;
+  auto model = tvk::make_model("gaussian", {{"sigma", 2.0}});
+  std::vector<double> row(n);
+  std::uint64_t seed = 0;
+  for (auto _ : state) {
+    tvk::RandomStream stream(++seed);
+    model->sample(stream, row);
+    analyzer.analyze(row, analysis);
+    benchmark::DoNotOptimize(analysis.k_eps[0]);
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<long>(n));
+}
+
+}  // namespace
+
+BENCHMARK(BM_SampleGaussian)->Arg(512)->Arg(4096);
+BENCHMARK(BM_TailProfile)->Arg(512)->Arg(4096);
+BENCHMARK_CAPTURE(BM_Certify, b1, "b1")->Arg(512)->Arg(4096);
+BENCHMARK_CAPTURE(BM_Certify, b2, "b2")->Arg(512)->Arg(4096);
+BENCHMARK_CAPTURE(BM_Certify, b3, "b3")->Arg(512)->Arg(4096);
+BENCHMARK_CAPTURE(BM_Certify, b4, "b4")->Arg(512)->Arg(4096);
+BENCHMARK(BM_RowAnalysisB1B2)->Arg(512)->Arg(4096);
+BENCHMARK_MAIN();

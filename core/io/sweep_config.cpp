@@ -1,0 +1,250 @@
+#include "core/io/sweep_config.h"
+
+#include <algorithm>
+#include <charconv>
+#include <sstream>
+#include <stdexcept>
+
+#include "core/io/config_reader.h"
+#include "core/models/model_registry.h"
+
+namespace tvk {
+
+namespace {
+
+std::string format_number(double value) {
+  char buffer[32];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return ec == std::errc() ? std::string(buffer, end) : std::to_string(value);
+}
+
+std::string format_value(std::int64_t value) {
+  return std::to_string(value);
+}
+std::string format_value(double value) {
+  return format_number(value);
+}
+std::string format_value(const std::string& value) {
+  return "'" + value + "'";
+}
+
+std::string join(const std::vector<std::string>& words, std::string_view separator) {
+  std::string text;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    if (i > 0) text += separator;
+    text += words[i];
+  }
+  return text;
+}
+
+// "unknown model type 'gausian' (did you mean gaussian?)", else the full list of choices.
+std::string unknown_choice(std::string_view what, const std::string& value,
+                           const std::vector<std::string>& choices) {
+  std::string message = "unknown " + std::string(what) + " '" + value + "'";
+  const std::string guess = closest_match(value, choices);
+  // A hint only when it is unambiguous: 'b5' is as near to b1 as to b4.
+  const std::size_t distance = edit_distance(value, guess);
+  const auto equally_near = std::count_if(choices.begin(), choices.end(), [&](const auto& choice) {
+    return edit_distance(value, choice) == distance;
+  });
+  if (!guess.empty() && equally_near == 1) return message + " (did you mean " + guess + "?)";
+  return message + " (known: " + join(choices, ", ") + ")";
+}
+
+ValueCheck<std::string> one_of(std::string_view what, const std::vector<std::string>& choices) {
+  return [what = std::string(what), choices](const std::string& value) -> std::string {
+    if (std::find(choices.begin(), choices.end(), value) != choices.end()) return "";
+    return unknown_choice(what, value, choices);
+  };
+}
+
+ValueCheck<std::int64_t> at_least(std::int64_t minimum) {
+  return [minimum](const std::int64_t& value) -> std::string {
+    if (value >= minimum) return "";
+    return "must be >= " + std::to_string(minimum) + ", got " + std::to_string(value);
+  };
+}
+
+// A grid axis listing a value twice would produce two identical points.
+template <class T>
+void require_distinct(const ConfigReader& reader, std::string_view key,
+                      const std::vector<T>& values) {
+  for (std::size_t j = 1; j < values.size(); ++j) {
+    for (std::size_t i = 0; i < j; ++i) {
+      if (values[i] == values[j]) {
+        reader.fail_element(key, j,
+                            "duplicate value " + format_value(values[j]) + " (also at " +
+                                reader.key_path(key) + "[" + std::to_string(i) + "])");
+      }
+    }
+  }
+}
+
+template <class T>
+void require_nonempty(const ConfigReader& reader, std::string_view key,
+                      const std::vector<T>& values) {
+  if (values.empty()) reader.fail(key, "must list at least one value");
+}
+
+bool valid_name(const std::string& name) {
+  if (name.empty() || name == "." || name == "..") return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+  });
+}
+
+ModelGrid read_model(ConfigReader& reader) {
+  const std::string type = reader.get<std::string>("type", one_of("model type", model_names()));
+  const ModelInfo* info = find_model_info(type);
+  if (info == nullptr) reader.fail("type", unknown_choice("model type", type, model_names()));
+  ModelGrid grid;
+  grid.type = type;
+  for (const ParamSpec& spec : info->params) {
+    const ValueCheck<double> check = [&spec](const double& value) {
+      return check_param(spec, value);
+    };
+    std::vector<double> values = reader.get_list_or<double>(spec.name, {spec.default_value}, check);
+    require_nonempty(reader, spec.name, values);
+    require_distinct(reader, spec.name, values);
+    grid.axes.push_back(ModelAxis{spec.name, std::move(values)});
+  }
+  reader.finish();
+  return grid;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+std::size_t ModelGrid::size() const {
+  std::size_t count = 1;
+  for (const auto& axis : axes)
+    count *= axis.values.size();
+  return count;
+}
+
+ParamValues ModelGrid::point(std::size_t index) const {
+  if (index >= size()) {
+    throw std::out_of_range("ModelGrid::point: index " + std::to_string(index) + " of " +
+                            std::to_string(size()));
+  }
+  ParamValues values;
+  std::size_t rest = index;
+  for (auto axis = axes.rbegin(); axis != axes.rend(); ++axis) {
+    const std::size_t length = axis->values.size();
+    values[axis->param] = axis->values[rest % length];
+    rest /= length;
+  }
+  return values;
+}
+
+const std::vector<std::string>& known_bound_names() {
+  static const std::vector<std::string> names = {"b1", "b2", "b3", "b4"};
+  return names;
+}
+
+SweepConfig read_sweep_config(const ConfigDocument& document) {
+  SweepConfig config;
+  ConfigReader reader(document);
+
+  config.kind =
+      reader.get_or<std::string>("kind", config.kind, one_of("experiment kind", {"synthetic"}));
+  config.name = reader.get<std::string>("name", [](const std::string& name) -> std::string {
+    if (valid_name(name)) return "";
+    return "must be a file stem of letters, digits, '_', '.' and '-', got '" + name + "'";
+  });
+  config.seed = reader.get<std::uint64_t>("seed");
+  config.rows = reader.get<std::int64_t>("rows", at_least(1));
+
+  config.n = reader.get_list<std::int64_t>("n", at_least(1));
+  require_nonempty(reader, "n", config.n);
+  require_distinct(reader, "n", config.n);
+
+  config.eps = reader.get_list<double>("eps", [](const double& eps) -> std::string {
+    if (eps > 0.0 && eps < 1.0) return "";
+    return "must be in (0, 1), got " + format_number(eps);
+  });
+  require_nonempty(reader, "eps", config.eps);
+  require_distinct(reader, "eps", config.eps);
+
+  // Exactly one of `model` (one map) and `models` (a list of maps).
+  const bool has_model = reader.has("model");
+  const bool has_models = reader.has("models");
+  if (has_model && has_models) reader.fail("models", "give either model or models, not both");
+  if (has_models) {
+    std::vector<ConfigReader> model_readers = reader.children("models");
+    if (model_readers.empty()) reader.fail("models", "must list at least one model");
+    for (auto& model_reader : model_readers)
+      config.models.push_back(read_model(model_reader));
+  } else {
+    ConfigReader model_reader = reader.child("model");
+    config.models.push_back(read_model(model_reader));
+  }
+
+  config.bounds = reader.get_list_or<std::string>("bounds", config.bounds,
+                                                  one_of("bound", known_bound_names()));
+  require_distinct(reader, "bounds", config.bounds);
+  config.block = reader.get_or<std::int64_t>("block", config.block, at_least(1));
+  config.b3_grouping = reader.get_or<std::string>("b3_grouping", config.b3_grouping,
+                                                  one_of("b3_grouping", {"geometric", "equal"}));
+  config.b3_groups = reader.get_or<std::int64_t>("b3_groups", config.b3_groups, at_least(1));
+  config.k_grid = reader.get_list_or<double>("k_grid", config.k_grid, [](const double& k) {
+    if (k > 0.0 && k <= 1.0) return std::string();
+    return "must be in (0, 1], got " + format_number(k);
+  });
+  require_distinct(reader, "k_grid", config.k_grid);
+  config.store_rows = reader.get_or<bool>("store_rows", config.store_rows);
+  config.chunk_rows = reader.get_or<std::int64_t>("chunk_rows", config.chunk_rows, at_least(1));
+  reader.finish();
+
+  config.source = document.source();
+  config.resolved_text = document.to_yaml();
+  config.command_line_overrides = join(document.overrides(), " ");
+  return config;
+}
+
+SweepConfig load_sweep_config(const std::filesystem::path& file,
+                              const std::vector<std::string>& overrides) {
+  ConfigDocument document = ConfigDocument::load(file);
+  document.apply_overrides(overrides);
+  return read_sweep_config(document);
+}
+
+std::size_t model_point_count(const SweepConfig& config) {
+  std::size_t count = 0;
+  for (const auto& model : config.models)
+    count += model.size();
+  return count;
+}
+
+std::size_t grid_point_count(const SweepConfig& config) {
+  return model_point_count(config) * config.n.size();
+}
+
+std::string describe(const SweepConfig& config) {
+  std::ostringstream out;
+  out << "# config: " << config.source;
+  if (!config.command_line_overrides.empty()) out << " " << config.command_line_overrides;
+  out << "\n" << config.resolved_text;
+  out << "# grid:\n";
+  for (const auto& model : config.models) {
+    out << "#   model " << model.type << ":";
+    for (const auto& axis : model.axes)
+      out << " " << axis.param << " x" << axis.values.size();
+    out << " -> " << model.size() << (model.size() == 1 ? " point\n" : " points\n");
+  }
+  const std::size_t points = grid_point_count(config);
+  const auto rows = static_cast<std::size_t>(config.rows);
+  const auto chunk = static_cast<std::size_t>(config.chunk_rows);
+  out << "#   model points: " << model_point_count(config) << "\n";
+  out << "#   n values: " << config.n.size() << "\n";
+  out << "#   grid points: " << points << " (model points x n values)\n";
+  out << "#   rows: " << rows << " per point, " << points * rows << " in all, "
+      << points * ((rows + chunk - 1) / chunk) << " work items of up to " << chunk << " rows\n";
+  out << "#   per row: " << config.eps.size() << " eps values, bounds ["
+      << join(config.bounds, ", ") << "]\n";
+  return out.str();
+}
+
+}  // namespace tvk

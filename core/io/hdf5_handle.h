@@ -1,0 +1,101 @@
+#pragma once
+//! \file RAII ownership of HDF5 C API identifiers (hid_t) and error translation.
+//! Every identifier tvk opens lives in an Hdf5Handle, which closes it with the function that
+//! matches its kind; every failing H5 call becomes an exception whose message names the file and
+//! the object. The HDF5 library's own error-stack printing is silenced so that users see one
+//! message, not a page of stack frames. Not thread-safe: Debian's libhdf5 is a serial build, so
+//! callers keep all HDF5 work on one thread.
+
+#include <hdf5.h>
+
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace tvk {
+
+//! An HDF5 call failed for a reason that is not the user's input (disk full, permissions,
+//! library error). The message names the file and object, e.g.
+//! "out.h5.tmp: dataset 'points': cannot write (No space left on device)".
+class Hdf5Error : public std::runtime_error {
+ public:
+  explicit Hdf5Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+//! What an identifier refers to; selects the close function.
+enum class Hdf5Kind {
+  kFile,          //!< H5Fclose
+  kGroup,         //!< H5Gclose
+  kDataset,       //!< H5Dclose
+  kDataspace,     //!< H5Sclose
+  kDatatype,      //!< H5Tclose
+  kAttribute,     //!< H5Aclose
+  kPropertyList,  //!< H5Pclose
+};
+
+//! Move-only owner of one HDF5 identifier. An empty handle holds H5I_INVALID_HID.
+class Hdf5Handle {
+ public:
+  //! An empty handle.
+  Hdf5Handle() noexcept = default;
+  //! Takes ownership of `id` (which must be valid, i.e. >= 0) of the given kind.
+  Hdf5Handle(hid_t id, Hdf5Kind kind) noexcept : id_(id), kind_(kind) {}
+  ~Hdf5Handle() { reset(); }
+
+  Hdf5Handle(const Hdf5Handle&) = delete;
+  Hdf5Handle& operator=(const Hdf5Handle&) = delete;
+  Hdf5Handle(Hdf5Handle&& other) noexcept : id_(other.release()), kind_(other.kind_) {}
+  Hdf5Handle& operator=(Hdf5Handle&& other) noexcept;
+
+  //! The identifier, for passing to H5 calls; ownership stays here.
+  hid_t get() const noexcept { return id_; }
+  //! The kind given at construction.
+  Hdf5Kind kind() const noexcept { return kind_; }
+  //! True when an identifier is held.
+  bool valid() const noexcept { return id_ >= 0; }
+  explicit operator bool() const noexcept { return valid(); }
+
+  //! Gives up ownership without closing; returns the identifier.
+  hid_t release() noexcept;
+  //! Closes the identifier (if any), ignoring a failure: for destructors and unwinding.
+  void reset() noexcept;
+  //! Closes the identifier and throws Hdf5Error naming `where` if the close fails. Use it for
+  //! files being written: H5Fclose flushes, so a full disk surfaces here.
+  void close(std::string_view where);
+
+ private:
+  hid_t id_ = H5I_INVALID_HID;
+  Hdf5Kind kind_ = Hdf5Kind::kFile;
+};
+
+//! Turns off HDF5's automatic error-stack printing for the calling thread (it is per thread
+//! in thread-safe builds, global otherwise). Cheap; every function of this layer calls it.
+void silence_hdf5_error_printing() noexcept;
+
+//! The innermost description on the calling thread's HDF5 error stack (e.g. "unable to open
+//! file: ... errno = 2, error message = 'No such file or directory'"), or "" when empty.
+std::string hdf5_error_detail();
+
+//! Wraps the result of an H5 create/open call: throws Hdf5Error
+//! "<where>: cannot <action> (<detail>)" when `id` < 0, otherwise returns the owning handle.
+Hdf5Handle checked_handle(hid_t id, Hdf5Kind kind, std::string_view where, std::string_view action);
+
+//! Throws Hdf5Error "<where>: cannot <action> (<detail>)" when `status` < 0.
+void check_hdf5(herr_t status, std::string_view where, std::string_view action);
+
+//! Opens an existing HDF5 file read-only. Throws InputError naming the file when it does not
+//! exist, is not an HDF5 file or cannot be opened.
+Hdf5Handle open_hdf5_file_read_only(const std::filesystem::path& path);
+
+//! Opens dataset `name` (may contain '/') in an open file. Throws InputError
+//! "<file>: dataset '<name>': does not exist" (or names the object that is not a dataset).
+Hdf5Handle open_hdf5_dataset(const Hdf5Handle& file, const std::filesystem::path& path,
+                             std::string_view name);
+
+//! "<file>: <kind> '<name>'" (e.g. "out.h5: dataset 'points'"), the prefix of messages about one
+//! object.
+std::string hdf5_object_label(const std::filesystem::path& path, std::string_view kind,
+                              std::string_view name);
+
+}  // namespace tvk

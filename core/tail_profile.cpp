@@ -1,5 +1,8 @@
 #include "core/tail_profile.h"
 
+#include "core/descending_order.h"
+#include "core/vector_exp.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -9,41 +12,53 @@
 namespace tvk {
 
 void TailProfile::assign(std::span<const double> logits) {
-  scratch_.clear();
-  position_.clear();
-  for (std::size_t i = 0; i < logits.size(); ++i) {
-    const double s = logits[i];
-    if (std::isnan(s) || s == HUGE_VAL) {
-      throw std::domain_error("logit " + std::to_string(i + 1) + " is " +
-                              (std::isnan(s) ? "NaN" : "+inf"));
+  // Masked keys (-inf) are removed; NaN and +inf are errors. Rows without masks (the common
+  // case) are sorted in place of a copy.
+  bool all_finite = true;
+  for (double s : logits)
+    all_finite &= std::isfinite(s);
+  std::span<const double> row = logits;
+  if (!all_finite) {
+    scratch_.clear();
+    for (std::size_t i = 0; i < logits.size(); ++i) {
+      const double s = logits[i];
+      if (std::isnan(s) || s == HUGE_VAL) {
+        throw std::domain_error("logit " + std::to_string(i + 1) + " is " +
+                                (std::isnan(s) ? "NaN" : "+inf"));
+      }
+      if (s != -HUGE_VAL) scratch_.push_back(s);
     }
-    if (s == -HUGE_VAL) continue;  // an explicit mask: the key is removed from the row
-    position_.push_back(static_cast<std::uint32_t>(scratch_.size()));
-    scratch_.push_back(s);
+    row = scratch_;
   }
-  const std::size_t n = scratch_.size();
+  const std::size_t n = row.size();
   if (n == 0) throw std::domain_error("the row has no unmasked logit");
 
   // Descending by logit, ties by key position: the head is deterministic.
-  std::sort(position_.begin(), position_.end(), [this](std::uint32_t a, std::uint32_t b) {
-    return scratch_[a] > scratch_[b] || (scratch_[a] == scratch_[b] && a < b);
-  });
+  descending_order(row, position_, sort_scratch_);
   sorted_.resize(n);
   weight_.resize(n);
   for (std::size_t r = 0; r < n; ++r)
-    sorted_[r] = scratch_[position_[r]];
-  const double top = sorted_[0];
-  for (std::size_t r = 0; r < n; ++r)
-    weight_[r] = std::exp(sorted_[r] - top);
+    sorted_[r] = row[position_[r]];
+  exp_shifted(sorted_, sorted_[0], weight_);
+  weight_[0] = 1.0;  // exp(0), whatever the vector routine
 
   tail_.resize(n + 1);
   head_.resize(n + 1);
   tail_[n] = 0.0;
-  for (std::size_t r = n; r-- > 0;)
-    tail_[r] = tail_[r + 1] + weight_[r];  // smallest first
   head_[0] = 0.0;
-  for (std::size_t r = 0; r < n; ++r)
-    head_[r + 1] = head_[r] + weight_[r];
+  // Two independent chains in one loop: the tail from the bottom (smallest terms first) and
+  // the head from the top, each in a register.
+  double tail = 0.0, head = 0.0;
+  const double* w = weight_.data();
+  double* tail_out = tail_.data();
+  double* head_out = head_.data();
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t r = n - 1 - i;
+    tail += w[r];
+    tail_out[r] = tail;
+    head += w[i];
+    head_out[i + 1] = head;
+  }
 }
 
 std::size_t TailProfile::k_eps(double eps) const {

@@ -8,6 +8,8 @@
 #include <span>
 #include <vector>
 
+#include "core/descending_order.h"
+
 namespace tvk {
 
 //! Tail profile of one row. Reusable: assign() refills it without reallocating when the row
@@ -50,9 +52,10 @@ class TailProfile {
   std::vector<double> sorted_;
   std::vector<std::uint32_t> position_;
   std::vector<double> weight_;
-  std::vector<double> tail_;  // size n+1
-  std::vector<double> head_;  // size n+1
-  std::vector<double> scratch_;
+  std::vector<double> tail_;     // size n+1
+  std::vector<double> head_;     // size n+1
+  std::vector<double> scratch_;  // the unmasked logits in row order
+  SortScratch sort_scratch_;
 };
 
 //! k_eps for several budgets at once (same order as `eps`).

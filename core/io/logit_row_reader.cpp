@@ -39,8 +39,10 @@ std::vector<double> read_logit_row(std::istream& in, const std::string& source) 
       const std::string where = source + ":" + std::to_string(line_number) + ":" +
                                 std::to_string(i + 1) + ": token " +
                                 std::to_string(row.size() + 1) + " '" + token + "'";
-      // from_chars rejects a leading '+', which users do write.
-      const char* begin = token.data() + (token[0] == '+' ? 1 : 0);
+      // from_chars rejects a leading '+', which users do write; skip it, but not in front of a
+      // sign ("+-1" is not a number).
+      const bool plus = token[0] == '+' && (token.size() < 2 || token[1] != '-');
+      const char* begin = token.data() + (plus ? 1 : 0);
       const char* end = token.data() + token.size();
       double value = 0.0;
       const auto [ptr, ec] = std::from_chars(begin, end, value);

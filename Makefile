@@ -32,7 +32,7 @@ build: deps
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 run: build
-	$(BUILD_DIR)/tvk row --eps 0.01,0.05,0.1 configs/examples/row_gaussian.txt
+	$(BUILD_DIR)/tvk run configs/quickstart.yaml
 
 test: build
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)

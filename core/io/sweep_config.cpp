@@ -1,5 +1,7 @@
 #include "core/io/sweep_config.h"
 
+#include "core/bounds/bound_registry.h"
+
 #include <algorithm>
 #include <charconv>
 #include <sstream>
@@ -140,7 +142,7 @@ ParamValues ModelGrid::point(std::size_t index) const {
 }
 
 const std::vector<std::string>& known_bound_names() {
-  static const std::vector<std::string> names = {"b1", "b2", "b3", "b4"};
+  static const std::vector<std::string> names = bound_names();  // the bound registry's
   return names;
 }
 

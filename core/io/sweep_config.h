@@ -43,7 +43,7 @@ struct SweepConfig {
   std::vector<std::int64_t> n;     //!< required, each >= 1, distinct (list = grid axis)
   std::vector<double> eps;         //!< required, each in (0,1), distinct, in the user's order
   std::vector<ModelGrid> models;   //!< from `model: {...}` or `models: [{...}, ...]`
-  std::vector<std::string> bounds = {"b1", "b2", "b3", "b4"};  //!< distinct subset of b1..b4
+  std::vector<std::string> bounds = {"b1", "b2", "b3", "b4"};  //!< distinct registered bound names
   std::int64_t block = 16;                                     //!< B4 block size, >= 1
   std::string b3_grouping = "geometric";                       //!< "geometric" | "equal"
   std::int64_t b3_groups = 8;                                  //!< r for the equal grouping, >= 1
@@ -55,7 +55,7 @@ struct SweepConfig {
   std::string command_line_overrides;  //!< the overrides as given, joined with spaces
 };
 
-//! The names the `bounds` key accepts, in canonical order.
+//! The names the `bounds` key accepts: every registered bound (core/bounds/bound_registry.h).
 const std::vector<std::string>& known_bound_names();
 
 //! Loads `file`, applies `overrides` (Hydra style, see ConfigDocument::apply_override) and

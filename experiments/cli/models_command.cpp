@@ -11,10 +11,11 @@ namespace tvk::cli {
 namespace {
 
 std::string range_text(const ParamSpec& spec) {
-  auto end = [](double v) { return std::abs(v) >= 1e300 ? std::string("inf") : format_exact(v); };
-  std::string text = (spec.min_inclusive ? "[" : "(") +
-                     (spec.min <= -1e300 ? "-inf" : end(spec.min)) + ", " + end(spec.max) +
-                     (spec.max_inclusive ? "]" : ")");
+  const bool low_open = spec.min <= -1e300, high_open = spec.max >= 1e300;
+  std::string text = (low_open || !spec.min_inclusive ? "(" : "[") +
+                     (low_open ? std::string("-inf") : format_exact(spec.min)) + ", " +
+                     (high_open ? std::string("inf") : format_exact(spec.max)) +
+                     (high_open || !spec.max_inclusive ? ")" : "]");
   if (spec.integer) text += ", integer";
   return text;
 }

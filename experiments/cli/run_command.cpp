@@ -131,7 +131,8 @@ int run_validate_command(const std::vector<std::string>& args) {
   std::vector<std::string> overrides;
   split_config_args(parser.positionals(), file, overrides);
   const SweepConfig config = load_sweep_config(file, overrides);
-  std::cout << describe(config);
+  const std::string text = describe(config);
+  std::cout << text << (text.empty() || text.back() != '\n' ? "\n" : "");
   return 0;
 }
 

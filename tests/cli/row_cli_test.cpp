@@ -1,0 +1,443 @@
+//! \file End-to-end tests of `tvk row`: --help, text and JSON output, one-line errors with exit
+//! code 2 for bad input, standard input, and agreement with an independent numpy computation
+//! (tests/cli/numpy_row_reference.py) on random and adversarial rows.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/bounds/bound_registry.h"
+#include "core/tail_profile.h"
+#include "tests/core/row_generators.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------------------------------------
+// A minimal JSON reader (objects, arrays, numbers, strings without escapes beyond \" \\ \/ \n,
+// true, false, null): enough to check that tvk's output parses and to read its fields.
+
+struct Json {
+  std::variant<std::nullptr_t, bool, double, std::string, std::vector<Json>,
+               std::map<std::string, Json>>
+      value;
+  bool is_number() const { return std::holds_alternative<double>(value); }
+  bool is_object() const { return std::holds_alternative<std::map<std::string, Json>>(value); }
+  bool is_array() const { return std::holds_alternative<std::vector<Json>>(value); }
+  double number() const { return std::get<double>(value); }
+  const std::vector<Json>& array() const { return std::get<std::vector<Json>>(value); }
+  const std::map<std::string, Json>& object() const {
+    return std::get<std::map<std::string, Json>>(value);
+  }
+  bool has(const std::string& key) const { return is_object() && object().count(key) > 0; }
+  const Json& operator[](const std::string& key) const { return object().at(key); }
+};
+
+class JsonParser {
+ public:
+  explicit JsonParser(const std::string& text) : text_(text) {}
+  Json parse() {
+    Json value = parse_value();
+    skip_space();
+    if (at_ != text_.size()) fail("trailing characters");
+    return value;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    throw std::runtime_error("JSON: " + what + " at offset " + std::to_string(at_));
+  }
+  void skip_space() {
+    while (at_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[at_])))
+      ++at_;
+  }
+  bool consume(char c) {
+    skip_space();
+    if (at_ < text_.size() && text_[at_] == c) {
+      ++at_;
+      return true;
+    }
+    return false;
+  }
+  void expect(char c) {
+    if (!consume(c)) fail(std::string("expected '") + c + "'");
+  }
+  bool literal(const std::string& word) {
+    if (text_.compare(at_, word.size(), word) != 0) return false;
+    at_ += word.size();
+    return true;
+  }
+  std::string parse_string() {
+    expect('"');
+    std::string out;
+    while (at_ < text_.size() && text_[at_] != '"') {
+      char c = text_[at_++];
+      if (c == '\\') {
+        if (at_ >= text_.size()) fail("bad escape");
+        const char e = text_[at_++];
+        c = e == 'n' ? '\n' : e == 't' ? '\t' : e;
+      }
+      out += c;
+    }
+    if (at_ >= text_.size()) fail("unterminated string");
+    ++at_;
+    return out;
+  }
+  Json parse_value() {
+    skip_space();
+    if (at_ >= text_.size()) fail("unexpected end");
+    const char c = text_[at_];
+    if (c == '{') {
+      ++at_;
+      std::map<std::string, Json> object;
+      if (!consume('}')) {
+        do {
+          skip_space();
+          std::string key = parse_string();
+          expect(':');
+          if (object.count(key)) fail("duplicate key " + key);
+          object[key] = parse_value();
+        } while (consume(','));
+        expect('}');
+      }
+      return Json{std::move(object)};
+    }
+    if (c == '[') {
+      ++at_;
+      std::vector<Json> array;
+      if (!consume(']')) {
+        do {
+          array.push_back(parse_value());
+        } while (consume(','));
+        expect(']');
+      }
+      return Json{std::move(array)};
+    }
+    if (c == '"') return Json{parse_string()};
+    if (literal("true")) return Json{true};
+    if (literal("false")) return Json{false};
+    if (literal("null")) return Json{nullptr};
+    // A JSON number: -?digits[.digits][e[+-]digits]; from_chars accepts a superset, so check
+    // the grammar's first character ourselves.
+    if (!(c == '-' || std::isdigit(static_cast<unsigned char>(c)))) fail("unexpected character");
+    double number = 0.0;
+    const auto [ptr, ec] = std::from_chars(text_.data() + at_, text_.data() + text_.size(), number);
+    if (ec != std::errc()) fail("bad number");
+    at_ = static_cast<std::size_t>(ptr - text_.data());
+    return Json{number};
+  }
+
+  const std::string& text_;
+  std::size_t at_ = 0;
+};
+
+Json parse_json(const std::string& text) {
+  return JsonParser(text).parse();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running the built tool.
+
+struct RunResult {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string quote(const std::string& word) {
+  std::string out = "'";
+  for (char c : word)
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  ASSERT_TRUE(out.good()) << "cannot write " << path;
+}
+
+//! Shortest round-trip text of a row ("-inf" for masked keys), 8 logits a line.
+std::string row_text(const std::vector<double>& row) {
+  std::string text;
+  char buffer[64];
+  for (std::size_t i = 0; i < row.size(); ++i) {
+    const auto [ptr, ec] = std::to_chars(buffer, buffer + sizeof buffer, row[i]);
+    text.append(buffer, ptr);
+    text += (i % 8 == 7 || i + 1 == row.size()) ? "\n" : " ";
+  }
+  return text;
+}
+
+std::size_t line_count(const std::string& text) {
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+class RowCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static int counter = 0;
+    dir_ = fs::temp_directory_path() /
+           ("tvk_row_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  fs::path file(const std::string& name, const std::string& text) {
+    const fs::path path = dir_ / name;
+    write_text(path, text);
+    return path;
+  }
+
+  //! Runs `tvk row ARGS` (in the temp dir, stdin from `stdin_path` or /dev/null).
+  RunResult run(const std::vector<std::string>& args, const std::string& stdin_path = "") {
+    std::string command = "cd " + quote(dir_.string()) + " && " + quote(TVK_BINARY) + " row";
+    for (const std::string& arg : args)
+      command += " " + quote(arg);
+    command += " < " + quote(stdin_path.empty() ? "/dev/null" : stdin_path);
+    command += " > " + quote((dir_ / "stdout.txt").string());
+    command += " 2> " + quote((dir_ / "stderr.txt").string());
+    const int status = std::system(command.c_str());
+    RunResult result;
+    result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    result.out = read_text(dir_ / "stdout.txt");
+    result.err = read_text(dir_ / "stderr.txt");
+    return result;
+  }
+
+  fs::path dir_;
+};
+
+const std::string kExample = std::string(TVK_SOURCE_DIR) + "/configs/examples/row_gaussian.txt";
+
+TEST_F(RowCli, HelpExitsZeroAndMentionsEps) {
+  const RunResult help = run({"--help"});
+  EXPECT_EQ(help.code, 0) << help.err;
+  EXPECT_NE(help.out.find("--eps"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("--json"), std::string::npos) << help.out;
+  EXPECT_NE(help.out.find("--block"), std::string::npos) << help.out;
+  EXPECT_TRUE(help.err.empty()) << help.err;
+}
+
+TEST_F(RowCli, TextOutputForExample) {
+  const RunResult result = run({kExample});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_TRUE(result.err.empty()) << result.err;
+  EXPECT_NE(result.out.find("row_gaussian.txt: n = 512 keys"), std::string::npos) << result.out;
+  // The default budgets 0.01, 0.05, 0.1, each with a k_eps computed here independently.
+  std::ifstream in(kExample);
+  std::vector<double> row;
+  std::string token;
+  while (in >> token) {
+    if (token[0] == '#') {
+      std::getline(in, token);
+      continue;
+    }
+    row.push_back(std::stod(token));
+  }
+  ASSERT_EQ(row.size(), 512u);
+  const tvk::TailProfile profile(row);
+  for (const char* eps : {"0.01", "0.05", "0.1"}) {
+    const std::string line = "eps = " + std::string(eps) +
+                             ": k_eps = " + std::to_string(profile.k_eps(std::stod(eps))) + " ";
+    EXPECT_NE(result.out.find(line), std::string::npos) << line << "\n" << result.out;
+  }
+  for (const std::string& name : tvk::bound_names()) {
+    EXPECT_NE(result.out.find("\n  " + name + " "), std::string::npos) << name;
+  }
+  EXPECT_NE(result.out.find("identities at k_eps"), std::string::npos);
+  EXPECT_NE(result.out.find("Pinsker"), std::string::npos);
+}
+
+TEST_F(RowCli, JsonIsParseable) {
+  const RunResult result = run({"--json", "--eps", "0.01,0.05,0.3", "--block", "8", kExample});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_EQ(line_count(result.out), 1u);
+  Json json;
+  ASSERT_NO_THROW(json = parse_json(result.out)) << result.out;
+  ASSERT_TRUE(json.is_object());
+  ASSERT_TRUE(json.has("n") && json["n"].is_number());
+  EXPECT_EQ(json["n"].number(), 512.0);
+  EXPECT_EQ(json["masked"].number(), 0.0);
+  EXPECT_EQ(json["block"].number(), 8.0);
+  ASSERT_TRUE(json.has("results") && json["results"].is_array());
+  const auto& results = json["results"].array();
+  ASSERT_EQ(results.size(), 3u);
+  const double eps[] = {0.01, 0.05, 0.3};
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const Json& r = results[i];
+    for (const char* key : {"eps", "k_eps", "tau"}) {
+      ASSERT_TRUE(r.has(key) && r[key].is_number()) << key;
+    }
+    EXPECT_EQ(r["eps"].number(), eps[i]);
+    const double k_eps = r["k_eps"].number();
+    EXPECT_EQ(k_eps, std::floor(k_eps));
+    EXPECT_GE(k_eps, 1.0);
+    EXPECT_LE(k_eps, 512.0);
+    EXPECT_GE(r["tau"].number(), 0.0);
+    EXPECT_LE(r["tau"].number(), eps[i]);
+    ASSERT_TRUE(r.has("bounds") && r["bounds"].is_object());
+    for (const std::string& name : tvk::bound_names()) {
+      ASSERT_TRUE(r["bounds"].has(name)) << name;
+      const Json& b = r["bounds"][name];
+      for (const char* key : {"k", "price", "bound", "tau"}) {
+        ASSERT_TRUE(b.has(key) && b[key].is_number()) << name << "." << key;
+      }
+      EXPECT_GE(b["k"].number(), k_eps) << name;
+      EXPECT_DOUBLE_EQ(b["price"].number(), b["k"].number() / k_eps) << name;
+      EXPECT_LE(b["bound"].number(), eps[i]) << name;
+      EXPECT_LE(b["tau"].number(), b["bound"].number() * (1 + 1e-12) + 1e-300) << name;
+    }
+    EXPECT_GE(r["bounds"]["b1"]["k"].number(), r["bounds"]["b2"]["k"].number());
+    EXPECT_GE(r["bounds"]["b4"]["k"].number(), k_eps);
+    ASSERT_TRUE(r.has("identities") && r["identities"].is_object());
+    EXPECT_TRUE(
+        std::holds_alternative<bool>(r["identities"]["kl_full_to_truncated_infinite"].value));
+  }
+}
+
+struct BadInput {
+  std::string name;     // file name ("" = no file written)
+  std::string content;  // file content
+  std::vector<std::string> args;
+  std::vector<std::string> expected;  // substrings of the one-line message
+};
+
+TEST_F(RowCli, BadInputExitsTwoWithOneLine) {
+  const std::vector<BadInput> cases = {
+      {"empty.txt", "", {}, {"empty.txt", "empty"}},
+      {"comment.txt", "# nothing but a comment\n\n", {}, {"comment.txt", "empty"}},
+      {"abc.txt", "1 2 abc\n", {}, {"abc.txt:1:5", "token 3", "'abc'"}},
+      {"nan.txt", "nan\n", {}, {"nan.txt:1:1", "token 1", "NaN"}},
+      {"nan2.txt", "0, NaN", {}, {"nan2.txt:1:4", "token 2", "NaN"}},
+      {"plusinf.txt", "+inf\n", {}, {"plusinf.txt:1:1", "token 1", "+inf"}},
+      {"inf.txt", "1 inf\n", {}, {"inf.txt:1:3", "token 2", "+inf"}},
+      {"infinity.txt", "1,2,infinity\n", {}, {"infinity.txt:1:5", "token 3"}},
+      {"line2.txt", "0.5, 1\n  2 x\n", {}, {"line2.txt:2:5", "token 4", "'x'"}},
+      {"plusminus.txt", "+-1 2\n", {}, {"plusminus.txt:1:1", "token 1", "'+-1'"}},
+      {"masked.txt", "-inf -inf\n", {}, {"masked.txt", "masked"}},
+      {"eps_big.txt", "1 2 3\n", {"--eps", "1.5"}, {"--eps", "1.5"}},
+      {"eps_zero.txt", "1 2 3\n", {"--eps", "0"}, {"--eps", "0"}},
+      {"eps_one.txt", "1 2 3\n", {"--eps", "0.1,1"}, {"--eps", "1"}},
+      {"eps_negative.txt", "1 2 3\n", {"--eps", "-0.1"}, {"--eps"}},
+      {"eps_text.txt", "1 2 3\n", {"--eps", "abc"}, {"--eps", "abc"}},
+      {"block.txt", "1 2 3\n", {"--block", "0"}, {"--block"}},
+      {"", "", {"does_not_exist.txt"}, {"does_not_exist.txt"}},
+      {"", "", {"subdir"}, {"subdir"}},  // a directory: not readable as a row
+  };
+  fs::create_directory(dir_ / "subdir");
+  for (const BadInput& bad : cases) {
+    SCOPED_TRACE(bad.name.empty() ? bad.args[0] : bad.name);
+    std::vector<std::string> args = bad.args;
+    if (!bad.name.empty()) {
+      file(bad.name, bad.content);
+      args.push_back(bad.name);
+    }
+    const RunResult result = run(args);
+    EXPECT_EQ(result.code, 2) << result.out << result.err;
+    EXPECT_TRUE(result.out.empty()) << result.out;
+    EXPECT_EQ(line_count(result.err), 1u) << result.err;
+    EXPECT_TRUE(!result.err.empty() && result.err.back() == '\n') << result.err;
+    for (const std::string& part : bad.expected)
+      EXPECT_NE(result.err.find(part), std::string::npos) << "'" << part << "' in " << result.err;
+  }
+}
+
+TEST_F(RowCli, StandardInput) {
+  const fs::path row = file("row.txt", "3 2.5 1 0 -inf -1\n");
+  const RunResult from_file = run({"--json", "--eps", "0.05", row.string()});
+  ASSERT_EQ(from_file.code, 0) << from_file.err;
+  const RunResult dash = run({"--json", "--eps", "0.05", "-"}, row.string());
+  ASSERT_EQ(dash.code, 0) << dash.err;
+  EXPECT_EQ(dash.out, from_file.out);
+  const RunResult implicit = run({"--json", "--eps", "0.05"}, row.string());
+  ASSERT_EQ(implicit.code, 0) << implicit.err;
+  EXPECT_EQ(implicit.out, from_file.out);
+  const Json json = parse_json(dash.out);
+  EXPECT_EQ(json["n"].number(), 5.0);
+  EXPECT_EQ(json["masked"].number(), 1.0);
+  const RunResult text = run({"-"}, row.string());
+  ASSERT_EQ(text.code, 0) << text.err;
+  EXPECT_NE(text.out.find("<stdin>: n = 5 keys (1 masked keys removed)"), std::string::npos)
+      << text.out;
+  // Errors on standard input name it.
+  const fs::path bad = file("bad.txt", "1 2 abc\n");
+  const RunResult error = run({"-"}, bad.string());
+  EXPECT_EQ(error.code, 2);
+  EXPECT_NE(error.err.find("<stdin>:1:5: token 3 'abc'"), std::string::npos) << error.err;
+}
+
+bool python_has_numpy() {
+  return std::system("/usr/bin/python3 -c 'import numpy' > /dev/null 2>&1") == 0;
+}
+
+//! The issue's "Done when": tvk row --json agrees with an independent numpy computation on tau
+//! (1e-12 relative) and exactly on k_eps and every bound's certified k.
+TEST_F(RowCli, AgreesWithNumpyReference) {
+  if (!python_has_numpy()) GTEST_SKIP() << "/usr/bin/python3 without numpy";
+  std::vector<tvk::test::NamedRow> rows = tvk::test::adversarial_rows();
+  for (auto& row : tvk::test::random_rows(90, 0xc11, 300))
+    rows.push_back(std::move(row));
+  const std::string eps = "1e-9,0.001,0.01,0.05,0.1,0.2,0.5,0.9";
+  const std::size_t blocks[] = {16, 1, 3, 7, 64};
+  const std::size_t groups[] = {8, 1, 3, 20};
+  std::string manifest;
+  auto add = [&](const std::string& row_path, std::size_t index) {
+    const std::string block = std::to_string(blocks[index % 5]);
+    const std::string group = std::to_string(groups[index % 4]);
+    const fs::path json = dir_ / ("row" + std::to_string(index) + ".json");
+    const RunResult result =
+        run({"--json", "--eps", eps, "--block", block, "--b3-groups", group, row_path});
+    ASSERT_EQ(result.code, 0) << row_path << ": " << result.err;
+    write_text(json, result.out);
+    manifest += row_path + " " + json.string() + " " + eps + " " + block + " " + group + "\n";
+  };
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    SCOPED_TRACE(rows[i].name);
+    const fs::path path = file("row" + std::to_string(i) + ".txt",
+                               "# " + rows[i].name + "\n" + row_text(rows[i].logits));
+    add(path.string(), i);
+    if (HasFatalFailure()) return;
+  }
+  add(kExample, rows.size());
+  write_text(dir_ / "manifest.txt", manifest);
+  const std::string command =
+      "/usr/bin/python3 " +
+      quote(std::string(TVK_SOURCE_DIR) + "/tests/cli/numpy_row_reference.py") + " " +
+      quote((dir_ / "manifest.txt").string()) + " > " + quote((dir_ / "numpy.txt").string()) +
+      " 2>&1";
+  const int status = std::system(command.c_str());
+  const std::string report = read_text(dir_ / "numpy.txt");
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << report;
+  EXPECT_NE(report.find("ok: " + std::to_string(rows.size() + 1) + " rows"), std::string::npos)
+      << report;
+}
+
+}  // namespace

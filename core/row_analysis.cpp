@@ -18,6 +18,19 @@ void RowAnalyzer::analyze(std::span<const double> logits, RowAnalysis& out) {
   const std::size_t n = profile_.n();
   const std::size_t eps_count = plan.eps.size();
   out.n = n;
+  if (plan.fit_logit_moments) {
+    // Two passes over the sorted logits, smallest first: exact enough for any row.
+    const auto s = profile_.sorted_logits();
+    double sum = 0.0;
+    for (std::size_t r = n; r-- > 0;)
+      sum += s[r];
+    const double mean = sum / static_cast<double>(n);
+    double squares = 0.0;
+    for (std::size_t r = n; r-- > 0;)
+      squares += (s[r] - mean) * (s[r] - mean);
+    out.logit_mean = mean;
+    out.logit_std = std::sqrt(squares / static_cast<double>(n));
+  }
   out.k_eps.resize(eps_count);
   out.tau_at_k_eps.resize(eps_count);
   for (std::size_t e = 0; e < eps_count; ++e) {

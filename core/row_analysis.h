@@ -19,14 +19,17 @@ struct RowAnalysisPlan {
   std::vector<double> eps;     //!< TV budgets, in (0, 1)
   std::vector<double> k_grid;  //!< k/n fractions for the tau profile
   std::vector<std::shared_ptr<const CertifyingBound>> bounds;  //!< certifying bounds
+  bool fit_logit_moments = false;  //!< also compute the mean and std of each row's logits
 };
 
 //! One row's results.
 struct RowAnalysis {
   std::size_t n = 0;
-  std::vector<std::size_t> k_eps;         //!< per eps
-  std::vector<double> tau_at_k_eps;       //!< tau_{k_eps}, per eps
-  std::vector<double> tau_grid;           //!< tau_k at k = grid_k(n, rho), per grid point
+  double logit_mean = 0.0;           //!< mean of the unmasked logits (when the plan fits moments)
+  double logit_std = 0.0;            //!< their standard deviation, ddof = 0 (the fitted sigma-hat)
+  std::vector<std::size_t> k_eps;    //!< per eps
+  std::vector<double> tau_at_k_eps;  //!< tau_{k_eps}, per eps
+  std::vector<double> tau_grid;      //!< tau_k at k = grid_k(n, rho), per grid point
   std::vector<Certificate> certificates;  //!< [bound * eps.size() + eps index]
 };
 

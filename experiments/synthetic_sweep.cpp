@@ -13,6 +13,7 @@
 #include "core/io/results_writer.h"
 #include "core/models/model_registry.h"
 #include "core/random/stream.h"
+#include "experiments/analysis_plan.h"
 #include "experiments/provenance.h"
 
 namespace tvk {
@@ -41,28 +42,6 @@ class SyntheticRowSource final : public RowSource {
   std::uint64_t seed_;
   std::size_t rows_;
 };
-
-//! The registry name behind a config bound name (b3 follows b3_grouping).
-std::string registry_bound_name(const SweepConfig& config, const std::string& name) {
-  if (config.b3_grouping == "equal" && name.rfind("b3", 0) == 0 &&
-      name.find("equal") == std::string::npos) {
-    return "b3_equal" + name.substr(2);
-  }
-  return name;
-}
-
-std::shared_ptr<const RowAnalysisPlan> make_plan(const SweepConfig& config) {
-  auto plan = std::make_shared<RowAnalysisPlan>();
-  plan->eps = config.eps;
-  plan->k_grid = config.k_grid;
-  BoundOptions options;
-  options.block = static_cast<std::size_t>(config.block);
-  options.equal_groups = static_cast<std::size_t>(config.b3_groups);
-  for (const auto& name : config.bounds) {
-    plan->bounds.push_back(make_bound(registry_bound_name(config, name), options));
-  }
-  return plan;
-}
 
 std::string rho_label(double rho) {
   return format_shortest(rho);
@@ -183,7 +162,7 @@ Table points_table(const SweepConfig& config, const std::vector<SyntheticPoint>&
 SweepOutcome run_synthetic_sweep(const SweepConfig& config, const RunOptions& options) {
   const auto start = std::chrono::steady_clock::now();
   const std::vector<SyntheticPoint> points = expand_points(config);
-  const auto plan = make_plan(config);
+  const auto plan = make_plan(analysis_settings(config));
   const std::size_t threads = resolve_thread_count(options.threads);
 
   fs::create_directories(options.out_dir);
@@ -249,7 +228,7 @@ SweepOutcome run_synthetic_sweep(const SweepConfig& config, const RunOptions& op
       const auto& values = statistics[p].row_values();
       const std::size_t width = statistics[p].row_value_count();
       for (std::size_t r = 0; r * width < values.size(); ++r) {
-        const double* v = values.data() + r * width;
+        const double* v = values.data() + r * width + 3;  // after n, logit mean and std
         for (std::size_t e = 0; e < eps_count; ++e) {
           point_col.push_back(static_cast<std::int64_t>(p));
           row_col.push_back(static_cast<std::int64_t>(r));

@@ -8,12 +8,14 @@ namespace tvk {
 
 PointStatistics::PointStatistics(const StatisticsShape& shape) : shape_(shape) {
   ints_.assign(2 * shape.eps + 3 * shape.bounds * shape.eps, 0);
-  doubles_.assign(2 * shape.eps + 2 * shape.bounds * shape.eps + 2 * shape.grid, 0.0);
+  doubles_.assign(2 * shape.eps + 2 * shape.bounds * shape.eps + 2 * shape.grid +
+                      2 * (shape.bounds + 1) * shape.eps,
+                  0.0);
   histogram_.assign(shape.eps * (shape.max_n + 1), 0);
 }
 
 std::size_t PointStatistics::row_value_count() const {
-  return 2 * shape_.eps + 2 * shape_.bounds * shape_.eps;
+  return 3 + 2 * shape_.eps + 2 * shape_.bounds * shape_.eps;
 }
 
 void PointStatistics::add(const RowAnalysis& row) {
@@ -27,6 +29,9 @@ void PointStatistics::add(const RowAnalysis& row) {
     histogram_[e * (shape_.max_n + 1) + row.k_eps[e]] += 1;
     doubles_[e] += row.tau_at_k_eps[e];
     doubles_[eps_count + e] += n / static_cast<double>(k);
+    const double ratio = static_cast<double>(k) / n;
+    doubles_[ratio_double(0, 0, e)] += ratio;
+    doubles_[ratio_double(1, 0, e)] += ratio * ratio;
   }
   for (std::size_t b = 0; b < shape_.bounds; ++b) {
     for (std::size_t e = 0; e < eps_count; ++e) {
@@ -39,6 +44,9 @@ void PointStatistics::add(const RowAnalysis& row) {
       doubles_[bound_double(0, b, e)] +=
           static_cast<double>(c.kept) / static_cast<double>(row.k_eps[e]);
       doubles_[bound_double(1, b, e)] += n / static_cast<double>(c.kept);
+      const double ratio = static_cast<double>(c.kept) / n;
+      doubles_[ratio_double(0, b + 1, e)] += ratio;
+      doubles_[ratio_double(1, b + 1, e)] += ratio * ratio;
     }
   }
   for (std::size_t g = 0; g < shape_.grid; ++g) {
@@ -46,6 +54,9 @@ void PointStatistics::add(const RowAnalysis& row) {
     doubles_[grid_double(1, g)] += row.tau_grid[g] * row.tau_grid[g];
   }
   if (shape_.store_rows) {
+    row_values_.push_back(n);
+    row_values_.push_back(row.logit_mean);
+    row_values_.push_back(row.logit_std);
     for (std::size_t e = 0; e < eps_count; ++e) {
       row_values_.push_back(static_cast<double>(row.k_eps[e]));
       row_values_.push_back(row.tau_at_k_eps[e]);
@@ -142,6 +153,23 @@ PointStatistics PointStatistics::deserialize(const std::string& bytes,
   if (stats.ints_.size() != ints || stats.doubles_.size() != doubles ||
       stats.histogram_.size() != histogram || offset != bytes.size()) {
     throw std::runtime_error("statistics record does not match the configuration");
+  }
+  // Internal consistency: every eps histogram counts each row once, and per-row values are
+  // present exactly when the shape keeps them (a flipped bit or another store_rows setting).
+  const auto rows = stats.rows_;
+  bool consistent = rows >= 0;
+  for (std::size_t e = 0; consistent && e < shape.eps; ++e) {
+    std::int64_t counted = 0;
+    for (const std::int64_t count : stats.k_histogram(e)) {
+      if (count < 0) consistent = false;
+      counted += count;
+    }
+    consistent = consistent && counted == rows;
+  }
+  const std::size_t expected_values =
+      shape.store_rows && rows >= 0 ? static_cast<std::size_t>(rows) * stats.row_value_count() : 0;
+  if (!consistent || stats.row_values_.size() != expected_values) {
+    throw std::runtime_error("statistics record is corrupt or does not match the configuration");
   }
   return stats;
 }

@@ -19,6 +19,8 @@ struct StatisticsShape {
   std::size_t grid = 0;     //!< k/n grid points of the tau profile
   std::size_t max_n = 0;    //!< largest row length (histogram size - 1)
   bool store_rows = false;  //!< keep per-row values
+
+  bool operator==(const StatisticsShape& other) const = default;
 };
 
 //! Statistics of a set of rows of one point.
@@ -53,13 +55,22 @@ class PointStatistics {
   double bound_reduction_sum(std::size_t b, std::size_t e) const {
     return doubles_[bound_double(1, b, e)];
   }
+  //! Σ k/n and Σ (k/n)² over rows: the mean of k/n when rows differ in length.
+  double k_over_n_sum(std::size_t e) const { return doubles_[ratio_double(0, 0, e)]; }
+  double k_over_n_sq_sum(std::size_t e) const { return doubles_[ratio_double(1, 0, e)]; }
+  double bound_k_over_n_sum(std::size_t b, std::size_t e) const {
+    return doubles_[ratio_double(0, b + 1, e)];
+  }
+  double bound_k_over_n_sq_sum(std::size_t b, std::size_t e) const {
+    return doubles_[ratio_double(1, b + 1, e)];
+  }
   double tau_grid_sum(std::size_t g) const { return doubles_[grid_double(0, g)]; }
   double tau_grid_sq_sum(std::size_t g) const { return doubles_[grid_double(1, g)]; }
   //! Number of rows whose k_eps (for budget e) equals k, k = 0..max_n.
   std::span<const std::int64_t> k_histogram(std::size_t e) const;
 
-  //! Per-row values when shape.store_rows: per row, k_eps then tau_at_k_eps per eps, then each
-  //! bound's kept count and bound value per eps (see row_value_names()).
+  //! Per-row values when shape.store_rows: per row, n, logit mean and std (0 unless fitted),
+  //! then k_eps and tau_at_k_eps per eps, then each bound's kept count and bound value per eps.
   const std::vector<double>& row_values() const { return row_values_; }
   //! Number of values per stored row.
   std::size_t row_value_count() const;
@@ -80,6 +91,11 @@ class PointStatistics {
   }
   std::size_t grid_double(std::size_t field, std::size_t g) const {
     return 2 * shape_.eps + 2 * shape_.bounds * shape_.eps + field * shape_.grid + g;
+  }
+  // Sums of k/n: field 0 = Σ, 1 = Σ², slot 0 = exact k_eps, b + 1 = bound b.
+  std::size_t ratio_double(std::size_t field, std::size_t slot, std::size_t e) const {
+    return 2 * shape_.eps + 2 * shape_.bounds * shape_.eps + 2 * shape_.grid +
+           (field * (shape_.bounds + 1) + slot) * shape_.eps + e;
   }
 
   StatisticsShape shape_;

@@ -15,9 +15,15 @@ class RowSource {
   virtual std::size_t point_count() const = 0;
   //! Rows of point p.
   virtual std::size_t row_count(std::size_t point) const = 0;
-  //! Length of every row of point p (the buffer fill() receives).
+  //! The longest row of point p (sizes the buffers and the k histograms).
   virtual std::size_t row_length(std::size_t point) const = 0;
-  //! Fills `out` with row `row` of point `point`.
+  //! Length of row `row` of point p (rows of a logit store differ in length).
+  virtual std::size_t row_length(std::size_t point, std::size_t /*row*/) const {
+    return row_length(point);
+  }
+  //! Called once before point p's rows are filled, from one thread (e.g. to load its data).
+  virtual void prepare(std::size_t /*point*/) const {}
+  //! Fills `out` (of size row_length(point, row)) with row `row` of point `point`.
   virtual void fill(std::size_t point, std::size_t row, std::span<double> out) const = 0;
 };
 

@@ -47,6 +47,7 @@ std::vector<PointStatistics> run_sweep(const RowSource& source,
       results[p] = std::move(*done[p]);
       continue;
     }
+    source.prepare(p);
     const std::size_t rows = source.row_count(p);
     const std::size_t length = source.row_length(p);
     const StatisticsShape shape = statistics_shape(*plan, length, options.store_rows);
@@ -73,8 +74,10 @@ std::vector<PointStatistics> run_sweep(const RowSource& source,
                               const std::size_t end = std::min(rows, begin + chunk_rows);
                               PointStatistics& slot = slots[i];
                               for (std::size_t r = begin; r < end; ++r) {
-                                source.fill(p, r, worker.row);
-                                worker.analyzer.analyze(worker.row, worker.analysis);
+                                const auto row =
+                                    std::span<double>(worker.row).first(source.row_length(p, r));
+                                source.fill(p, r, row);
+                                worker.analyzer.analyze(row, worker.analysis);
                                 slot.add(worker.analysis);
                               }
                               if (callbacks.rows_done) callbacks.rows_done(end - begin);

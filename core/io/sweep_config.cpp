@@ -146,6 +146,35 @@ const std::vector<std::string>& known_bound_names() {
   return names;
 }
 
+AnalysisSettings read_analysis_settings(ConfigReader& reader) {
+  AnalysisSettings settings;
+  settings.eps = reader.get_list<double>("eps", [](const double& eps) -> std::string {
+    if (eps > 0.0 && eps < 1.0) return "";
+    return "must be in (0, 1), got " + format_number(eps);
+  });
+  require_nonempty(reader, "eps", settings.eps);
+  require_distinct(reader, "eps", settings.eps);
+  settings.bounds = reader.get_list_or<std::string>("bounds", settings.bounds,
+                                                    one_of("bound", known_bound_names()));
+  require_distinct(reader, "bounds", settings.bounds);
+  settings.block = reader.get_or<std::int64_t>("block", settings.block, at_least(1));
+  settings.b3_grouping = reader.get_or<std::string>("b3_grouping", settings.b3_grouping,
+                                                    one_of("b3_grouping", {"geometric", "equal"}));
+  settings.b3_groups = reader.get_or<std::int64_t>("b3_groups", settings.b3_groups, at_least(1));
+  settings.k_grid = reader.get_list_or<double>("k_grid", settings.k_grid, [](const double& k) {
+    if (k > 0.0 && k <= 1.0) return std::string();
+    return "must be in (0, 1], got " + format_number(k);
+  });
+  require_distinct(reader, "k_grid", settings.k_grid);
+  settings.chunk_rows = reader.get_or<std::int64_t>("chunk_rows", settings.chunk_rows, at_least(1));
+  return settings;
+}
+
+AnalysisSettings analysis_settings(const SweepConfig& config) {
+  return AnalysisSettings{config.eps,       config.bounds, config.block,     config.b3_grouping,
+                          config.b3_groups, config.k_grid, config.chunk_rows};
+}
+
 SweepConfig read_sweep_config(const ConfigDocument& document) {
   SweepConfig config;
   ConfigReader reader(document);
@@ -163,13 +192,6 @@ SweepConfig read_sweep_config(const ConfigDocument& document) {
   require_nonempty(reader, "n", config.n);
   require_distinct(reader, "n", config.n);
 
-  config.eps = reader.get_list<double>("eps", [](const double& eps) -> std::string {
-    if (eps > 0.0 && eps < 1.0) return "";
-    return "must be in (0, 1), got " + format_number(eps);
-  });
-  require_nonempty(reader, "eps", config.eps);
-  require_distinct(reader, "eps", config.eps);
-
   // Exactly one of `model` (one map) and `models` (a list of maps).
   const bool has_model = reader.has("model");
   const bool has_models = reader.has("models");
@@ -184,20 +206,15 @@ SweepConfig read_sweep_config(const ConfigDocument& document) {
     config.models.push_back(read_model(model_reader));
   }
 
-  config.bounds = reader.get_list_or<std::string>("bounds", config.bounds,
-                                                  one_of("bound", known_bound_names()));
-  require_distinct(reader, "bounds", config.bounds);
-  config.block = reader.get_or<std::int64_t>("block", config.block, at_least(1));
-  config.b3_grouping = reader.get_or<std::string>("b3_grouping", config.b3_grouping,
-                                                  one_of("b3_grouping", {"geometric", "equal"}));
-  config.b3_groups = reader.get_or<std::int64_t>("b3_groups", config.b3_groups, at_least(1));
-  config.k_grid = reader.get_list_or<double>("k_grid", config.k_grid, [](const double& k) {
-    if (k > 0.0 && k <= 1.0) return std::string();
-    return "must be in (0, 1], got " + format_number(k);
-  });
-  require_distinct(reader, "k_grid", config.k_grid);
+  const AnalysisSettings analysis = read_analysis_settings(reader);
+  config.eps = analysis.eps;
+  config.bounds = analysis.bounds;
+  config.block = analysis.block;
+  config.b3_grouping = analysis.b3_grouping;
+  config.b3_groups = analysis.b3_groups;
+  config.k_grid = analysis.k_grid;
+  config.chunk_rows = analysis.chunk_rows;
   config.store_rows = reader.get_or<bool>("store_rows", config.store_rows);
-  config.chunk_rows = reader.get_or<std::int64_t>("chunk_rows", config.chunk_rows, at_least(1));
   reader.finish();
 
   config.source = document.source();

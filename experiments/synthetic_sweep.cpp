@@ -6,14 +6,12 @@
 #include <limits>
 #include <map>
 
-#include "core/bounds/bound_registry.h"
-#include "core/engine/checkpoint.h"
 #include "core/engine/sweep_runner.h"
-#include "core/engine/thread_count.h"
 #include "core/io/results_writer.h"
 #include "core/models/model_registry.h"
 #include "core/random/stream.h"
 #include "experiments/analysis_plan.h"
+#include "experiments/checkpointed_run.h"
 #include "experiments/provenance.h"
 
 namespace tvk {
@@ -163,58 +161,23 @@ SweepOutcome run_synthetic_sweep(const SweepConfig& config, const RunOptions& op
   const auto start = std::chrono::steady_clock::now();
   const std::vector<SyntheticPoint> points = expand_points(config);
   const auto plan = make_plan(analysis_settings(config));
-  const std::size_t threads = resolve_thread_count(options.threads);
-
-  fs::create_directories(options.out_dir);
   SweepOutcome outcome;
   outcome.h5_path = options.out_dir / (config.name + ".h5");
   outcome.csv_path = options.out_dir / (config.name + ".csv");
-
-  // The fingerprint covers everything that changes the data, and nothing that does not.
-  const std::string fingerprint =
-      fingerprint_of(config.resolved_text + "\nformat " + std::to_string(kFormatMajor));
-  CheckpointStore checkpoint(options.out_dir / (config.name + ".checkpoint"), fingerprint,
-                             options.resume);
   SyntheticRowSource source(points, config.seed, static_cast<std::size_t>(config.rows));
-  std::vector<std::optional<PointStatistics>> done(points.size());
-  std::size_t remaining_rows = 0;
-  for (std::size_t p = 0; p < points.size(); ++p) {
-    if (auto bytes = checkpoint.load(p)) {
-      const StatisticsShape shape = statistics_shape(*plan, points[p].n, config.store_rows);
-      try {
-        done[p] = PointStatistics::deserialize(*bytes, shape);
-        ++outcome.resumed_points;
-        continue;
-      } catch (const std::exception&) {
-        // A damaged point file is recomputed: the data do not depend on where it came from.
-      }
-    }
-    remaining_rows += static_cast<std::size_t>(config.rows);
-  }
-  if (outcome.resumed_points > 0) {
-    std::cerr << "resuming: " << outcome.resumed_points << " of " << points.size()
-              << " points loaded from " << checkpoint.dir().string() << "\n";
-  }
-
-  ProgressReporter progress(config.name, remaining_rows, options.progress, std::cerr);
-  SweepOptions sweep;
-  sweep.threads = threads;
-  sweep.chunk_rows = static_cast<std::size_t>(config.chunk_rows);
-  sweep.store_rows = config.store_rows;
-  SweepCallbacks callbacks;
-  callbacks.rows_done = [&progress](std::size_t rows) { progress.advance(rows); };
-  callbacks.point_done = [&checkpoint](std::size_t p, const PointStatistics& s) {
-    checkpoint.save(p, s.serialize());
-  };
-  const std::vector<PointStatistics> statistics =
-      run_sweep(source, plan, sweep, std::move(done), callbacks);
-  progress.finish();
+  // The resolved config covers everything that changes the data, and nothing that does not.
+  CheckpointedRun run =
+      run_checkpointed(source, plan, config.name, config.resolved_text,
+                       static_cast<std::size_t>(config.chunk_rows), config.store_rows, options);
+  outcome.resumed_points = run.resumed_points;
+  const std::vector<PointStatistics>& statistics = run.statistics;
+  const std::size_t threads = run.threads;
 
   outcome.points = points_table(config, points, statistics);
   outcome.rows_total = points.size() * static_cast<std::size_t>(config.rows);
 
-  RunIdentity run{"synthetic",          config.resolved_text, config.source,
-                  options.command_line, config.seed,          threads};
+  RunIdentity identity{"synthetic",          config.resolved_text, config.source,
+                       options.command_line, config.seed,          threads};
   std::vector<NamedTable> tables = {
       {"points", outcome.points, "one row per grid point and eps (THEORY §5)"}};
   if (config.store_rows) {
@@ -254,9 +217,9 @@ SweepOutcome run_synthetic_sweep(const SweepConfig& config, const RunOptions& op
     }
     tables.push_back({"rows", std::move(rows), "per-row values (store_rows: true)"});
   }
-  write_results_h5(outcome.h5_path, make_provenance(run), tables);
+  write_results_h5(outcome.h5_path, make_provenance(identity), tables);
   write_csv(outcome.csv_path, outcome.points);
-  checkpoint.remove();
+  finish_checkpoint(config.name, options);
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return outcome;
 }

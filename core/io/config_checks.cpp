@@ -1,0 +1,71 @@
+#include "core/io/config_checks.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "core/io/config_document.h"
+
+namespace tvk {
+
+std::string format_number(double value) {
+  char buffer[32];
+  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return ec == std::errc() ? std::string(buffer, end) : std::to_string(value);
+}
+
+std::string format_value(std::int64_t value) {
+  return std::to_string(value);
+}
+std::string format_value(double value) {
+  return format_number(value);
+}
+std::string format_value(const std::string& value) {
+  return "'" + value + "'";
+}
+
+std::string join(const std::vector<std::string>& words, std::string_view separator) {
+  std::string text;
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    if (i > 0) text += separator;
+    text += words[i];
+  }
+  return text;
+}
+
+// "unknown model type 'gausian' (did you mean gaussian?)", else the full list of choices.
+std::string unknown_choice(std::string_view what, const std::string& value,
+                           const std::vector<std::string>& choices) {
+  std::string message = "unknown " + std::string(what) + " '" + value + "'";
+  const std::string guess = closest_match(value, choices);
+  // A hint only when it is unambiguous: 'b5' is as near to b1 as to b4.
+  const std::size_t distance = edit_distance(value, guess);
+  const auto equally_near = std::count_if(choices.begin(), choices.end(), [&](const auto& choice) {
+    return edit_distance(value, choice) == distance;
+  });
+  if (!guess.empty() && equally_near == 1) return message + " (did you mean " + guess + "?)";
+  return message + " (known: " + join(choices, ", ") + ")";
+}
+
+ValueCheck<std::string> one_of(std::string_view what, const std::vector<std::string>& choices) {
+  return [what = std::string(what), choices](const std::string& value) -> std::string {
+    if (std::find(choices.begin(), choices.end(), value) != choices.end()) return "";
+    return unknown_choice(what, value, choices);
+  };
+}
+
+ValueCheck<std::int64_t> at_least(std::int64_t minimum) {
+  return [minimum](const std::int64_t& value) -> std::string {
+    if (value >= minimum) return "";
+    return "must be >= " + std::to_string(minimum) + ", got " + std::to_string(value);
+  };
+}
+
+bool valid_name(const std::string& name) {
+  if (name.empty() || name == "." || name == "..") return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '.' || c == '-';
+  });
+}
+
+}  // namespace tvk

@@ -1,12 +1,18 @@
 // `tvk run` and `tvk validate`: config-driven sweeps.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
 
 #include "core/error.h"
+#include "core/io/config_checks.h"
+#include "core/io/config_document.h"
+#include "core/io/config_reader.h"
+#include "core/io/store_sweep_config.h"
 #include "core/io/sweep_config.h"
 #include "experiments/cli/arg_parser.h"
 #include "experiments/cli/cli.h"
+#include "experiments/logit_store_sweep.h"
 #include "experiments/synthetic_sweep.h"
 
 namespace tvk::cli {
@@ -21,6 +27,49 @@ void split_config_args(const std::vector<std::string>& positionals, std::string&
     if (o.find('=') == std::string::npos) {
       throw InputError("'" + o + "': expected a key=value override after the config file");
     }
+  }
+}
+
+//! A config file with its overrides applied, and which experiment kind it describes.
+struct LoadedConfig {
+  ConfigDocument document;
+  std::string kind;
+};
+
+LoadedConfig load_config(const std::string& file, const std::vector<std::string>& overrides) {
+  LoadedConfig loaded{ConfigDocument::load(file), ""};
+  loaded.document.apply_overrides(overrides);
+  loaded.kind = experiment_kind(loaded.document);
+  static const std::vector<std::string> kinds = {"synthetic", "logit_store"};
+  if (std::find(kinds.begin(), kinds.end(), loaded.kind) == kinds.end()) {
+    const ConfigEntry* entry = loaded.document.root().find("kind");
+    throw_config_error(entry->value.location(), "kind",
+                       unknown_choice("experiment kind", loaded.kind, kinds));
+  }
+  return loaded;
+}
+
+//! Per layer: k_eps/n, the Gaussian rule with each row's fitted sigma-hat, and key reductions.
+void print_layer_summary(const Table& layers, const std::vector<std::string>& bounds) {
+  const auto& layer = std::get<std::vector<std::int64_t>>(layers.find("layer")->values);
+  const auto& rows = std::get<std::vector<std::int64_t>>(layers.find("rows")->values);
+  auto dbl = [&](const std::string& name) -> const std::vector<double>& {
+    return std::get<std::vector<double>>(layers.find(name)->values);
+  };
+  std::printf("%5s %6s %6s %7s %16s %9s %9s %8s", "layer", "rows", "eps", "n_mean", "k/n (± sem)",
+              "rule(fit)", "rule err", "n/k");
+  for (const auto& b : bounds)
+    std::printf(" %9s", (b + " n/k").c_str());
+  std::printf("\n");
+  for (std::size_t r = 0; r < layers.rows(); ++r) {
+    std::printf("%5lld %6lld %6g %7.1f %8.4f ± %.4f %9.4f %+8.1f%% %8.2f",
+                static_cast<long long>(layer[r]), static_cast<long long>(rows[r]), dbl("eps")[r],
+                dbl("n_mean")[r], dbl("k_over_n_mean")[r], dbl("k_over_n_sem")[r],
+                dbl("rule_k_over_n_mean")[r], 100.0 * dbl("rule_rel_error")[r],
+                dbl("key_reduction")[r]);
+    for (const auto& b : bounds)
+      std::printf(" %9.2f", dbl(b + "_key_reduction")[r]);
+    std::printf("\n");
   }
 }
 
@@ -108,7 +157,21 @@ int run_run_command(const std::vector<std::string>& args) {
   options.resume = parser.flag("resume");
   options.command_line = join_command_line(args);
 
-  const SweepConfig config = load_sweep_config(file, overrides);
+  const LoadedConfig loaded = load_config(file, overrides);
+  if (loaded.kind == "logit_store") {
+    const StoreSweepConfig config = read_store_sweep_config(loaded.document);
+    const StoreSweepOutcome outcome = run_logit_store_sweep(config, options);
+    if (!parser.flag("quiet")) {
+      std::printf("\n");
+      print_layer_summary(outcome.layers, config.analysis.bounds);
+    }
+    std::printf("\n%s: %zu attention rows of %s in %.2f s\nwrote %s\n      %s\n      %s\n",
+                config.name.c_str(), outcome.rows_total, config.store.c_str(), outcome.seconds,
+                outcome.h5_path.string().c_str(), outcome.csv_path.string().c_str(),
+                outcome.layers_csv_path.string().c_str());
+    return 0;
+  }
+  const SweepConfig config = read_sweep_config(loaded.document);
   const SweepOutcome outcome = run_synthetic_sweep(config, options);
   if (!parser.flag("quiet")) {
     std::printf("\n");
@@ -130,8 +193,10 @@ int run_validate_command(const std::vector<std::string>& args) {
   std::string file;
   std::vector<std::string> overrides;
   split_config_args(parser.positionals(), file, overrides);
-  const SweepConfig config = load_sweep_config(file, overrides);
-  const std::string text = describe(config);
+  const LoadedConfig loaded = load_config(file, overrides);
+  const std::string text = loaded.kind == "logit_store"
+                               ? describe(read_store_sweep_config(loaded.document))
+                               : describe(read_sweep_config(loaded.document));
   std::cout << text << (text.empty() || text.back() != '\n' ? "\n" : "");
   return 0;
 }

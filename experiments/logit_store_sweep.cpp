@@ -1,0 +1,375 @@
+#include "experiments/logit_store_sweep.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <map>
+
+#include "core/engine/point_statistics.h"
+#include "core/error.h"
+#include "core/io/logit_store.h"
+#include "core/io/results_writer.h"
+#include "core/models/numerics.h"
+#include "experiments/analysis_plan.h"
+#include "experiments/checkpointed_run.h"
+#include "experiments/provenance.h"
+
+namespace tvk {
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+//! One grid point: a (layer, head) over the selected sequences; its rows are the query tokens
+//! of each sequence in turn.
+struct StorePoint {
+  std::size_t layer = 0, head = 0;
+  std::vector<std::size_t> offsets;  //!< first row of each selected sequence, then the total
+  std::size_t max_length = 0;
+};
+
+class StoreRowSource final : public RowSource {
+ public:
+  StoreRowSource(const LogitStore& store, std::vector<std::size_t> sequences,
+                 std::vector<StorePoint> points)
+      : store_(store), sequences_(std::move(sequences)), points_(std::move(points)) {}
+
+  std::size_t point_count() const override { return points_.size(); }
+  std::size_t row_count(std::size_t point) const override { return points_[point].offsets.back(); }
+  std::size_t row_length(std::size_t point) const override { return points_[point].max_length; }
+  std::size_t row_length(std::size_t /*point*/, std::size_t row) const override {
+    return store_.info().sequences[sequences_[sequence_of(row)]].length;
+  }
+  //! Reads the point's head from every selected sequence (HDF5 is serial: one thread, here).
+  void prepare(std::size_t point) const override {
+    if (loaded_ == point) return;
+    heads_.clear();
+    for (std::size_t s : sequences_) {
+      heads_.push_back(store_.read_head(s, points_[point].layer, points_[point].head));
+    }
+    loaded_ = point;
+  }
+  void fill(std::size_t /*point*/, std::size_t row, std::span<double> out) const override {
+    const std::size_t s = sequence_of(row);
+    head_logits(heads_[s], store_.info().scale, row - offsets()[s], out);
+  }
+  //! Index into the selected sequences of the sequence holding `row`.
+  std::size_t sequence_of(std::size_t row) const {
+    const auto& o = offsets();
+    return static_cast<std::size_t>(std::upper_bound(o.begin(), o.end(), row) - o.begin()) - 1;
+  }
+  const std::vector<std::size_t>& offsets() const { return points_.front().offsets; }
+  const std::vector<StorePoint>& points() const { return points_; }
+  const std::vector<std::size_t>& sequences() const { return sequences_; }
+
+ private:
+  const LogitStore& store_;
+  std::vector<std::size_t> sequences_;  // store indices of the selected sequences
+  std::vector<StorePoint> points_;
+  mutable std::size_t loaded_ = static_cast<std::size_t>(-1);
+  mutable std::vector<HeadVectors> heads_;
+};
+
+//! Resolves a selection (empty = all) against a dimension; errors name the config key.
+std::vector<std::size_t> resolve(const std::vector<std::int64_t>& selection, std::size_t size,
+                                 const std::string& key, const StoreSweepConfig& config) {
+  std::vector<std::size_t> out;
+  if (selection.empty()) {
+    for (std::size_t i = 0; i < size; ++i)
+      out.push_back(i);
+    return out;
+  }
+  for (std::int64_t index : selection) {
+    if (index < 0 || static_cast<std::size_t>(index) >= size) {
+      throw InputError(config.source + ": " + key + ": index " + std::to_string(index) +
+                       " is out of range; " + config.store + " has " + std::to_string(size) +
+                       " (0.." + std::to_string(size - 1) + ")");
+    }
+    out.push_back(static_cast<std::size_t>(index));
+  }
+  return out;
+}
+
+//! numpy's default ("linear") quantile of sorted values.
+double linear_quantile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return kNaN;
+  const double h = static_cast<double>(sorted.size() - 1) * q;
+  const auto lower = static_cast<std::size_t>(std::floor(h));
+  const double high = lower + 1 < sorted.size() ? sorted[lower + 1] : sorted[lower];
+  return sorted[lower] + (h - static_cast<double>(lower)) * (high - sorted[lower]);
+}
+
+//! Per-row values of a point in the PointStatistics layout.
+struct RowView {
+  const double* v;
+  std::size_t eps_count;
+  double n() const { return v[0]; }
+  double sigma_hat() const { return v[2]; }
+  double k(std::size_t e) const { return v[3 + 2 * e]; }
+  double tau(std::size_t e) const { return v[3 + 2 * e + 1]; }
+  double bound_k(std::size_t b, std::size_t e) const {
+    return v[3 + 2 * eps_count + 2 * (b * eps_count + e)];
+  }
+};
+
+//! Summary columns of a set of rows for one eps (a (layer, head) or a whole layer).
+void summarize(const std::vector<RowView>& rows, std::size_t e, double eps,
+               const std::vector<std::string>& bounds, const std::vector<std::int64_t>& held_counts,
+               std::map<std::string, std::vector<double>>& columns,
+               std::vector<std::string>& order) {
+  auto put = [&](const std::string& name, double value) {
+    auto [it, inserted] = columns.try_emplace(name);
+    if (inserted) order.push_back(name);
+    it->second.push_back(value);
+  };
+  const double count = static_cast<double>(rows.size());
+  std::vector<double> ratio;
+  double n_sum = 0, k_sum = 0, ratio_sum = 0, ratio_sq = 0, tau_sum = 0, reduction_sum = 0;
+  double sigma_sum = 0, rule_sum = 0, rule_abs = 0;
+  for (const RowView& row : rows) {
+    const double r = row.k(e) / row.n();
+    ratio.push_back(r);
+    n_sum += row.n();
+    k_sum += row.k(e);
+    ratio_sum += r;
+    ratio_sq += r * r;
+    tau_sum += row.tau(e);
+    reduction_sum += row.n() / row.k(e);
+    sigma_sum += row.sigma_hat();
+    const double rule = numerics::gaussian_k_fraction(row.sigma_hat(), eps);
+    rule_sum += rule;
+    rule_abs += std::abs(rule - r);
+  }
+  std::sort(ratio.begin(), ratio.end());
+  const double mean = ratio_sum / count;
+  const double var = count > 1 ? std::max(0.0, (ratio_sq - count * mean * mean) / (count - 1)) : 0;
+  put("eps", eps);
+  put("n_mean", n_sum / count);
+  put("k_over_n_mean", mean);
+  put("k_over_n_std", std::sqrt(var));
+  put("k_over_n_sem", std::sqrt(var / count));
+  put("k_over_n_q05", linear_quantile(ratio, 0.05));
+  put("k_over_n_q50", linear_quantile(ratio, 0.50));
+  put("k_over_n_q95", linear_quantile(ratio, 0.95));
+  put("tau_at_k_mean", tau_sum / count);
+  put("key_reduction", n_sum / k_sum);
+  put("key_reduction_mean", reduction_sum / count);
+  put("sigma_hat_mean", sigma_sum / count);
+  put("rule_k_over_n_mean", rule_sum / count);
+  put("rule_rel_error", (rule_sum / count - mean) / mean);
+  put("rule_abs_error_mean", rule_abs / count);
+  for (std::size_t b = 0; b < bounds.size(); ++b) {
+    double kb_sum = 0, kb_ratio = 0, kb_ratio_sq = 0, price = 0, reduction = 0;
+    for (const RowView& row : rows) {
+      const double kb = row.bound_k(b, e);
+      kb_sum += kb;
+      kb_ratio += kb / row.n();
+      kb_ratio_sq += (kb / row.n()) * (kb / row.n());
+      price += kb / row.k(e);
+      reduction += row.n() / kb;
+    }
+    const double kb_mean = kb_ratio / count;
+    const double kb_var =
+        count > 1 ? std::max(0.0, (kb_ratio_sq - count * kb_mean * kb_mean) / (count - 1)) : 0;
+    const std::string& X = bounds[b];
+    put(X + "_k_over_n_mean", kb_mean);
+    put(X + "_k_over_n_sem", std::sqrt(kb_var / count));
+    put(X + "_price_mean", price / count);
+    put(X + "_held", static_cast<double>(held_counts[b]) / count);
+    put(X + "_key_reduction", n_sum / kb_sum);
+    put(X + "_key_reduction_mean", reduction / count);
+  }
+}
+
+std::vector<RowView> row_views(const PointStatistics& statistics, std::size_t eps_count) {
+  std::vector<RowView> rows;
+  const auto& values = statistics.row_values();
+  const std::size_t width = statistics.row_value_count();
+  for (std::size_t r = 0; r * width < values.size(); ++r) {
+    rows.push_back(RowView{values.data() + r * width, eps_count});
+  }
+  return rows;
+}
+
+void append_columns(Table& table, std::map<std::string, std::vector<double>>& columns,
+                    const std::vector<std::string>& order) {
+  for (const auto& name : order)
+    table.columns.push_back({name, std::move(columns[name]), ""});
+}
+
+}  // namespace
+
+StoreSweepOutcome run_logit_store_sweep(const StoreSweepConfig& config, const RunOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const LogitStore store = LogitStore::open(config.store);
+  const LogitStoreInfo& info = store.info();
+  const auto layers = resolve(config.layers, info.layers, "layers", config);
+  const auto heads = resolve(config.heads, info.heads, "heads", config);
+  std::vector<std::size_t> sequences;
+  for (std::size_t s : resolve(config.sequences, info.sequences.size(), "sequences", config)) {
+    if (info.sequences[s].length >= static_cast<std::size_t>(config.min_length)) {
+      sequences.push_back(s);
+    }
+  }
+  if (sequences.empty()) {
+    throw InputError(config.source + ": min_length: no selected sequence of " + config.store +
+                     " has at least " + std::to_string(config.min_length) + " tokens");
+  }
+  StorePoint shape;
+  shape.offsets.push_back(0);
+  for (std::size_t s : sequences) {
+    shape.offsets.push_back(shape.offsets.back() + info.sequences[s].length);
+    shape.max_length = std::max(shape.max_length, info.sequences[s].length);
+  }
+  std::vector<StorePoint> points;
+  for (std::size_t layer : layers) {
+    for (std::size_t head : heads) {
+      StorePoint point = shape;
+      point.layer = layer;
+      point.head = head;
+      points.push_back(point);
+    }
+  }
+  StoreRowSource source(store, sequences, points);
+
+  const AnalysisSettings& analysis = config.analysis;
+  const auto plan = make_plan(analysis, /*fit_logit_moments=*/true);
+  // What changes the data: the resolved config and which store (its identity attributes).
+  std::string fingerprint = config.resolved_text;
+  for (const char* key : {"created_utc", "model_weights_sha256", "text_source"}) {
+    if (const AttributeValue* value = info.attributes.find(key)) {
+      if (const auto* text = std::get_if<std::string>(value)) fingerprint += "\n" + *text;
+    }
+  }
+  fingerprint += "\nstore size " + std::to_string(fs::file_size(config.store));
+  const CheckpointedRun run = run_checkpointed(source, plan, config.name, fingerprint,
+                                               static_cast<std::size_t>(analysis.chunk_rows),
+                                               /*store_rows=*/true, options);
+
+  StoreSweepOutcome outcome;
+  outcome.h5_path = options.out_dir / (config.name + ".h5");
+  outcome.csv_path = options.out_dir / (config.name + ".csv");
+  outcome.layers_csv_path = options.out_dir / (config.name + "_layers.csv");
+  const std::size_t eps_count = analysis.eps.size();
+  const std::size_t bound_count = analysis.bounds.size();
+
+  // Points: one row per (layer, head, eps).
+  {
+    std::vector<std::int64_t> layer_col, head_col, rows_col;
+    std::map<std::string, std::vector<double>> columns;
+    std::vector<std::string> order;
+    for (std::size_t p = 0; p < points.size(); ++p) {
+      const auto rows = row_views(run.statistics[p], eps_count);
+      for (std::size_t e = 0; e < eps_count; ++e) {
+        layer_col.push_back(static_cast<std::int64_t>(points[p].layer));
+        head_col.push_back(static_cast<std::int64_t>(points[p].head));
+        rows_col.push_back(static_cast<std::int64_t>(rows.size()));
+        std::vector<std::int64_t> held(bound_count);
+        for (std::size_t b = 0; b < bound_count; ++b)
+          held[b] = run.statistics[p].bound_held(b, e);
+        summarize(rows, e, analysis.eps[e], analysis.bounds, held, columns, order);
+      }
+    }
+    outcome.points.columns = {{"layer", layer_col, "layer index (0-based)"},
+                              {"head", head_col, "head index (0-based)"},
+                              {"rows", rows_col, "attention rows (query tokens)"}};
+    append_columns(outcome.points, columns, order);
+  }
+  // Layers: rows of every selected head of a layer pooled.
+  {
+    std::vector<std::int64_t> layer_col, heads_col, rows_col;
+    std::map<std::string, std::vector<double>> columns;
+    std::vector<std::string> order;
+    for (std::size_t layer : layers) {
+      std::vector<RowView> rows;
+      std::vector<std::size_t> members;
+      for (std::size_t p = 0; p < points.size(); ++p) {
+        if (points[p].layer != layer) continue;
+        members.push_back(p);
+        const auto more = row_views(run.statistics[p], eps_count);
+        rows.insert(rows.end(), more.begin(), more.end());
+      }
+      for (std::size_t e = 0; e < eps_count; ++e) {
+        layer_col.push_back(static_cast<std::int64_t>(layer));
+        heads_col.push_back(static_cast<std::int64_t>(members.size()));
+        rows_col.push_back(static_cast<std::int64_t>(rows.size()));
+        std::vector<std::int64_t> held(bound_count, 0);
+        for (std::size_t p : members) {
+          for (std::size_t b = 0; b < bound_count; ++b)
+            held[b] += run.statistics[p].bound_held(b, e);
+        }
+        summarize(rows, e, analysis.eps[e], analysis.bounds, held, columns, order);
+      }
+    }
+    outcome.layers.columns = {{"layer", layer_col, "layer index (0-based)"},
+                              {"heads", heads_col, "heads pooled"},
+                              {"rows", rows_col, "attention rows pooled"}};
+    append_columns(outcome.layers, columns, order);
+  }
+  // Rows: one row per (attention row, eps).
+  Table rows_table;
+  {
+    std::vector<std::int64_t> layer_col, head_col, seq_col, query_col, n_col, k_col;
+    std::vector<double> sigma_col, eps_col, ratio_col, tau_col, rule_col;
+    std::vector<std::vector<std::int64_t>> bound_cols(bound_count);
+    for (std::size_t p = 0; p < points.size(); ++p) {
+      const auto rows = row_views(run.statistics[p], eps_count);
+      for (std::size_t r = 0; r < rows.size(); ++r) {
+        const std::size_t s = source.sequence_of(r);
+        for (std::size_t e = 0; e < eps_count; ++e) {
+          layer_col.push_back(static_cast<std::int64_t>(points[p].layer));
+          head_col.push_back(static_cast<std::int64_t>(points[p].head));
+          seq_col.push_back(static_cast<std::int64_t>(sequences[s]));
+          query_col.push_back(static_cast<std::int64_t>(r - source.offsets()[s]));
+          n_col.push_back(static_cast<std::int64_t>(rows[r].n()));
+          sigma_col.push_back(rows[r].sigma_hat());
+          eps_col.push_back(analysis.eps[e]);
+          k_col.push_back(static_cast<std::int64_t>(rows[r].k(e)));
+          ratio_col.push_back(rows[r].k(e) / rows[r].n());
+          tau_col.push_back(rows[r].tau(e));
+          rule_col.push_back(numerics::gaussian_k_fraction(rows[r].sigma_hat(), analysis.eps[e]));
+          for (std::size_t b = 0; b < bound_count; ++b) {
+            bound_cols[b].push_back(static_cast<std::int64_t>(rows[r].bound_k(b, e)));
+          }
+        }
+      }
+    }
+    rows_table.columns = {{"layer", layer_col, ""},
+                          {"head", head_col, ""},
+                          {"sequence", seq_col, "sequence index in the store"},
+                          {"query", query_col, "query token index within the sequence"},
+                          {"n", n_col, "keys in the row (valid tokens)"},
+                          {"sigma_hat", sigma_col, "std of the row's logits (ddof 0)"},
+                          {"eps", eps_col, "TV budget"},
+                          {"k_eps", k_col, "minimal certified k"},
+                          {"k_over_n", ratio_col, ""},
+                          {"tau", tau_col, "tail mass at k_eps"},
+                          {"rule_k_over_n", rule_col, "Gaussian rule with the fitted sigma_hat"}};
+    for (std::size_t b = 0; b < bound_count; ++b) {
+      rows_table.columns.push_back(
+          {analysis.bounds[b] + "_k", std::move(bound_cols[b]), "certified kept keys"});
+    }
+    outcome.rows_total = layer_col.size() / std::max<std::size_t>(eps_count, 1);
+  }
+
+  RunIdentity identity{"logit_store", config.resolved_text, config.source, options.command_line, 0,
+                       run.threads};
+  Provenance provenance = make_provenance(identity);
+  provenance.set("store", config.store);
+  for (const auto& [key, value] : info.attributes.attributes) {
+    provenance.set("store_" + key, value);
+  }
+  write_results_h5(outcome.h5_path, provenance,
+                   {{"points", outcome.points, "one row per (layer, head, eps)"},
+                    {"layers", outcome.layers, "one row per (layer, eps), heads pooled"},
+                    {"rows", std::move(rows_table), "one row per (attention row, eps)"}});
+  write_csv(outcome.csv_path, outcome.points);
+  write_csv(outcome.layers_csv_path, outcome.layers);
+  finish_checkpoint(config.name, options);
+  outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return outcome;
+}
+
+}  // namespace tvk

@@ -8,6 +8,8 @@
 #include "core/engine/progress.h"
 #include "core/engine/sweep_runner.h"
 #include "core/engine/thread_count.h"
+#include "core/error.h"
+#include "experiments/communicator.h"
 #include "experiments/provenance.h"
 
 namespace tvk {
@@ -26,46 +28,97 @@ CheckpointedRun run_checkpointed(const RowSource& source,
                                  const std::string& name, const std::string& fingerprint_text,
                                  std::size_t chunk_rows, bool store_rows,
                                  const RunOptions& options) {
+  const Communicator& world = Communicator::world();
   CheckpointedRun run;
   run.threads = resolve_thread_count(options.threads);
-  fs::create_directories(options.out_dir);
-  const std::string fingerprint =
-      fingerprint_of(fingerprint_text + "\nformat " + std::to_string(kFormatMajor) +
-                     "\nchunk_rows " + std::to_string(chunk_rows));
-  CheckpointStore checkpoint(checkpoint_dir(name, options), fingerprint, options.resume);
-
-  const std::size_t points = source.point_count();
-  std::vector<std::optional<PointStatistics>> done(points);
-  std::size_t remaining_rows = 0;
-  for (std::size_t p = 0; p < points; ++p) {
-    if (auto bytes = checkpoint.load(p)) {
-      const StatisticsShape shape = statistics_shape(*plan, source.row_length(p), store_rows);
-      try {
-        done[p] = PointStatistics::deserialize(*bytes, shape);
-        ++run.resumed_points;
-        continue;
-      } catch (const std::exception&) {
-        // A damaged point file is recomputed: the data do not depend on where they came from.
-      }
-    }
-    remaining_rows += source.row_count(p);
-  }
-  if (run.resumed_points > 0) {
-    std::cerr << "resuming: " << run.resumed_points << " of " << points << " points loaded from "
-              << checkpoint.dir().string() << "\n";
-  }
-
-  ProgressReporter progress(name, remaining_rows, options.progress, std::cerr);
+  run.is_root = world.is_root();
   SweepOptions sweep;
   sweep.threads = run.threads;
   sweep.chunk_rows = chunk_rows;
   sweep.store_rows = store_rows;
-  SweepCallbacks callbacks;
-  callbacks.rows_done = [&progress](std::size_t rows) { progress.advance(rows); };
-  callbacks.point_done = [&checkpoint](std::size_t p, const PointStatistics& s) {
-    checkpoint.save(p, s.serialize());
+  const std::size_t points = source.point_count();
+  auto shape_of = [&](std::size_t p) {
+    return statistics_shape(*plan, source.row_length(p), store_rows);
   };
-  run.statistics = run_sweep(source, std::move(plan), sweep, std::move(done), callbacks);
+
+  if (options.shard_count > 1) {
+    if (world.size() > 1) throw InputError("--shard and mpirun do not combine: use one of them");
+    std::size_t rows = 0;
+    for (std::size_t p = 0; p < points; ++p)
+      rows += source.row_count(p);
+    ProgressReporter progress(name + " shard " + std::to_string(options.shard_index) + "/" +
+                                  std::to_string(options.shard_count),
+                              rows / options.shard_count, options.progress, std::cerr);
+    SweepCallbacks callbacks;
+    callbacks.rows_done = [&progress](std::size_t r) { progress.advance(r); };
+    SweepExecutor executor(plan, sweep);
+    fs::create_directories(options.out_dir);
+    for (std::size_t p = 0; p < points; ++p) {
+      run.shares.push_back(executor.run_share(
+          source, p, ShardSpec{options.shard_index, options.shard_count}, callbacks));
+    }
+    progress.finish();
+    return run;
+  }
+
+  // Rank 0 owns the checkpoint and decides which points are done; every rank learns it.
+  std::optional<CheckpointStore> checkpoint;
+  std::vector<std::optional<PointStatistics>> done(points);
+  std::string done_flags(points, '0');
+  std::size_t remaining_rows = 0;
+  if (run.is_root) {
+    fs::create_directories(options.out_dir);
+    const std::string fingerprint =
+        fingerprint_of(fingerprint_text + "\nformat " + std::to_string(kFormatMajor) +
+                       "\nchunk_rows " + std::to_string(chunk_rows));
+    checkpoint.emplace(checkpoint_dir(name, options), fingerprint, options.resume);
+    for (std::size_t p = 0; p < points; ++p) {
+      if (auto bytes = checkpoint->load(p)) {
+        try {
+          done[p] = PointStatistics::deserialize(*bytes, shape_of(p));
+          done_flags[p] = '1';
+          ++run.resumed_points;
+          continue;
+        } catch (const std::exception&) {
+          // A damaged point file is recomputed: the data do not depend on where they came from.
+        }
+      }
+      remaining_rows += source.row_count(p);
+    }
+    if (run.resumed_points > 0) {
+      std::cerr << "resuming: " << run.resumed_points << " of " << points << " points loaded from "
+                << checkpoint->dir().string() << "\n";
+    }
+  }
+  world.broadcast(done_flags);
+
+  ProgressReporter progress(name, remaining_rows,
+                            run.is_root ? options.progress : ProgressMode::kNone, std::cerr);
+  SweepCallbacks callbacks;
+  // Rank 0 sees only its own rows; scaling by the rank count keeps its bar honest.
+  const std::size_t ranks = static_cast<std::size_t>(world.size());
+  callbacks.rows_done = [&progress, ranks](std::size_t r) { progress.advance(r * ranks); };
+  SweepExecutor executor(plan, sweep);
+  const ShardSpec mine{static_cast<std::size_t>(world.rank()), ranks};
+  run.statistics.resize(points);
+  for (std::size_t p = 0; p < points; ++p) {
+    if (done_flags[p] == '1') {
+      if (run.is_root) run.statistics[p] = std::move(*done[p]);
+      continue;
+    }
+    PointShare share = executor.run_share(source, p, mine, callbacks);
+    if (!run.is_root) {
+      world.send(0, share.serialize());
+      continue;
+    }
+    std::vector<PointShare> shares;
+    shares.push_back(std::move(share));
+    for (int r = 1; r < world.size(); ++r) {
+      shares.push_back(PointShare::deserialize(world.receive(r), shape_of(p)));
+    }
+    run.statistics[p] = merge_point_shares(shares, shape_of(p));
+    checkpoint->save(p, run.statistics[p].serialize());
+  }
   progress.finish();
   return run;
 }

@@ -12,6 +12,7 @@
 #include "core/random/stream.h"
 #include "experiments/analysis_plan.h"
 #include "experiments/checkpointed_run.h"
+#include "experiments/partial_file.h"
 #include "experiments/provenance.h"
 
 namespace tvk {
@@ -157,27 +158,20 @@ Table points_table(const SweepConfig& config, const std::vector<SyntheticPoint>&
   return table;
 }
 
-SweepOutcome run_synthetic_sweep(const SweepConfig& config, const RunOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
-  const std::vector<SyntheticPoint> points = expand_points(config);
-  const auto plan = make_plan(analysis_settings(config));
+SweepOutcome write_synthetic_results(const SweepConfig& config,
+                                     const std::vector<SyntheticPoint>& points,
+                                     const std::vector<PointStatistics>& statistics,
+                                     const std::filesystem::path& h5_path,
+                                     const std::filesystem::path& csv_path,
+                                     const std::string& command_line, std::size_t threads) {
   SweepOutcome outcome;
-  outcome.h5_path = options.out_dir / (config.name + ".h5");
-  outcome.csv_path = options.out_dir / (config.name + ".csv");
-  SyntheticRowSource source(points, config.seed, static_cast<std::size_t>(config.rows));
-  // The resolved config covers everything that changes the data, and nothing that does not.
-  CheckpointedRun run =
-      run_checkpointed(source, plan, config.name, config.resolved_text,
-                       static_cast<std::size_t>(config.chunk_rows), config.store_rows, options);
-  outcome.resumed_points = run.resumed_points;
-  const std::vector<PointStatistics>& statistics = run.statistics;
-  const std::size_t threads = run.threads;
-
+  outcome.h5_path = h5_path;
+  outcome.csv_path = csv_path;
   outcome.points = points_table(config, points, statistics);
   outcome.rows_total = points.size() * static_cast<std::size_t>(config.rows);
 
-  RunIdentity identity{"synthetic",          config.resolved_text, config.source,
-                       options.command_line, config.seed,          threads};
+  RunIdentity identity{"synthetic",  config.resolved_text, config.source,
+                       command_line, config.seed,          threads};
   std::vector<NamedTable> tables = {
       {"points", outcome.points, "one row per grid point and eps (THEORY §5)"}};
   if (config.store_rows) {
@@ -219,7 +213,36 @@ SweepOutcome run_synthetic_sweep(const SweepConfig& config, const RunOptions& op
   }
   write_results_h5(outcome.h5_path, make_provenance(identity), tables);
   write_csv(outcome.csv_path, outcome.points);
-  finish_checkpoint(config.name, options);
+  return outcome;
+}
+
+SweepOutcome run_synthetic_sweep(const SweepConfig& config, const RunOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const std::vector<SyntheticPoint> points = expand_points(config);
+  const auto plan = make_plan(analysis_settings(config));
+  SyntheticRowSource source(points, config.seed, static_cast<std::size_t>(config.rows));
+  // The resolved config covers everything that changes the data, and nothing that does not.
+  CheckpointedRun run =
+      run_checkpointed(source, plan, config.name, config.resolved_text,
+                       static_cast<std::size_t>(config.chunk_rows), config.store_rows, options);
+  SweepOutcome outcome;
+  if (options.shard_count > 1) {
+    PartialHeader header{"synthetic",         config.resolved_text, config.source, config.seed,
+                         options.shard_index, options.shard_count,  points.size(), ""};
+    outcome.partial_path =
+        partial_path(options.out_dir, config.name, options.shard_index, options.shard_count);
+    write_partial(outcome.partial_path, header, run.shares);
+    outcome.wrote_results = false;
+  } else if (run.is_root) {
+    outcome = write_synthetic_results(
+        config, points, run.statistics, options.out_dir / (config.name + ".h5"),
+        options.out_dir / (config.name + ".csv"), options.command_line, run.threads);
+    finish_checkpoint(config.name, options);
+  } else {
+    outcome.wrote_results = false;
+  }
+  outcome.resumed_points = run.resumed_points;
+  outcome.rows_total = points.size() * static_cast<std::size_t>(config.rows);
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return outcome;
 }

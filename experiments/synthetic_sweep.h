@@ -23,6 +23,8 @@ struct RunOptions {
   ProgressMode progress = ProgressMode::kAuto;
   bool resume = false;
   std::string command_line;
+  std::size_t shard_index = 0;  //!< --shard i/N: compute only work items c with c % N == i
+  std::size_t shard_count = 1;
 };
 
 //! One grid point of a synthetic sweep: a model instance and a row length.
@@ -46,9 +48,20 @@ struct SweepOutcome {
   std::size_t rows_total = 0;
   std::size_t resumed_points = 0;
   double seconds = 0.0;
+  bool wrote_results = true;           //!< false on MPI ranks other than 0 and for shards
+  std::filesystem::path partial_path;  //!< the partial file of a --shard run
 };
 
-//! Runs the sweep with checkpoints and writes the results files atomically.
+//! Runs the sweep with checkpoints and writes the results files atomically (or, with
+//! options.shard_count > 1, this shard's partial file for `tvk merge`).
 SweepOutcome run_synthetic_sweep(const SweepConfig& config, const RunOptions& options);
+
+//! Writes the results files of a synthetic sweep from every point's statistics.
+SweepOutcome write_synthetic_results(const SweepConfig& config,
+                                     const std::vector<SyntheticPoint>& points,
+                                     const std::vector<PointStatistics>& statistics,
+                                     const std::filesystem::path& h5_path,
+                                     const std::filesystem::path& csv_path,
+                                     const std::string& command_line, std::size_t threads);
 
 }  // namespace tvk

@@ -36,6 +36,17 @@ class PointStatistics {
   //! Empties the statistics, keeping the shape (and the allocation).
   void clear();
 
+  // The parts of merge(), for merging work items computed elsewhere (shards, MPI ranks):
+  // integer parts in any order, double sums and row values in work-item order.
+  //! Adds rows, integer sums and histograms of `other`.
+  void add_integers(const PointStatistics& other);
+  //! Adds double sums laid out as doubles() (one work item's, in work-item order).
+  void add_doubles(const std::vector<double>& doubles);
+  //! Appends one work item's stored rows.
+  void append_row_values(const std::vector<double>& values);
+  //! The double sums, in their internal layout.
+  const std::vector<double>& doubles() const { return doubles_; }
+
   const StatisticsShape& shape() const { return shape_; }
   std::int64_t rows() const { return rows_; }
 

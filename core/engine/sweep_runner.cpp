@@ -6,6 +6,8 @@
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <cstring>
+#include <stdexcept>
 
 #include "core/engine/thread_count.h"
 
@@ -27,7 +29,164 @@ struct Worker {
   RowAnalysis analysis;
 };
 
+void append_u64(std::string& out, std::uint64_t value) {
+  out.append(reinterpret_cast<const char*>(&value), sizeof value);
+}
+
+std::uint64_t read_u64(const std::string& in, std::size_t& offset) {
+  std::uint64_t value = 0;
+  if (offset + sizeof value > in.size()) throw std::runtime_error("truncated point share");
+  std::memcpy(&value, in.data() + offset, sizeof value);
+  offset += sizeof value;
+  return value;
+}
+
+void append_doubles(std::string& out, const std::vector<double>& values) {
+  append_u64(out, values.size());
+  out.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(double));
+}
+
+std::vector<double> read_doubles(const std::string& in, std::size_t& offset) {
+  const std::uint64_t size = read_u64(in, offset);
+  if (size > (in.size() - offset) / sizeof(double)) throw std::runtime_error("truncated share");
+  std::vector<double> values(size);
+  std::memcpy(values.data(), in.data() + offset, size * sizeof(double));
+  offset += size * sizeof(double);
+  return values;
+}
+
 }  // namespace
+
+std::string PointShare::serialize() const {
+  std::string out;
+  const std::string integer_bytes = integers.serialize();
+  append_u64(out, integer_bytes.size());
+  out += integer_bytes;
+  append_u64(out, chunks.size());
+  for (const ChunkDoubles& chunk : chunks) {
+    append_u64(out, chunk.chunk);
+    append_doubles(out, chunk.doubles);
+    append_doubles(out, chunk.row_values);
+  }
+  return out;
+}
+
+PointShare PointShare::deserialize(const std::string& bytes, const StatisticsShape& shape) {
+  PointShare share;
+  std::size_t offset = 0;
+  const std::uint64_t integer_size = read_u64(bytes, offset);
+  if (integer_size > bytes.size() - offset) throw std::runtime_error("truncated point share");
+  share.integers = PointStatistics::deserialize(bytes.substr(offset, integer_size), shape);
+  offset += integer_size;
+  const std::uint64_t count = read_u64(bytes, offset);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    ChunkDoubles chunk;
+    chunk.chunk = read_u64(bytes, offset);
+    chunk.doubles = read_doubles(bytes, offset);
+    chunk.row_values = read_doubles(bytes, offset);
+    share.chunks.push_back(std::move(chunk));
+  }
+  if (offset != bytes.size()) throw std::runtime_error("trailing bytes in point share");
+  return share;
+}
+
+struct SweepExecutor::Impl {
+  Impl(std::shared_ptr<const RowAnalysisPlan> p, const SweepOptions& o, std::size_t threads)
+      : plan(std::move(p)),
+        options(o),
+        arena(static_cast<int>(threads)),
+        workers([this] { return Worker(plan); }) {}
+  std::shared_ptr<const RowAnalysisPlan> plan;
+  SweepOptions options;
+  tbb::task_arena arena;
+  tbb::enumerable_thread_specific<Worker> workers;
+};
+
+SweepExecutor::SweepExecutor(std::shared_ptr<const RowAnalysisPlan> plan,
+                             const SweepOptions& options)
+    : threads_(resolve_thread_count(options.threads)) {
+  impl_ = std::make_unique<Impl>(std::move(plan), options, threads_);
+}
+
+SweepExecutor::~SweepExecutor() = default;
+
+PointShare SweepExecutor::run_share(const RowSource& source, std::size_t p, const ShardSpec& shard,
+                                    const SweepCallbacks& callbacks) {
+  const SweepOptions& options = impl_->options;
+  source.prepare(p);
+  const std::size_t rows = source.row_count(p);
+  const std::size_t length = source.row_length(p);
+  const StatisticsShape shape = statistics_shape(*impl_->plan, length, options.store_rows);
+  const std::size_t chunk_rows = std::max<std::size_t>(options.chunk_rows, 1);
+  const std::size_t chunks = (rows + chunk_rows - 1) / chunk_rows;
+  std::vector<std::uint64_t> mine;  // this shard's chunks of the point
+  for (std::size_t c = shard.index; c < chunks; c += shard.count)
+    mine.push_back(c);
+
+  PointShare share{PointStatistics(shape), {}};
+  // Slots for a batch of work items; sized so in-flight memory stays bounded.
+  const std::size_t slot_bytes =
+      sizeof(double) *
+          (shape.eps * (length + 1) + 8 * (shape.eps * (shape.bounds + 1) + shape.grid)) +
+      (options.store_rows ? chunk_rows * 8 * (3 + 2 * shape.eps * (shape.bounds + 1)) : 0);
+  const std::size_t batch =
+      std::clamp<std::size_t>(options.slot_memory_bytes / slot_bytes, 4 * threads_, 1024);
+  std::vector<PointStatistics> slots(std::min(batch, std::max<std::size_t>(mine.size(), 1)),
+                                     PointStatistics(shape));
+  for (std::size_t first = 0; first < mine.size(); first += slots.size()) {
+    const std::size_t count = std::min(slots.size(), mine.size() - first);
+    impl_->arena.execute([&] {
+      tbb::parallel_for(tbb::blocked_range<std::size_t>(0, count, 1),
+                        [&](const tbb::blocked_range<std::size_t>& range) {
+                          Worker& worker = impl_->workers.local();
+                          worker.row.resize(length);
+                          for (std::size_t i = range.begin(); i != range.end(); ++i) {
+                            const std::size_t begin = mine[first + i] * chunk_rows;
+                            const std::size_t end = std::min(rows, begin + chunk_rows);
+                            PointStatistics& slot = slots[i];
+                            for (std::size_t r = begin; r < end; ++r) {
+                              const auto row =
+                                  std::span<double>(worker.row).first(source.row_length(p, r));
+                              source.fill(p, r, row);
+                              worker.analyzer.analyze(row, worker.analysis);
+                              slot.add(worker.analysis);
+                            }
+                            if (callbacks.rows_done) callbacks.rows_done(end - begin);
+                          }
+                        });
+    });
+    for (std::size_t i = 0; i < count; ++i) {
+      share.integers.add_integers(slots[i]);
+      share.chunks.push_back(
+          ChunkDoubles{mine[first + i], slots[i].doubles(), slots[i].row_values()});
+      slots[i].clear();
+    }
+  }
+  return share;
+}
+
+PointStatistics merge_point_shares(const std::vector<PointShare>& shares,
+                                   const StatisticsShape& shape) {
+  PointStatistics total(shape);
+  std::vector<const ChunkDoubles*> chunks;
+  for (const PointShare& share : shares) {
+    total.add_integers(share.integers);
+    for (const ChunkDoubles& chunk : share.chunks)
+      chunks.push_back(&chunk);
+  }
+  // The fixed order: work item by work item, whichever shard, rank or thread computed it.
+  std::sort(chunks.begin(), chunks.end(),
+            [](const ChunkDoubles* a, const ChunkDoubles* b) { return a->chunk < b->chunk; });
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    if (i > 0 && chunks[i]->chunk == chunks[i - 1]->chunk) {
+      throw std::invalid_argument("work item " + std::to_string(chunks[i]->chunk) +
+                                  " appears in two shares");
+    }
+    total.add_doubles(chunks[i]->doubles);
+    total.append_row_values(chunks[i]->row_values);
+  }
+  return total;
+}
 
 std::vector<PointStatistics> run_sweep(const RowSource& source,
                                        std::shared_ptr<const RowAnalysisPlan> plan,
@@ -36,62 +195,16 @@ std::vector<PointStatistics> run_sweep(const RowSource& source,
                                        const SweepCallbacks& callbacks) {
   const std::size_t points = source.point_count();
   done.resize(points);
-  const std::size_t chunk_rows = std::max<std::size_t>(options.chunk_rows, 1);
-  const std::size_t threads = resolve_thread_count(options.threads);
-  tbb::task_arena arena(static_cast<int>(threads));
-  tbb::enumerable_thread_specific<Worker> workers([&plan] { return Worker(plan); });
-
+  SweepExecutor executor(plan, options);
   std::vector<PointStatistics> results(points);
   for (std::size_t p = 0; p < points; ++p) {
     if (done[p]) {
       results[p] = std::move(*done[p]);
       continue;
     }
-    source.prepare(p);
-    const std::size_t rows = source.row_count(p);
-    const std::size_t length = source.row_length(p);
-    const StatisticsShape shape = statistics_shape(*plan, length, options.store_rows);
-    PointStatistics total(shape);
-    // Slots for a batch of work items; sized so in-flight memory stays bounded.
-    const std::size_t slot_bytes =
-        sizeof(double) *
-            (shape.eps * (length + 1) + 8 * (shape.eps * (shape.bounds + 1) + shape.grid)) +
-        (options.store_rows ? chunk_rows * 8 * (2 * shape.eps * (shape.bounds + 1)) : 0);
-    const std::size_t batch =
-        std::clamp<std::size_t>(options.slot_memory_bytes / slot_bytes, 4 * threads, 1024);
-    std::vector<PointStatistics> slots(batch, PointStatistics(shape));
-    const std::size_t chunks = (rows + chunk_rows - 1) / chunk_rows;
-    for (std::size_t first = 0; first < chunks; first += batch) {
-      const std::size_t count = std::min(batch, chunks - first);
-      arena.execute([&] {
-        tbb::parallel_for(tbb::blocked_range<std::size_t>(0, count, 1),
-                          [&](const tbb::blocked_range<std::size_t>& range) {
-                            Worker& worker = workers.local();
-                            worker.row.resize(length);
-                            for (std::size_t i = range.begin(); i != range.end(); ++i) {
-                              const std::size_t chunk = first + i;
-                              const std::size_t begin = chunk * chunk_rows;
-                              const std::size_t end = std::min(rows, begin + chunk_rows);
-                              PointStatistics& slot = slots[i];
-                              for (std::size_t r = begin; r < end; ++r) {
-                                const auto row =
-                                    std::span<double>(worker.row).first(source.row_length(p, r));
-                                source.fill(p, r, row);
-                                worker.analyzer.analyze(row, worker.analysis);
-                                slot.add(worker.analysis);
-                              }
-                              if (callbacks.rows_done) callbacks.rows_done(end - begin);
-                            }
-                          });
-      });
-      // Fixed-order merge: work item by work item, whatever thread ran it.
-      for (std::size_t i = 0; i < count; ++i) {
-        total.merge(slots[i]);
-        slots[i].clear();
-      }
-    }
-    if (callbacks.point_done) callbacks.point_done(p, total);
-    results[p] = std::move(total);
+    const StatisticsShape shape = statistics_shape(*plan, source.row_length(p), options.store_rows);
+    results[p] = merge_point_shares({executor.run_share(source, p, ShardSpec{}, callbacks)}, shape);
+    if (callbacks.point_done) callbacks.point_done(p, results[p]);
   }
   return results;
 }

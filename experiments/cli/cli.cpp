@@ -19,6 +19,7 @@ const std::vector<Verb>& verbs() {
       {"models", "list the score models, their parameters, defaults and ranges",
        run_models_command},
       {"bounds", "list the bound variants", run_bounds_command},
+      {"store", "inspect a logit store (HDF5 q, k, v): tvk store info STORE", run_store_command},
   };
   return list;
 }

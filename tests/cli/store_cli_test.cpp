@@ -1,0 +1,212 @@
+//! \file End-to-end tests of `tvk store`: --help, `tvk store info` on a valid store (every
+//! count it prints), and one stderr line with exit code 2 for every bad store.
+
+#include <gtest/gtest.h>
+#include <hdf5.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/io/hdf5_handle.h"
+#include "core/io/logit_store_writer.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct RunResult {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string quote(const std::string& word) {
+  std::string out = "'";
+  for (char c : word)
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string read_text(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+std::size_t line_count(const std::string& text) {
+  return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// A store of `lengths.size()` sequences, 2 layers x 3 heads, head_dim 4, values i/100.
+void write_store(const fs::path& path, const std::vector<std::size_t>& lengths) {
+  constexpr std::size_t kLayers = 2, kHeads = 3, kHeadDim = 4;
+  std::vector<tvk::StoreSequenceData> sequences;
+  for (std::size_t length : lengths) {
+    tvk::StoreSequenceData sequence;
+    sequence.text = "text of length " + std::to_string(length);
+    for (std::size_t token = 0; token < length; ++token)
+      sequence.token_ids.push_back(static_cast<std::int64_t>(token));
+    const std::size_t size = kLayers * kHeads * length * kHeadDim;
+    for (auto* values : {&sequence.q, &sequence.k, &sequence.v}) {
+      values->resize(size);
+      for (std::size_t i = 0; i < size; ++i)
+        (*values)[i] = static_cast<float>(i % 17) / 100.0f;
+    }
+    sequences.push_back(std::move(sequence));
+  }
+  tvk::Provenance provenance = tvk::synthetic_store_provenance("store CLI test");
+  provenance.set("model_name", std::string("cli-test-model"));
+  tvk::write_logit_store(path, provenance, kLayers, kHeads, kHeadDim, sequences);
+}
+
+class StoreCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static int counter = 0;
+    dir_ = fs::temp_directory_path() /
+           ("tvk_store_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  //! Runs `tvk ARGS` in the temp dir.
+  RunResult run(const std::vector<std::string>& args) {
+    std::string command = "cd " + quote(dir_.string()) + " && " + quote(TVK_BINARY);
+    for (const std::string& arg : args)
+      command += " " + quote(arg);
+    command += " < /dev/null > " + quote((dir_ / "stdout.txt").string()) + " 2> " +
+               quote((dir_ / "stderr.txt").string());
+    const int status = std::system(command.c_str());
+    RunResult result;
+    result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    result.out = read_text(dir_ / "stdout.txt");
+    result.err = read_text(dir_ / "stderr.txt");
+    return result;
+  }
+
+  //! Expects `tvk store info path` to fail with exit code 2 and one stderr line naming the file
+  //! and containing `part`.
+  void expect_bad_store(const fs::path& path, const std::string& part) {
+    const RunResult result = run({"store", "info", path.string()});
+    EXPECT_EQ(result.code, 2) << result.out << result.err;
+    EXPECT_EQ(line_count(result.err), 1u) << result.err;
+    EXPECT_EQ(result.err.rfind("tvk: error: ", 0), 0u) << result.err;
+    EXPECT_NE(result.err.find(path.string()), std::string::npos) << result.err;
+    EXPECT_NE(result.err.find(part), std::string::npos) << result.err;
+    EXPECT_TRUE(result.out.empty()) << result.out;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(StoreCli, ToolHelpListsTheVerb) {
+  const RunResult result = run({"--help"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_NE(result.out.find("store"), std::string::npos) << result.out;
+}
+
+TEST_F(StoreCli, StoreHelpListsInfo) {
+  const RunResult result = run({"store", "--help"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_NE(result.out.find("usage: tvk store"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("info"), std::string::npos) << result.out;
+  EXPECT_TRUE(result.err.empty()) << result.err;
+}
+
+TEST_F(StoreCli, InfoHelp) {
+  const RunResult result = run({"store", "info", "--help"});
+  EXPECT_EQ(result.code, 0) << result.err;
+  EXPECT_NE(result.out.find("usage: tvk store info STORE"), std::string::npos) << result.out;
+  EXPECT_TRUE(result.err.empty()) << result.err;
+}
+
+TEST_F(StoreCli, MissingOrUnknownSubcommandIsOneLineExitTwo) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"store"}, {"store", "frobnicate"}, {"store", "info"}}) {
+    const RunResult result = run(args);
+    EXPECT_EQ(result.code, 2) << args.size() << result.err;
+    EXPECT_EQ(line_count(result.err), 1u) << result.err;
+  }
+}
+
+TEST_F(StoreCli, InfoPrintsAttributesAndCounts) {
+  const fs::path path = dir_ / "store.h5";
+  write_store(path, {5, 7, 7});
+  const RunResult result = run({"store", "info", path.string()});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_TRUE(result.err.empty()) << result.err;
+  const std::string& out = result.out;
+  for (const std::string& expected : {
+           path.string() + ": tvk logit store, format 1.0",
+           std::string("filetype"),
+           std::string("tvk-logit-store"),
+           std::string("format_version"),
+           std::string("[1, 0]"),
+           std::string("cli-test-model"),
+           std::string("model_weights_sha256"),
+           std::string("created_utc"),
+           std::string("dimensions:     2 layers x 3 heads, head_dim 4, scale 0.5"),
+           std::string("sequences:      3 (length 5 to 7)"),
+           std::string("lengths:        5, 7 x2"),
+           std::string("tokens:         19"),
+           std::string("attention rows: 114 (tokens x layers x heads)"),
+           std::string("logits:         738"),  // (25 + 49 + 49) * 6
+           std::string("file size:      " + std::to_string(fs::file_size(path)) + " bytes"),
+       }) {
+    EXPECT_NE(out.find(expected), std::string::npos) << "'" << expected << "' not in:\n" << out;
+  }
+}
+
+TEST_F(StoreCli, MissingFile) {
+  expect_bad_store(dir_ / "absent.h5", "no such file");
+}
+
+TEST_F(StoreCli, TextFile) {
+  const fs::path path = dir_ / "notes.h5";
+  std::ofstream(path) << "not HDF5\n";
+  expect_bad_store(path, "not an HDF5 file");
+}
+
+TEST_F(StoreCli, TruncatedStore) {
+  const fs::path valid = dir_ / "valid.h5";
+  write_store(valid, {50, 60});
+  const fs::path path = dir_ / "cut.h5";
+  fs::copy_file(valid, path);
+  fs::resize_file(path, fs::file_size(path) / 2);
+  expect_bad_store(path, "");
+}
+
+TEST_F(StoreCli, StoreWithMissingDataset) {
+  const fs::path path = dir_ / "store.h5";
+  write_store(path, {5, 6});
+  tvk::silence_hdf5_error_printing();
+  {
+    tvk::Hdf5Handle file(H5Fopen(path.string().c_str(), H5F_ACC_RDWR, H5P_DEFAULT),
+                         tvk::Hdf5Kind::kFile);
+    ASSERT_TRUE(file.valid());
+    ASSERT_GE(H5Ldelete(file.get(), "/sequences/001/k", H5P_DEFAULT), 0);
+  }
+  expect_bad_store(path, "/sequences/001/k: missing dataset");
+}
+
+TEST_F(StoreCli, ResultsFileIsNotAStore) {
+  const fs::path path = dir_ / "results.h5";
+  tvk::Provenance provenance;
+  provenance.set("filetype", std::string("tvk-results"));
+  tvk::write_results_h5(path, provenance, {});
+  expect_bad_store(path, "is 'tvk-results', expected 'tvk-logit-store'");
+}
+
+}  // namespace

@@ -203,6 +203,9 @@ void append_columns(Table& table, std::map<std::string, std::vector<double>>& co
 
 StoreSweepOutcome run_logit_store_sweep(const StoreSweepConfig& config, const RunOptions& options) {
   const auto start = std::chrono::steady_clock::now();
+  if (options.shard_count > 1) {
+    throw InputError("--shard: logit_store runs are not sharded; run them whole or with mpirun");
+  }
   const LogitStore store = LogitStore::open(config.store);
   const LogitStoreInfo& info = store.info();
   const auto layers = resolve(config.layers, info.layers, "layers", config);
@@ -249,6 +252,10 @@ StoreSweepOutcome run_logit_store_sweep(const StoreSweepConfig& config, const Ru
                                                /*store_rows=*/true, options);
 
   StoreSweepOutcome outcome;
+  if (!run.is_root) {
+    outcome.wrote_results = false;
+    return outcome;
+  }
   outcome.h5_path = options.out_dir / (config.name + ".h5");
   outcome.csv_path = options.out_dir / (config.name + ".csv");
   outcome.layers_csv_path = options.out_dir / (config.name + "_layers.csv");

@@ -19,6 +19,7 @@ struct StoreSweepOutcome {
   Table layers;  //!< one row per (layer, eps), pooled over the selected heads
   std::size_t rows_total = 0;
   double seconds = 0.0;
+  bool wrote_results = true;  //!< false on MPI ranks other than 0
 };
 
 //! Runs the analysis with checkpoints; writes <out>/<name>.h5 (points, layers, rows tables),

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "core/error.h"
+#include "experiments/communicator.h"
 #include "tvk/version.h"
 
 namespace tvk::cli {
@@ -12,6 +13,8 @@ const std::vector<Verb>& verbs() {
   static const std::vector<Verb> list = {
       {"run", "run a config-driven Monte Carlo sweep and write <out>/<name>.h5 and .csv",
        run_run_command},
+      {"merge", "combine the partial files of tvk run --shard i/N into one results file",
+       run_merge_command},
       {"validate", "check a config and its overrides; print the resolved config and grid size",
        run_validate_command},
       {"row", "analyse one row of logits: k_eps, tail mass, every bound, the identities",
@@ -38,30 +41,48 @@ void print_usage(std::ostream& out) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
+namespace {
+
+int run_verb(const std::vector<std::string>& args) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
     print_usage(args.empty() ? std::cerr : std::cout);
     return args.empty() ? kExitBadInput : 0;
   }
   if (args[0] == "--version") {
-    std::cout << "tvk " << build::kVersion << "\n";
+    std::cout << "tvk " << build::kVersion << (built_with_mpi() ? " (with MPI)" : "") << "\n";
     return 0;
   }
+  const Communicator& world = Communicator::world();
   for (const Verb& verb : verbs()) {
     if (args[0] != verb.name) continue;
     try {
       return verb.run(std::vector<std::string>(args.begin() + 1, args.end()));
     } catch (const InputError& error) {
-      std::cerr << "tvk: error: " << error.what() << "\n";
+      // Every rank reads the same input and fails the same way: rank 0 says it once.
+      if (world.is_root()) std::cerr << "tvk: error: " << error.what() << "\n";
       return kExitBadInput;
     } catch (const std::exception& error) {
+      if (world.size() > 1) {
+        std::cerr << "tvk: rank " << world.rank() << " of " << world.size()
+                  << ": internal error: " << error.what() << "\n"
+                  << std::flush;
+        world.abort(1);  // the other ranks may be waiting for this one
+      }
       std::cerr << "tvk: internal error: " << error.what() << "\n";
       return 1;
     }
   }
   std::cerr << "tvk: error: unknown verb '" << args[0] << "' (tvk --help lists them)\n";
   return kExitBadInput;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  initialize_communicator(&argc, &argv);
+  const int code = run_verb(std::vector<std::string>(argv + 1, argv + argc));
+  finalize_communicator();
+  return code;
 }
 
 }  // namespace tvk::cli

@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "core/engine/thread_count.h"
 #include "core/error.h"
 #include "core/io/config_checks.h"
 #include "core/io/config_document.h"
@@ -12,7 +13,9 @@
 #include "core/io/sweep_config.h"
 #include "experiments/cli/arg_parser.h"
 #include "experiments/cli/cli.h"
+#include "experiments/communicator.h"
 #include "experiments/logit_store_sweep.h"
+#include "experiments/partial_file.h"
 #include "experiments/synthetic_sweep.h"
 
 namespace tvk::cli {
@@ -139,6 +142,9 @@ int run_run_command(const std::vector<std::string>& args) {
   parser.add_option("threads", "N", "worker threads (0 = all cores)", "0");
   parser.add_option("progress", "MODE", "auto | bar | log | none", "auto");
   parser.add_flag("resume", "continue an interrupted run from its checkpoint");
+  parser.add_option("shard", "i/N",
+                    "compute only shard i of N (work items c with c % N == i) and write "
+                    "<out>/<name>.shard-i-of-N.tvkpart for `tvk merge`");
   parser.add_flag("quiet", "print no summary table");
   parser.set_positionals("CONFIG [key=value ...]", "the YAML config and its overrides", 1, 1000000);
   parser.set_epilog(
@@ -156,11 +162,16 @@ int run_run_command(const std::vector<std::string>& args) {
   options.progress = parse_progress_mode(*parser.value("progress"));
   options.resume = parser.flag("resume");
   options.command_line = join_command_line(args);
+  if (auto shard = parser.value("shard")) {
+    parse_shard(*shard, options.shard_index, options.shard_count);
+  }
+  const Communicator& world = Communicator::world();
 
   const LoadedConfig loaded = load_config(file, overrides);
   if (loaded.kind == "logit_store") {
     const StoreSweepConfig config = read_store_sweep_config(loaded.document);
     const StoreSweepOutcome outcome = run_logit_store_sweep(config, options);
+    if (!outcome.wrote_results) return 0;
     if (!parser.flag("quiet")) {
       std::printf("\n");
       print_layer_summary(outcome.layers, config.analysis.bounds);
@@ -173,6 +184,20 @@ int run_run_command(const std::vector<std::string>& args) {
   }
   const SweepConfig config = read_sweep_config(loaded.document);
   const SweepOutcome outcome = run_synthetic_sweep(config, options);
+  if (!outcome.partial_path.empty()) {
+    std::printf(
+        "%s: shard %zu/%zu: %zu work items' rows in %.2f s\nwrote %s (combine the shards "
+        "with tvk merge)\n",
+        config.name.c_str(), options.shard_index, options.shard_count,
+        outcome.rows_total / options.shard_count, outcome.seconds,
+        outcome.partial_path.string().c_str());
+    return 0;
+  }
+  if (!outcome.wrote_results) return 0;
+  if (world.size() > 1) {
+    std::printf("%s: %d MPI ranks x %zu threads\n", config.name.c_str(), world.size(),
+                resolve_thread_count(options.threads));
+  }
   if (!parser.flag("quiet")) {
     std::printf("\n");
     print_summary(outcome.points, config.bounds, 60);

@@ -9,11 +9,12 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release -DTVK_WERROR=ON
 # Debian packages: the C++ stack, and python3 modules for plotting and the numpy checks.
 APT_PACKAGES := cmake g++ make git clang-format libeigen3-dev libboost-math-dev \
   libboost-random-dev libhdf5-dev libtbb-dev libyaml-cpp-dev libgtest-dev libgmock-dev \
-  libbenchmark-dev python3 python3-numpy python3-h5py python3-pandas python3-matplotlib
+  libbenchmark-dev libopenmpi-dev openmpi-bin python3 python3-numpy python3-h5py \
+  python3-pandas python3-matplotlib
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build run test bench format clean
+.PHONY: all deps bert-deps build run test bench format clean
 
 all: build
 
@@ -27,14 +28,20 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
 
+# The BERT extractor's Python (Debian's CPU torch + a pinned venv in .venv-bert/, ~1 minute
+# on a fresh machine, silent when present): experiments/bert/README.md.
+bert-deps: deps
+	@bash experiments/bert/install.sh
+
 build: deps
 	@cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
 
 run: build
 	$(BUILD_DIR)/tvk run configs/quickstart.yaml
+	$(BUILD_DIR)/tvk run configs/bert_minilm.yaml
 
-test: build
+test: build bert-deps
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 bench: build

@@ -76,7 +76,11 @@ PointShare PointShare::deserialize(const std::string& bytes, const StatisticsSha
   std::size_t offset = 0;
   const std::uint64_t integer_size = read_u64(bytes, offset);
   if (integer_size > bytes.size() - offset) throw std::runtime_error("truncated point share");
-  share.integers = PointStatistics::deserialize(bytes.substr(offset, integer_size), shape);
+  // The integer part carries no per-row values (they travel with each work item).
+  StatisticsShape integer_shape = shape;
+  integer_shape.store_rows = false;
+  share.integers =
+      PointStatistics::deserialize(bytes.substr(offset, integer_size), integer_shape);
   offset += integer_size;
   const std::uint64_t count = read_u64(bytes, offset);
   for (std::uint64_t i = 0; i < count; ++i) {
@@ -123,7 +127,9 @@ PointShare SweepExecutor::run_share(const RowSource& source, std::size_t p, cons
   for (std::size_t c = shard.index; c < chunks; c += shard.count)
     mine.push_back(c);
 
-  PointShare share{PointStatistics(shape), {}};
+  StatisticsShape integer_shape = shape;
+  integer_shape.store_rows = false;  // per-row values travel with each work item
+  PointShare share{PointStatistics(integer_shape), {}};
   // Slots for a batch of work items; sized so in-flight memory stays bounded.
   const std::size_t slot_bytes =
       sizeof(double) *

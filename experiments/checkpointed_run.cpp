@@ -1,5 +1,6 @@
 #include "experiments/checkpointed_run.h"
 
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -111,12 +112,19 @@ CheckpointedRun run_checkpointed(const RowSource& source,
       world.send(0, share.serialize());
       continue;
     }
+    // Overhead = decoding and merging the shares; waiting for a slower rank is not counted.
+    std::vector<std::string> messages;
+    for (int r = 1; r < world.size(); ++r)
+      messages.push_back(world.receive(r));
+    const auto gather_start = std::chrono::steady_clock::now();
     std::vector<PointShare> shares;
     shares.push_back(std::move(share));
-    for (int r = 1; r < world.size(); ++r) {
-      shares.push_back(PointShare::deserialize(world.receive(r), shape_of(p)));
+    for (const std::string& message : messages) {
+      shares.push_back(PointShare::deserialize(message, shape_of(p)));
     }
     run.statistics[p] = merge_point_shares(shares, shape_of(p));
+    run.gather_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - gather_start).count();
     checkpoint->save(p, run.statistics[p].serialize());
   }
   progress.finish();

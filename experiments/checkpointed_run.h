@@ -21,8 +21,9 @@ struct CheckpointedRun {
   std::vector<PointStatistics> statistics;  //!< every point (on rank 0 of an MPI job)
   std::vector<PointShare> shares;           //!< a --shard run: this shard's share of each point
   std::size_t resumed_points = 0;
-  std::size_t threads = 0;  //!< the thread count used
-  bool is_root = true;      //!< false on MPI ranks other than 0: they write nothing
+  std::size_t threads = 0;      //!< the thread count used
+  bool is_root = true;          //!< false on MPI ranks other than 0: they write nothing
+  double gather_seconds = 0.0;  //!< rank 0: decoding + merging the ranks' shares (not waiting)
 };
 
 //! Runs every point of `source` with checkpoints in `<out>/<name>.checkpoint/` (fingerprinted

@@ -242,6 +242,7 @@ SweepOutcome run_synthetic_sweep(const SweepConfig& config, const RunOptions& op
     outcome.wrote_results = false;
   }
   outcome.resumed_points = run.resumed_points;
+  outcome.gather_seconds = run.gather_seconds;
   outcome.rows_total = points.size() * static_cast<std::size_t>(config.rows);
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return outcome;

@@ -48,6 +48,7 @@ struct SweepOutcome {
   std::size_t rows_total = 0;
   std::size_t resumed_points = 0;
   double seconds = 0.0;
+  double gather_seconds = 0.0;         //!< MPI rank 0: receiving + merging the other ranks' shares
   bool wrote_results = true;           //!< false on MPI ranks other than 0 and for shards
   std::filesystem::path partial_path;  //!< the partial file of a --shard run
 };

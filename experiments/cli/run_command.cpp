@@ -195,8 +195,11 @@ int run_run_command(const std::vector<std::string>& args) {
   }
   if (!outcome.wrote_results) return 0;
   if (world.size() > 1) {
-    std::printf("%s: %d MPI ranks x %zu threads\n", config.name.c_str(), world.size(),
-                resolve_thread_count(options.threads));
+    std::printf(
+        "%s: %d MPI ranks x %zu threads; merging on rank 0: %.3f s (%.2f%% of the "
+        "run)\n",
+        config.name.c_str(), world.size(), resolve_thread_count(options.threads),
+        outcome.gather_seconds, 100.0 * outcome.gather_seconds / outcome.seconds);
   }
   if (!parser.flag("quiet")) {
     std::printf("\n");

@@ -5,6 +5,7 @@
 
 #include <Eigen/Core>
 #include <boost/version.hpp>
+#include <cstdint>
 #include <ctime>
 
 #include "tvk/git_version.h"
@@ -32,7 +33,12 @@ Provenance make_provenance(const RunIdentity& run) {
   p.set("config", run.config_text);
   p.set("config_file", run.config_file);
   p.set("command_line", run.command_line);
-  p.set("seed", static_cast<std::int64_t>(run.seed));
+  // Seeds span 0..2^64-1; HDF5 attributes here are int64, so the top half is kept as text.
+  if (run.seed <= static_cast<std::uint64_t>(INT64_MAX)) {
+    p.set("seed", static_cast<std::int64_t>(run.seed));
+  } else {
+    p.set("seed", std::to_string(run.seed));
+  }
   p.set("threads", static_cast<std::int64_t>(run.threads));
   p.set("created_utc", utc_now());
   p.set("library_eigen", std::to_string(EIGEN_WORLD_VERSION) + "." +

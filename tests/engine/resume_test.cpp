@@ -1,0 +1,218 @@
+//! \file Checkpoints and resume inside the process: the checkpoint store (atomic point files, a
+//! manifest fingerprint that must match on --resume), a sweep interrupted after some points and
+//! resumed from its checkpoint giving statistics identical to an uninterrupted sweep, and
+//! run_synthetic_sweep's resume rules. The kill -9 / Ctrl-C tests of the real binary are in
+//! tests/cli/run_cli_test.cpp.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/bounds/bound_registry.h"
+#include "core/engine/checkpoint.h"
+#include "core/engine/sweep_runner.h"
+#include "core/error.h"
+#include "core/io/sweep_config.h"
+#include "core/models/model_registry.h"
+#include "core/random/stream.h"
+#include "experiments/synthetic_sweep.h"
+
+namespace tvk {
+namespace {
+
+namespace fs = std::filesystem;
+
+class CheckpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    root_ = fs::temp_directory_path() /
+            ("tvk_resume_" + std::to_string(::getpid()) + "_" + info->name());
+    fs::remove_all(root_);
+    fs::create_directories(root_);
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    fs::remove_all(root_, ignored);
+  }
+  fs::path root_;
+};
+
+TEST(CheckpointFingerprintTest, IsFnv1a64) {
+  // Known answers of 64-bit FNV-1a.
+  EXPECT_EQ(fingerprint_of(""), "cbf29ce484222325");
+  EXPECT_EQ(fingerprint_of("a"), "af63dc4c8601ec8c");
+  EXPECT_EQ(fingerprint_of("foobar"), "85944171f73967e8");
+  EXPECT_NE(fingerprint_of("rows: 100\n"), fingerprint_of("rows: 101\n"));
+}
+
+TEST_F(CheckpointTest, SavesAndLoadsPointsAtomically) {
+  const fs::path dir = root_ / "run.checkpoint";
+  const CheckpointStore store(dir, "fp1", false);
+  EXPECT_TRUE(fs::is_directory(dir));
+  EXPECT_EQ(store.resumed_points(), 0u);
+  EXPECT_FALSE(store.load(0).has_value());
+  const std::string bytes("\0\1binary\xff", 10);
+  store.save(3, bytes);
+  store.save(0, "zero");
+  ASSERT_TRUE(store.load(3).has_value());
+  EXPECT_EQ(*store.load(3), bytes);
+  EXPECT_EQ(*store.load(0), "zero");
+  EXPECT_FALSE(store.load(1).has_value());
+  EXPECT_TRUE(fs::exists(dir / "point_3.bin"));
+  // No temporary files are left behind.
+  for (const auto& entry : fs::directory_iterator(dir))
+    EXPECT_NE(entry.path().extension(), ".tmp") << entry.path();
+  store.remove();
+  EXPECT_FALSE(fs::exists(dir));
+}
+
+TEST_F(CheckpointTest, ResumeRequiresTheSameFingerprint) {
+  const fs::path dir = root_ / "run.checkpoint";
+  {
+    const CheckpointStore store(dir, "fingerprint-a", false);
+    store.save(0, "p0");
+    store.save(2, "p2");
+  }
+  // A stray temporary file (a save killed mid-write) is not a point.
+  std::ofstream(dir / "point_1.bin.tmp") << "half";
+  {
+    const CheckpointStore resumed(dir, "fingerprint-a", true);
+    EXPECT_EQ(resumed.resumed_points(), 2u);
+    EXPECT_EQ(*resumed.load(2), "p2");
+    EXPECT_FALSE(resumed.load(1).has_value());
+  }
+  try {
+    const CheckpointStore other(dir, "fingerprint-b", true);
+    ADD_FAILURE() << "a checkpoint of another config was accepted";
+  } catch (const InputError& error) {
+    const std::string message = error.what();
+    EXPECT_NE(message.find(dir.string()), std::string::npos) << message;
+    EXPECT_NE(message.find("checkpoint"), std::string::npos) << message;
+  }
+  // The refused resume left the checkpoint alone.
+  EXPECT_TRUE(fs::exists(dir / "point_2.bin"));
+  // Without --resume an old checkpoint is discarded.
+  const CheckpointStore fresh(dir, "fingerprint-b", false);
+  EXPECT_EQ(fresh.resumed_points(), 0u);
+  EXPECT_FALSE(fresh.load(0).has_value());
+  EXPECT_FALSE(fs::exists(dir / "point_1.bin.tmp"));
+}
+
+TEST_F(CheckpointTest, ResumeWithoutACheckpointStartsFresh) {
+  const CheckpointStore store(root_ / "none.checkpoint", "fp", true);
+  EXPECT_EQ(store.resumed_points(), 0u);
+  EXPECT_TRUE(fs::exists(root_ / "none.checkpoint"));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class LaplaceSource final : public RowSource {
+ public:
+  LaplaceSource() : model_(make_model("laplace", {{"scale", 0.7}, {"mu", 0.0}})) {}
+  std::size_t point_count() const override { return 5; }
+  std::size_t row_count(std::size_t) const override { return 97; }
+  std::size_t row_length(std::size_t p) const override { return 40 + 30 * p; }
+  void fill(std::size_t p, std::size_t r, std::span<double> out) const override {
+    RandomStream stream = make_stream(5, p, r, StreamPurpose::kLogits);
+    model_->sample(stream, out);
+  }
+
+ private:
+  std::shared_ptr<const ScoreModel> model_;
+};
+
+struct Interrupted : std::runtime_error {
+  Interrupted() : std::runtime_error("interrupted") {}
+};
+
+TEST_F(CheckpointTest, InterruptedSweepResumesToIdenticalStatistics) {
+  const LaplaceSource source;
+  auto plan = std::make_shared<RowAnalysisPlan>();
+  plan->eps = {0.01, 0.1};
+  plan->k_grid = {0.1};
+  for (const char* name : {"b1", "b3", "b4"})
+    plan->bounds.push_back(make_bound(name, BoundOptions{}));
+  SweepOptions options;
+  options.threads = 2;
+  options.chunk_rows = 8;
+  options.store_rows = true;
+
+  const std::vector<PointStatistics> uninterrupted = run_sweep(source, plan, options, {});
+
+  // The first run stops (as a kill would) once point 2 is checkpointed.
+  const fs::path dir = root_ / "sweep.checkpoint";
+  {
+    const CheckpointStore store(dir, "fp", false);
+    SweepCallbacks callbacks;
+    callbacks.point_done = [&](std::size_t p, const PointStatistics& stats) {
+      store.save(p, stats.serialize());
+      if (p == 2) throw Interrupted();
+    };
+    EXPECT_THROW((void)run_sweep(source, plan, options, {}, callbacks), Interrupted);
+  }
+  // The resumed run loads points 0..2 and computes only 3 and 4.
+  const CheckpointStore store(dir, "fp", true);
+  EXPECT_EQ(store.resumed_points(), 3u);
+  std::vector<std::optional<PointStatistics>> done(source.point_count());
+  for (std::size_t p = 0; p < done.size(); ++p) {
+    if (auto bytes = store.load(p)) {
+      done[p] = PointStatistics::deserialize(
+          *bytes, statistics_shape(*plan, source.row_length(p), options.store_rows));
+    }
+  }
+  std::atomic<std::size_t> rows_done{0};
+  std::vector<std::size_t> computed;
+  SweepCallbacks callbacks;
+  callbacks.rows_done = [&](std::size_t rows) { rows_done += rows; };
+  callbacks.point_done = [&](std::size_t p, const PointStatistics&) { computed.push_back(p); };
+  options.threads = 1;  // and another thread count, for good measure
+  const std::vector<PointStatistics> resumed =
+      run_sweep(source, plan, options, std::move(done), callbacks);
+  EXPECT_EQ(computed, (std::vector<std::size_t>{3, 4}));
+  EXPECT_EQ(rows_done.load(), 2u * 97u);
+  ASSERT_EQ(resumed.size(), uninterrupted.size());
+  for (std::size_t p = 0; p < resumed.size(); ++p)
+    EXPECT_TRUE(resumed[p] == uninterrupted[p]) << "point " << p;
+}
+
+TEST_F(CheckpointTest, SyntheticSweepRefusesAForeignCheckpoint) {
+  const fs::path config_path = fs::path(TVK_SOURCE_DIR) / "configs/tests/sweep_determinism.yaml";
+  const SweepConfig config = load_sweep_config(config_path, {"rows=20", "store_rows=false"});
+  RunOptions options;
+  options.out_dir = root_ / "out";
+  options.threads = 2;
+  options.progress = ProgressMode::kNone;
+
+  // A resume with no checkpoint runs from scratch and equals a plain run.
+  const SweepOutcome plain = run_synthetic_sweep(config, options);
+  options.resume = true;
+  const SweepOutcome resumed = run_synthetic_sweep(config, options);
+  EXPECT_EQ(resumed.resumed_points, 0u);
+  EXPECT_EQ(to_canonical_text(resumed.points), to_canonical_text(plain.points));
+
+  // A checkpoint written for another config: refused, nothing written.
+  fs::remove_all(options.out_dir);
+  { const CheckpointStore other(options.out_dir / "determinism.checkpoint", "other", false); }
+  EXPECT_THROW((void)run_synthetic_sweep(config, options), InputError);
+  EXPECT_FALSE(fs::exists(options.out_dir / "determinism.h5"));
+  EXPECT_FALSE(fs::exists(options.out_dir / "determinism.csv"));
+  EXPECT_FALSE(fs::exists(options.out_dir / "determinism.h5.tmp"));
+  EXPECT_TRUE(fs::exists(options.out_dir / "determinism.checkpoint" / "manifest.txt"));
+  // Without --resume it is replaced and the run completes.
+  options.resume = false;
+  const SweepOutcome fresh = run_synthetic_sweep(config, options);
+  EXPECT_EQ(to_canonical_text(fresh.points), to_canonical_text(plain.points));
+  EXPECT_FALSE(fs::exists(options.out_dir / "determinism.checkpoint"));
+}
+
+}  // namespace
+}  // namespace tvk

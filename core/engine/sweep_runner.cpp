@@ -79,8 +79,7 @@ PointShare PointShare::deserialize(const std::string& bytes, const StatisticsSha
   // The integer part carries no per-row values (they travel with each work item).
   StatisticsShape integer_shape = shape;
   integer_shape.store_rows = false;
-  share.integers =
-      PointStatistics::deserialize(bytes.substr(offset, integer_size), integer_shape);
+  share.integers = PointStatistics::deserialize(bytes.substr(offset, integer_size), integer_shape);
   offset += integer_size;
   const std::uint64_t count = read_u64(bytes, offset);
   for (std::uint64_t i = 0; i < count; ++i) {

@@ -330,7 +330,9 @@ TEST_F(ConfigSweep, UnknownModelTypeAndBound) {
       0u)
       << unknown;
   EXPECT_EQ(load_error(example_with("[b1, b2, b3, b4]", "[b1, b5]")),
-            path_ + ":9:14: bounds[1]: unknown bound 'b5' (known: b1, b2, b3, b3_gap, b3_equal, b3_equal_gap, b4)");
+            path_ +
+                ":9:14: bounds[1]: unknown bound 'b5' (known: b1, b2, b3, b3_gap, b3_equal, "
+                "b3_equal_gap, b4)");
   EXPECT_EQ(load_error(example_with("[b1, b2, b3, b4]", "[b2, b2]")),
             path_ + ":9:14: bounds[1]: duplicate value 'b2' (also at bounds[0])");
   EXPECT_EQ(load_error(std::string(kIssueExample) + "b3_grouping: eqaul\n"),

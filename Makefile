@@ -1,6 +1,7 @@
 # Thin wrapper: set-up, build and the two commands the README shows first.
 #   make run      install what is missing, build, run the main job on its default config
 #   make test     install what is missing, build, run the whole test suite (ctest)
+#   make figures  run configs/paper/*.yaml and write results/figures/*.png and .pdf
 #   make bench    build and run the benchmarks against the numpy baseline
 BUILD_DIR ?= build
 JOBS ?= $(shell nproc)
@@ -14,7 +15,7 @@ APT_PACKAGES := cmake g++ make git clang-format libeigen3-dev libboost-math-dev 
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps bert-deps build run test bench format clean
+.PHONY: all deps bert-deps build run test figures bench format clean
 
 all: build
 
@@ -43,6 +44,10 @@ run: build
 
 test: build bert-deps
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# Every figure: configs/paper/*.yaml through tvk run, then plotting/*.py (results/figures/).
+figures: build
+	bash plotting/make_figures.sh
 
 bench: build
 	python3 bench/run_bench.py --build $(BUILD_DIR)

@@ -27,8 +27,14 @@ class MultiGapBound final : public TopkBound {
   std::string name() const override;
   std::string description() const override;
   double value(const TailProfile& profile, std::size_t k) const override;
+  //! Same results as TopkBound::certify; the gap form filters k without exps.
+  void certify(const TailProfile& profile, std::span<const double> eps,
+               std::span<const std::size_t> k_eps, std::span<Certificate> out,
+               BoundScratch& scratch) const override;
 
  private:
+  //! B_k; with `weight_ratios` the gap form uses w_a / w_k for e^{s_a - s_k} (a filter only).
+  double evaluate(const TailProfile& profile, std::size_t k, bool weight_ratios) const;
   TailGrouping grouping_;
   HeadForm head_;
   std::size_t equal_groups_;

@@ -1,5 +1,6 @@
 #include "core/io/hdf5_handle.h"
 
+#include <algorithm>
 #include <system_error>
 #include <utility>
 
@@ -140,6 +141,118 @@ Hdf5Handle open_hdf5_dataset(const Hdf5Handle& file, const std::filesystem::path
     throw InputError(label + ": is not a dataset (it is a group or a named datatype)");
   }
   return Hdf5Handle(id, Hdf5Kind::kDataset);
+}
+
+std::vector<hsize_t> hdf5_extent(hid_t space, std::string_view where) {
+  const int rank = H5Sget_simple_extent_ndims(space);
+  check_hdf5(rank, where, "read the rank");
+  std::vector<hsize_t> extent(static_cast<std::size_t>(rank));
+  if (rank > 0) {
+    check_hdf5(H5Sget_simple_extent_dims(space, extent.data(), nullptr), where, "read the shape");
+  }
+  return extent;
+}
+
+std::string hdf5_class_name(H5T_class_t type_class) {
+  switch (type_class) {
+    case H5T_INTEGER:
+      return "integer";
+    case H5T_FLOAT:
+      return "float";
+    case H5T_STRING:
+      return "string";
+    case H5T_COMPOUND:
+      return "compound";
+    case H5T_ENUM:
+      return "enum";
+    case H5T_ARRAY:
+      return "array";
+    case H5T_VLEN:
+      return "variable-length sequence";
+    case H5T_OPAQUE:
+      return "opaque";
+    case H5T_BITFIELD:
+      return "bitfield";
+    case H5T_REFERENCE:
+      return "reference";
+    case H5T_TIME:
+      return "time";
+    default:
+      return "unknown";
+  }
+}
+
+Hdf5Handle create_property_list(hid_t plist_class, std::string_view where) {
+  return checked_handle(H5Pcreate(plist_class), Hdf5Kind::kPropertyList, where,
+                        "create property list");
+}
+
+Hdf5Handle create_hdf5_file(const std::filesystem::path& path, std::string_view label) {
+  Hdf5Handle fcpl = create_property_list(H5P_FILE_CREATE, label);
+  check_hdf5(H5Pset_attr_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
+             label, "track attribute order");
+  const std::string name = path.string();
+  return checked_handle(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, fcpl.get(), H5P_DEFAULT),
+                        Hdf5Kind::kFile, name, "create HDF5 file");
+}
+
+std::vector<hsize_t> fit_chunk(std::vector<hsize_t> chunk, std::size_t element_size) {
+  auto bytes = [&] {
+    hsize_t total = element_size;
+    for (hsize_t extent : chunk)
+      total *= extent;
+    return total;
+  };
+  while (bytes() > kMaxChunkBytes) {
+    hsize_t& largest = *std::max_element(chunk.begin(), chunk.end());
+    largest = (largest + 1) / 2;
+  }
+  return chunk;
+}
+
+namespace {
+
+// Chunked + shuffle + deflate. `chunk` has one entry per axis, each >= 1.
+Hdf5Handle compressed_layout(const std::vector<hsize_t>& chunk, std::string_view where) {
+  Hdf5Handle dcpl = create_property_list(H5P_DATASET_CREATE, where);
+  check_hdf5(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()), where,
+             "set chunk shape");
+  check_hdf5(H5Pset_shuffle(dcpl.get()), where, "enable the shuffle filter");
+  check_hdf5(H5Pset_deflate(dcpl.get(), kDeflateLevel), where, "enable deflate");
+  return dcpl;
+}
+
+// Link creation that makes missing groups on the way ("coords/sigma" creates "coords").
+Hdf5Handle intermediate_groups(std::string_view where) {
+  Hdf5Handle lcpl = create_property_list(H5P_LINK_CREATE, where);
+  check_hdf5(H5Pset_create_intermediate_group(lcpl.get(), 1), where, "enable intermediate groups");
+  return lcpl;
+}
+
+}  // namespace
+
+Hdf5Handle write_chunked_dataset(hid_t location, const std::string& name, hid_t file_type,
+                                 hid_t memory_type, const ChunkedLayout& layout, const void* data,
+                                 std::string_view where) {
+  const std::vector<hsize_t>& max_shape =
+      layout.max_shape.empty() ? layout.shape : layout.max_shape;
+  Hdf5Handle space = checked_handle(H5Screate_simple(static_cast<int>(layout.shape.size()),
+                                                     layout.shape.data(), max_shape.data()),
+                                    Hdf5Kind::kDataspace, where, "create dataspace");
+  Hdf5Handle dcpl = compressed_layout(layout.chunk, where);
+  Hdf5Handle lcpl = intermediate_groups(where);
+  Hdf5Handle dataset = checked_handle(H5Dcreate2(location, name.c_str(), file_type, space.get(),
+                                                 lcpl.get(), dcpl.get(), H5P_DEFAULT),
+                                      Hdf5Kind::kDataset, where, "create");
+  hsize_t elements = 1;
+  for (hsize_t extent : layout.shape)
+    elements *= extent;
+  // An empty dataset has nothing to write (and `data` may be null then).
+  if (elements > 0) {
+    check_hdf5(H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), where,
+               "write");
+  }
+  return dataset;
 }
 
 }  // namespace tvk

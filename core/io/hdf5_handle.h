@@ -4,14 +4,20 @@
 //! matches its kind; every failing H5 call becomes an exception whose message names the file and
 //! the object. The HDF5 library's own error-stack printing is silenced so that users see one
 //! message, not a page of stack frames. Not thread-safe: Debian's libhdf5 is a serial build, so
-//! callers keep all HDF5 work on one thread.
+//! callers keep all HDF5 work on one thread. Also the pieces every reader and writer of this
+//! layer shares: datatype-class names for messages, file creation and chunked, shuffled and
+//! deflated datasets (attributes live in hdf5_attributes.h).
 
 #include <hdf5.h>
 
+#include <cstddef>
 #include <filesystem>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "core/error.h"
 
 namespace tvk {
 
@@ -97,5 +103,59 @@ Hdf5Handle open_hdf5_dataset(const Hdf5Handle& file, const std::filesystem::path
 //! object.
 std::string hdf5_object_label(const std::filesystem::path& path, std::string_view kind,
                               std::string_view name);
+
+//! The extent of dataspace `space`, one entry per axis (empty for a scalar). Throws Hdf5Error
+//! naming `where` when it cannot be read.
+std::vector<hsize_t> hdf5_extent(hid_t space, std::string_view where);
+
+//! The name of a datatype class in messages: "integer", "float", "string", "compound", "enum",
+//! "array", "variable-length sequence", "opaque", "bitfield", "reference", "time" or "unknown".
+std::string hdf5_class_name(H5T_class_t type_class);
+
+//! Runs `body` and returns its result; an Hdf5Error it throws is rethrown as InputError with the
+//! same message. For readers: a failing H5 call while reading means a corrupt or unexpected
+//! file, which is bad input (exit code 2), not a library fault.
+template <class Body>
+auto as_input_error(Body&& body) {
+  try {
+    return body();
+  } catch (const Hdf5Error& error) {
+    throw InputError(error.what());
+  }
+}
+
+//! H5Pcreate(plist_class) as an owning handle; throws Hdf5Error naming `where` on failure.
+Hdf5Handle create_property_list(hid_t plist_class, std::string_view where);
+
+//! Creates (truncating) the HDF5 file `path` with attribute creation order tracked and indexed,
+//! so that readers list root attributes in the order they were written. Failures throw
+//! Hdf5Error: property-list failures name `label`, the create itself names `path`.
+Hdf5Handle create_hdf5_file(const std::filesystem::path& path, std::string_view label);
+
+//! Upper bound on the bytes of one chunk tvk writes: big enough for deflate to work well, small
+//! enough that a reader of one row (or one attention head) does not decompress megabytes.
+inline constexpr std::size_t kMaxChunkBytes = std::size_t{1} << 20;
+//! Deflate level of every dataset tvk writes.
+inline constexpr unsigned kDeflateLevel = 4;
+
+//! `chunk` (one entry per axis, each >= 1) with its largest axis halved, rounding up, until a
+//! chunk of `element_size`-byte elements fits in kMaxChunkBytes.
+std::vector<hsize_t> fit_chunk(std::vector<hsize_t> chunk, std::size_t element_size);
+
+//! Extent and chunking of a dataset for write_chunked_dataset.
+struct ChunkedLayout {
+  std::vector<hsize_t> shape;      //!< the extent written
+  std::vector<hsize_t> max_shape;  //!< maximum extent (may hold H5S_UNLIMITED); empty: `shape`
+  std::vector<hsize_t> chunk;      //!< one entry per axis, each >= 1 and <= its maximum extent
+};
+
+//! Creates dataset `name` (may contain '/'; missing groups are created) under `location`, of
+//! file type `file_type`, chunked as `layout` says with shuffle + deflate kDeflateLevel, and
+//! writes `data` (elements of `memory_type`, row-major) when the shape holds at least one
+//! element. Returns the open dataset, e.g. for attributes. Failures throw Hdf5Error naming
+//! `where`.
+Hdf5Handle write_chunked_dataset(hid_t location, const std::string& name, hid_t file_type,
+                                 hid_t memory_type, const ChunkedLayout& layout, const void* data,
+                                 std::string_view where);
 
 }  // namespace tvk

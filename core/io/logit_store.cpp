@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <map>
 #include <optional>
 #include <stdexcept>
 #include <utility>
 
 #include "core/error.h"
+#include "core/io/hdf5_attributes.h"
 
 namespace tvk {
 
@@ -30,121 +30,6 @@ const std::vector<std::string>& logit_store_provenance_float_names() {
 namespace {
 
 constexpr const char* kSequencesGroup = "/sequences";
-
-// A failing H5 call while reading a store means a corrupt or unexpected file: bad input.
-template <class Body>
-auto as_input_error(Body&& body) {
-  try {
-    return body();
-  } catch (const Hdf5Error& error) {
-    throw InputError(error.what());
-  }
-}
-
-std::string class_name(H5T_class_t type_class) {
-  switch (type_class) {
-    case H5T_INTEGER:
-      return "integer";
-    case H5T_FLOAT:
-      return "float";
-    case H5T_STRING:
-      return "string";
-    case H5T_COMPOUND:
-      return "compound";
-    case H5T_ENUM:
-      return "enum";
-    case H5T_ARRAY:
-      return "array";
-    case H5T_VLEN:
-      return "variable-length sequence";
-    case H5T_OPAQUE:
-      return "opaque";
-    case H5T_BITFIELD:
-      return "bitfield";
-    case H5T_REFERENCE:
-      return "reference";
-    case H5T_TIME:
-      return "time";
-    default:
-      return "unknown";
-  }
-}
-
-// Fixed-length string bytes up to their padding: NULLTERM/NULLPAD stop at the first NUL,
-// SPACEPAD drops trailing spaces (as in results_reader.cpp).
-std::string trim_fixed_string(const char* data, std::size_t size, H5T_str_t padding) {
-  std::string_view text(data, size);
-  if (padding == H5T_STR_SPACEPAD) {
-    const std::size_t end = text.find_last_not_of(' ');
-    return std::string(end == std::string_view::npos ? std::string_view()
-                                                     : text.substr(0, end + 1));
-  }
-  return std::string(text.substr(0, std::min(text.find('\0'), text.size())));
-}
-
-Hdf5Handle variable_string_type(H5T_cset_t cset, std::string_view where) {
-  Hdf5Handle type = checked_handle(H5Tcopy(H5T_C_S1), Hdf5Kind::kDatatype, where, "copy type");
-  check_hdf5(H5Tset_size(type.get(), H5T_VARIABLE), where, "set string size");
-  check_hdf5(H5Tset_cset(type.get(), cset), where, "set character set");
-  return type;
-}
-
-// An attribute value, or (when its type or shape is not one tvk reads) a description of what
-// it is, so that a required attribute of the wrong kind gets a precise message while an
-// unknown extra attribute does not stop the store from opening.
-struct ReadAttribute {
-  std::optional<AttributeValue> value;
-  std::string unsupported;
-};
-
-ReadAttribute read_attribute(hid_t location, const std::string& name, const std::string& where) {
-  Hdf5Handle attribute = checked_handle(H5Aopen(location, name.c_str(), H5P_DEFAULT),
-                                        Hdf5Kind::kAttribute, where, "open");
-  Hdf5Handle type =
-      checked_handle(H5Aget_type(attribute.get()), Hdf5Kind::kDatatype, where, "read the type");
-  Hdf5Handle space = checked_handle(H5Aget_space(attribute.get()), Hdf5Kind::kDataspace, where,
-                                    "read the dataspace");
-  const H5S_class_t space_class = H5Sget_simple_extent_type(space.get());
-  const int rank = H5Sget_simple_extent_ndims(space.get());
-  const hssize_t count = H5Sget_simple_extent_npoints(space.get());
-  const H5T_class_t type_class = H5Tget_class(type.get());
-  const bool scalar = space_class == H5S_SCALAR;
-
-  if (type_class == H5T_STRING && (scalar || count == 1)) {
-    const htri_t variable = H5Tis_variable_str(type.get());
-    check_hdf5(static_cast<herr_t>(variable), where, "read the string type");
-    if (variable > 0) {
-      Hdf5Handle memory_type = variable_string_type(H5Tget_cset(type.get()), where);
-      char* data = nullptr;
-      check_hdf5(H5Aread(attribute.get(), memory_type.get(), &data), where, "read");
-      std::string value = data == nullptr ? std::string() : std::string(data);
-      H5free_memory(data);
-      return {std::move(value), {}};
-    }
-    const std::size_t size = H5Tget_size(type.get());
-    std::string buffer(size, '\0');
-    check_hdf5(H5Aread(attribute.get(), type.get(), buffer.data()), where, "read");
-    return {trim_fixed_string(buffer.data(), size, H5Tget_strpad(type.get())), {}};
-  }
-  if (type_class == H5T_FLOAT && scalar) {
-    double value = 0.0;
-    check_hdf5(H5Aread(attribute.get(), H5T_NATIVE_DOUBLE, &value), where, "read");
-    return {value, {}};
-  }
-  if (type_class == H5T_INTEGER && scalar) {
-    std::int64_t value = 0;
-    check_hdf5(H5Aread(attribute.get(), H5T_NATIVE_INT64, &value), where, "read");
-    return {value, {}};
-  }
-  if (type_class == H5T_INTEGER && (space_class == H5S_NULL || rank == 1)) {
-    std::vector<std::int64_t> values(count > 0 ? static_cast<std::size_t>(count) : 0);
-    if (!values.empty()) {
-      check_hdf5(H5Aread(attribute.get(), H5T_NATIVE_INT64, values.data()), where, "read");
-    }
-    return {std::move(values), {}};
-  }
-  return {std::nullopt, "a " + class_name(type_class) + " of rank " + std::to_string(rank)};
-}
 
 std::string kind_of(const AttributeValue& value) {
   if (std::holds_alternative<std::string>(value)) return "a string";
@@ -169,39 +54,20 @@ class AttributeSet {
  public:
   AttributeSet(hid_t location, std::string file, std::string object)
       : file_(std::move(file)), object_(std::move(object)) {
-    std::vector<std::string> names;
-    auto collect = [](hid_t, const char* name, const H5A_info_t*, void* data) -> herr_t {
-      static_cast<std::vector<std::string>*>(data)->emplace_back(name);
-      return 0;
-    };
-    // Creation order when the file tracks it (tvk's writer does; h5py does not), else name order.
-    if (H5Aiterate2(location, H5_INDEX_CRT_ORDER, H5_ITER_INC, nullptr, collect, &names) < 0) {
-      names.clear();
-      check_hdf5(H5Aiterate2(location, H5_INDEX_NAME, H5_ITER_INC, nullptr, collect, &names),
-                 object_label(), "list attributes");
-    }
-    for (const std::string& name : names) {
-      ReadAttribute read = read_attribute(location, name, label(name));
-      if (read.value) {
-        values_.attributes.emplace_back(name, std::move(*read.value));
-      } else {
-        unsupported_[name] = std::move(read.unsupported);
-      }
-    }
+    // Unsupported attributes are only an error when required: an unknown extra one must not
+    // stop the store from opening.
+    attributes_ = read_all_attributes(location, object_label(), UnsupportedAttributes::kCollect);
   }
 
-  const Provenance& values() const { return values_; }
-  Provenance take_values() { return std::move(values_); }
+  const Provenance& values() const { return attributes_.values; }
+  Provenance take_values() { return std::move(attributes_.values); }
 
-  std::string label(const std::string& name) const {
-    return object_ == "/" ? file_ + ": attribute '" + name + "'"
-                          : file_ + ": " + object_ + ": attribute '" + name + "'";
-  }
+  std::string label(const std::string& name) const { return attribute_label(object_label(), name); }
 
   //! The value of a required attribute, or InputError (missing, or of an unsupported kind).
   const AttributeValue& required(const std::string& name, std::string_view missing_note) const {
-    if (const AttributeValue* value = values_.find(name)) return *value;
-    if (auto it = unsupported_.find(name); it != unsupported_.end()) {
+    if (const AttributeValue* value = attributes_.values.find(name)) return *value;
+    if (auto it = attributes_.unsupported.find(name); it != attributes_.unsupported.end()) {
       throw InputError(label(name) + ": unsupported type (" + it->second + ")");
     }
     throw InputError(label(name) + ": missing" + std::string(missing_note));
@@ -249,8 +115,7 @@ class AttributeSet {
   std::string object_label() const { return object_ == "/" ? file_ : file_ + ": " + object_; }
 
   std::string file_, object_;
-  Provenance values_;
-  std::map<std::string, std::string> unsupported_;
+  AttributeList attributes_;
 };
 
 // Opens `name` under `location` and checks that it is an object of `expected` type; the
@@ -286,15 +151,7 @@ DatasetShape dataset_shape(hid_t dataset, const std::string& label) {
       checked_handle(H5Dget_type(dataset), Hdf5Kind::kDatatype, label, "read the type");
   Hdf5Handle space =
       checked_handle(H5Dget_space(dataset), Hdf5Kind::kDataspace, label, "read the dataspace");
-  DatasetShape result{H5Tget_class(type.get()), H5Tget_size(type.get()), {}};
-  const int rank = H5Sget_simple_extent_ndims(space.get());
-  check_hdf5(rank, label, "read the rank");
-  result.shape.resize(static_cast<std::size_t>(rank));
-  if (rank > 0) {
-    check_hdf5(H5Sget_simple_extent_dims(space.get(), result.shape.data(), nullptr), label,
-               "read the shape");
-  }
-  return result;
+  return {H5Tget_class(type.get()), H5Tget_size(type.get()), hdf5_extent(space.get(), label)};
 }
 
 // Checks token_ids: integer, [T].
@@ -303,7 +160,7 @@ void check_token_ids(hid_t group, const std::string& group_label, std::size_t le
   Hdf5Handle dataset = open_object(group, "token_ids", label, H5I_DATASET);
   const DatasetShape found = dataset_shape(dataset.get(), label);
   if (found.type_class != H5T_INTEGER) {
-    throw InputError(label + ": type " + class_name(found.type_class) + ", expected integer");
+    throw InputError(label + ": type " + hdf5_class_name(found.type_class) + ", expected integer");
   }
   if (found.shape.size() != 1 || found.shape[0] != length) {
     throw InputError(label + ": shape " + shape_text(found.shape) +
@@ -318,7 +175,7 @@ void check_vectors(hid_t group, const std::string& group_label, const char* name
   Hdf5Handle dataset = open_object(group, name, label, H5I_DATASET);
   const DatasetShape found = dataset_shape(dataset.get(), label);
   if (found.type_class != H5T_FLOAT) {
-    throw InputError(label + ": type " + class_name(found.type_class) + " (" +
+    throw InputError(label + ": type " + hdf5_class_name(found.type_class) + " (" +
                      std::to_string(found.type_size) + " bytes), expected float32 or float64");
   }
   const std::vector<hsize_t> expected = {info.layers, info.heads, length, info.head_dim};

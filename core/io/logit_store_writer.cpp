@@ -7,18 +7,14 @@
 #include <ctime>
 #include <set>
 #include <stdexcept>
-#include <system_error>
 
+#include "core/io/hdf5_attributes.h"
 #include "core/io/hdf5_handle.h"
 #include "core/io/logit_store.h"
 
 namespace tvk {
 
 namespace {
-
-// Same cap as the results writer: a chunk of one (layer, head) is what read_head reads.
-constexpr std::size_t kMaxChunkBytes = std::size_t{1} << 20;
-constexpr unsigned kDeflateLevel = 4;
 
 // Root attributes the writer derives itself; a caller supplying them would be contradicted.
 const std::set<std::string>& writer_owned_names() {
@@ -116,94 +112,6 @@ void validate(const Provenance& extra, std::size_t layers, std::size_t heads, st
   }
 }
 
-Hdf5Handle create_property_list(hid_t plist_class, std::string_view where) {
-  return checked_handle(H5Pcreate(plist_class), Hdf5Kind::kPropertyList, where,
-                        "create property list");
-}
-
-// A scalar variable-length UTF-8 string attribute: what h5py writes for str.
-void write_string_attribute(hid_t location, const std::string& name, const std::string& value,
-                            std::string_view where) {
-  Hdf5Handle type = checked_handle(H5Tcopy(H5T_C_S1), Hdf5Kind::kDatatype, where, "copy type");
-  check_hdf5(H5Tset_size(type.get(), H5T_VARIABLE), where, "set string size");
-  check_hdf5(H5Tset_cset(type.get(), H5T_CSET_UTF8), where, "set character set");
-  Hdf5Handle space =
-      checked_handle(H5Screate(H5S_SCALAR), Hdf5Kind::kDataspace, where, "create dataspace");
-  Hdf5Handle attribute = checked_handle(
-      H5Acreate2(location, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
-      Hdf5Kind::kAttribute, where, "create attribute");
-  const char* data = value.c_str();
-  check_hdf5(H5Awrite(attribute.get(), type.get(), &data), where, "write attribute");
-}
-
-void write_attribute(hid_t location, const std::string& name, const AttributeValue& value,
-                     const std::string& object_label) {
-  const std::string where = object_label + ": attribute '" + name + "'";
-  if (const auto* text = std::get_if<std::string>(&value)) {
-    write_string_attribute(location, name, *text, where);
-    return;
-  }
-  Hdf5Handle space;
-  hid_t file_type = H5T_STD_I64LE;
-  hid_t memory_type = H5T_NATIVE_INT64;
-  const void* data = nullptr;
-  if (const auto* number = std::get_if<double>(&value)) {
-    space = checked_handle(H5Screate(H5S_SCALAR), Hdf5Kind::kDataspace, where, "create space");
-    file_type = H5T_IEEE_F64LE;
-    memory_type = H5T_NATIVE_DOUBLE;
-    data = number;
-  } else if (const auto* integer = std::get_if<std::int64_t>(&value)) {
-    space = checked_handle(H5Screate(H5S_SCALAR), Hdf5Kind::kDataspace, where, "create space");
-    data = integer;
-  } else {
-    const auto& vector = std::get<std::vector<std::int64_t>>(value);
-    const hsize_t extent = vector.size();
-    space = checked_handle(H5Screate_simple(1, &extent, nullptr), Hdf5Kind::kDataspace, where,
-                           "create space");
-    data = vector.data();
-  }
-  Hdf5Handle attribute = checked_handle(
-      H5Acreate2(location, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
-      Hdf5Kind::kAttribute, where, "create attribute");
-  if (data != nullptr) {
-    check_hdf5(H5Awrite(attribute.get(), memory_type, data), where, "write attribute");
-  }
-}
-
-// Chunked + shuffle + deflate with the given chunk shape.
-Hdf5Handle compressed_layout(const std::vector<hsize_t>& chunk, std::string_view where) {
-  Hdf5Handle dcpl = create_property_list(H5P_DATASET_CREATE, where);
-  check_hdf5(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()), where,
-             "set chunk shape");
-  check_hdf5(H5Pset_shuffle(dcpl.get()), where, "enable the shuffle filter");
-  check_hdf5(H5Pset_deflate(dcpl.get(), kDeflateLevel), where, "enable deflate");
-  return dcpl;
-}
-
-void write_dataset(hid_t group, const char* name, hid_t file_type, hid_t memory_type,
-                   std::size_t element_size, const std::vector<hsize_t>& shape,
-                   std::vector<hsize_t> chunk, const void* data, const std::string& label) {
-  auto bytes = [&] {
-    hsize_t total = element_size;
-    for (hsize_t extent : chunk)
-      total *= extent;
-    return total;
-  };
-  while (bytes() > kMaxChunkBytes) {
-    hsize_t& largest = *std::max_element(chunk.begin(), chunk.end());
-    largest = (largest + 1) / 2;
-  }
-  Hdf5Handle space =
-      checked_handle(H5Screate_simple(static_cast<int>(shape.size()), shape.data(), nullptr),
-                     Hdf5Kind::kDataspace, label, "create dataspace");
-  Hdf5Handle dcpl = compressed_layout(chunk, label);
-  Hdf5Handle dataset = checked_handle(
-      H5Dcreate2(group, name, file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT),
-      Hdf5Kind::kDataset, label, "create");
-  check_hdf5(H5Dwrite(dataset.get(), memory_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), label,
-             "write");
-}
-
 // Zero-padded to at least 3 digits, and wide enough that name order is index order.
 std::string sequence_name(std::size_t index, std::size_t count) {
   std::size_t width = 3;
@@ -223,15 +131,17 @@ void write_sequence(hid_t sequences, const std::string& name, const StoreSequenc
   const std::size_t length = sequence.token_ids.size();
   write_attribute(group.get(), "length", static_cast<std::int64_t>(length), object_label);
   write_attribute(group.get(), "text", sequence.text, object_label);
-  write_dataset(group.get(), "token_ids", H5T_STD_I64LE, H5T_NATIVE_INT64, sizeof(std::int64_t),
-                {length}, {length}, sequence.token_ids.data(), object_label + "/token_ids");
-  const std::vector<hsize_t> shape = {layers, heads, length, head_dim};
-  const std::vector<hsize_t> chunk = {1, 1, length, head_dim};
+  const ChunkedLayout tokens{{length}, {}, fit_chunk({length}, sizeof(std::int64_t))};
+  write_chunked_dataset(group.get(), "token_ids", H5T_STD_I64LE, H5T_NATIVE_INT64, tokens,
+                        sequence.token_ids.data(), object_label + "/token_ids");
+  // One chunk per (layer, head): what read_head reads (split along tokens above 1 MiB).
+  const ChunkedLayout vectors{
+      {layers, heads, length, head_dim}, {}, fit_chunk({1, 1, length, head_dim}, sizeof(float))};
   const std::pair<const char*, const std::vector<float>*> arrays[] = {
       {"q", &sequence.q}, {"k", &sequence.k}, {"v", &sequence.v}};
   for (const auto& [dataset, values] : arrays) {
-    write_dataset(group.get(), dataset, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, sizeof(float), shape,
-                  chunk, values->data(), object_label + "/" + dataset);
+    write_chunked_dataset(group.get(), dataset, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, vectors,
+                          values->data(), object_label + "/" + dataset);
   }
 }
 
@@ -264,38 +174,23 @@ void write_logit_store(const std::filesystem::path& path, const Provenance& extr
   root.set("num_sequences", static_cast<std::int64_t>(sequences.size()));
 
   const std::string label = path.string();
-  const std::filesystem::path tmp = temporary_path(path);
-  try {
+  write_atomically(path, [&](const std::filesystem::path& tmp) {
+    Hdf5Handle file = create_hdf5_file(tmp, label);
+    for (const auto& [name, value] : root.attributes)
+      write_attribute(file.get(), name, value, label);
     {
-      // Track creation order so readers list the root attributes in the order written.
-      Hdf5Handle fcpl = create_property_list(H5P_FILE_CREATE, label);
-      check_hdf5(
-          H5Pset_attr_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
-          label, "track attribute order");
-      Hdf5Handle file =
-          checked_handle(H5Fcreate(tmp.string().c_str(), H5F_ACC_TRUNC, fcpl.get(), H5P_DEFAULT),
-                         Hdf5Kind::kFile, tmp.string(), "create HDF5 file");
-      for (const auto& [name, value] : root.attributes)
-        write_attribute(file.get(), name, value, label);
-      {
-        Hdf5Handle group = checked_handle(
-            H5Gcreate2(file.get(), "/sequences", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
-            Hdf5Kind::kGroup, label + ": /sequences", "create group");
-        for (std::size_t index = 0; index < sequences.size(); ++index) {
-          write_sequence(group.get(), sequence_name(index, sequences.size()), sequences[index],
-                         layers, heads, head_dim, label);
-        }
+      Hdf5Handle group = checked_handle(
+          H5Gcreate2(file.get(), "/sequences", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+          Hdf5Kind::kGroup, label + ": /sequences", "create group");
+      for (std::size_t index = 0; index < sequences.size(); ++index) {
+        write_sequence(group.get(), sequence_name(index, sequences.size()), sequences[index],
+                       layers, heads, head_dim, label);
       }
-      // Every other handle is closed by now, so H5Fclose really flushes; a failure (disk full)
-      // must surface here, not vanish in a destructor.
-      file.close(label);
     }
-    std::filesystem::rename(tmp, path);
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw;
-  }
+    // Every other handle is closed by now, so H5Fclose really flushes; a failure (disk full)
+    // must surface here, not vanish in a destructor.
+    file.close(label);
+  });
 }
 
 Provenance synthetic_store_provenance(const std::string& description) {

@@ -6,118 +6,11 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/io/hdf5_attributes.h"
 
 namespace tvk {
 
 namespace {
-
-// A failing H5 call while reading means a corrupt or unexpected file: bad input, exit code 2.
-template <class Body>
-auto as_input_error(Body&& body) {
-  try {
-    return body();
-  } catch (const Hdf5Error& error) {
-    throw InputError(error.what());
-  }
-}
-
-std::string class_name(H5T_class_t type_class) {
-  switch (type_class) {
-    case H5T_INTEGER:
-      return "integer";
-    case H5T_FLOAT:
-      return "float";
-    case H5T_STRING:
-      return "string";
-    case H5T_COMPOUND:
-      return "compound";
-    case H5T_ENUM:
-      return "enum";
-    case H5T_ARRAY:
-      return "array";
-    case H5T_VLEN:
-      return "variable-length sequence";
-    case H5T_OPAQUE:
-      return "opaque";
-    case H5T_BITFIELD:
-      return "bitfield";
-    case H5T_REFERENCE:
-      return "reference";
-    case H5T_TIME:
-      return "time";
-    default:
-      return "unknown";
-  }
-}
-
-// Fixed-length string bytes up to their padding: NULLTERM/NULLPAD stop at the first NUL,
-// SPACEPAD drops trailing spaces.
-std::string trim_fixed_string(const char* data, std::size_t size, H5T_str_t padding) {
-  std::string_view text(data, size);
-  if (padding == H5T_STR_SPACEPAD) {
-    const std::size_t end = text.find_last_not_of(' ');
-    return std::string(end == std::string_view::npos ? std::string_view()
-                                                     : text.substr(0, end + 1));
-  }
-  return std::string(text.substr(0, std::min(text.find('\0'), text.size())));
-}
-
-Hdf5Handle variable_string_type(H5T_cset_t cset, std::string_view where) {
-  Hdf5Handle type = checked_handle(H5Tcopy(H5T_C_S1), Hdf5Kind::kDatatype, where, "copy type");
-  check_hdf5(H5Tset_size(type.get(), H5T_VARIABLE), where, "set string size");
-  check_hdf5(H5Tset_cset(type.get(), cset), where, "set character set");
-  return type;
-}
-
-AttributeValue read_attribute(hid_t location, const std::string& name, const std::string& where) {
-  Hdf5Handle attribute = checked_handle(H5Aopen(location, name.c_str(), H5P_DEFAULT),
-                                        Hdf5Kind::kAttribute, where, "open");
-  Hdf5Handle type =
-      checked_handle(H5Aget_type(attribute.get()), Hdf5Kind::kDatatype, where, "read the type");
-  Hdf5Handle space = checked_handle(H5Aget_space(attribute.get()), Hdf5Kind::kDataspace, where,
-                                    "read the dataspace");
-  const H5S_class_t space_class = H5Sget_simple_extent_type(space.get());
-  const int rank = H5Sget_simple_extent_ndims(space.get());
-  const hssize_t count = H5Sget_simple_extent_npoints(space.get());
-  const H5T_class_t type_class = H5Tget_class(type.get());
-  const bool scalar = space_class == H5S_SCALAR;
-
-  if (type_class == H5T_STRING && (scalar || count == 1)) {
-    const htri_t variable = H5Tis_variable_str(type.get());
-    check_hdf5(static_cast<herr_t>(variable), where, "read the string type");
-    if (variable > 0) {
-      Hdf5Handle memory_type = variable_string_type(H5Tget_cset(type.get()), where);
-      char* data = nullptr;
-      check_hdf5(H5Aread(attribute.get(), memory_type.get(), &data), where, "read");
-      std::string value = data == nullptr ? std::string() : std::string(data);
-      H5free_memory(data);
-      return value;
-    }
-    const std::size_t size = H5Tget_size(type.get());
-    std::string buffer(size, '\0');
-    check_hdf5(H5Aread(attribute.get(), type.get(), buffer.data()), where, "read");
-    return trim_fixed_string(buffer.data(), size, H5Tget_strpad(type.get()));
-  }
-  if (type_class == H5T_FLOAT && scalar) {
-    double value = 0.0;
-    check_hdf5(H5Aread(attribute.get(), H5T_NATIVE_DOUBLE, &value), where, "read");
-    return value;
-  }
-  if (type_class == H5T_INTEGER && scalar) {
-    std::int64_t value = 0;
-    check_hdf5(H5Aread(attribute.get(), H5T_NATIVE_INT64, &value), where, "read");
-    return value;
-  }
-  if (type_class == H5T_INTEGER && (space_class == H5S_NULL || rank == 1)) {
-    std::vector<std::int64_t> values(count > 0 ? static_cast<std::size_t>(count) : 0);
-    if (!values.empty()) {
-      check_hdf5(H5Aread(attribute.get(), H5T_NATIVE_INT64, values.data()), where, "read");
-    }
-    return values;
-  }
-  throw InputError(where + ": unsupported attribute (a " + class_name(type_class) + " of rank " +
-                   std::to_string(rank) + "; expected a string, a number or a 1-D integer vector)");
-}
 
 std::string read_string_attribute(hid_t location, const std::string& name,
                                   const std::string& where) {
@@ -186,7 +79,8 @@ Column read_column(hid_t dataset, hid_t file_type, unsigned member, std::size_t 
       const htri_t variable = H5Tis_variable_str(member_type.get());
       check_hdf5(static_cast<herr_t>(variable), where, "read the string type");
       if (rows > 0 && variable > 0) {
-        Hdf5Handle memory_member = variable_string_type(H5Tget_cset(member_type.get()), where);
+        Hdf5Handle memory_member =
+            string_type(H5T_VARIABLE, H5Tget_cset(member_type.get()), H5T_STR_NULLTERM, where);
         std::vector<char*> pointers(rows, nullptr);
         read_field(dataset, column.name, memory_member.get(), sizeof(char*), pointers.data(),
                    where);
@@ -207,11 +101,33 @@ Column read_column(hid_t dataset, hid_t file_type, unsigned member, std::size_t 
       break;
     }
     default:
-      throw InputError(where + ": unsupported field type (" + class_name(member_class) +
+      throw InputError(where + ": unsupported field type (" + hdf5_class_name(member_class) +
                        "; expected float, integer or string)");
   }
   column.doc = optional_doc(dataset, "doc:" + column.name, label);
   return column;
+}
+
+// Dataset `name` of the file with the type and dataspace that table() and array() check first.
+struct TypedDataset {
+  std::string label;  // "<file>: dataset '<name>'"
+  Hdf5Handle dataset, type, space;
+  H5T_class_t type_class = H5T_NO_CLASS;
+};
+
+// A missing dataset is an InputError from open_hdf5_dataset; the rest throws Hdf5Error, which
+// callers turn into InputError (as_input_error).
+TypedDataset open_typed_dataset(const Hdf5Handle& file, const std::filesystem::path& path,
+                                std::string_view name) {
+  TypedDataset found;
+  found.dataset = open_hdf5_dataset(file, path, name);
+  found.label = hdf5_object_label(path, "dataset", name);
+  found.type = checked_handle(H5Dget_type(found.dataset.get()), Hdf5Kind::kDatatype, found.label,
+                              "read the type");
+  found.space = checked_handle(H5Dget_space(found.dataset.get()), Hdf5Kind::kDataspace, found.label,
+                               "read the dataspace");
+  found.type_class = H5Tget_class(found.type.get());
+  return found;
 }
 
 void list_datasets(hid_t group, const std::string& prefix, int depth,
@@ -245,23 +161,9 @@ Provenance ResultsReader::provenance() const {
     const std::string label = path_.string();
     Hdf5Handle root = checked_handle(H5Gopen2(file_.get(), "/", H5P_DEFAULT), Hdf5Kind::kGroup,
                                      label, "open the root group");
-    std::vector<std::string> names;
-    auto collect = [](hid_t, const char* name, const H5A_info_t*, void* data) -> herr_t {
-      static_cast<std::vector<std::string>*>(data)->emplace_back(name);
-      return 0;
-    };
-    // Creation order when the file tracks it (tvk's files do), else name order.
-    if (H5Aiterate2(root.get(), H5_INDEX_CRT_ORDER, H5_ITER_INC, nullptr, collect, &names) < 0) {
-      names.clear();
-      check_hdf5(H5Aiterate2(root.get(), H5_INDEX_NAME, H5_ITER_INC, nullptr, collect, &names),
-                 label, "list root attributes");
-    }
-    Provenance provenance;
-    for (const std::string& name : names) {
-      provenance.attributes.emplace_back(
-          name, read_attribute(root.get(), name, label + ": attribute '" + name + "'"));
-    }
-    return provenance;
+    return read_all_attributes(root.get(), label, UnsupportedAttributes::kThrow,
+                               "list root attributes")
+        .values;
   });
 }
 
@@ -283,26 +185,24 @@ std::vector<std::string> ResultsReader::dataset_names() const {
 }
 
 Table ResultsReader::table(std::string_view name) const {
-  Hdf5Handle dataset = open_hdf5_dataset(file_, path_, name);
-  const std::string label = hdf5_object_label(path_, "dataset", name);
   return as_input_error([&] {
-    Hdf5Handle type =
-        checked_handle(H5Dget_type(dataset.get()), Hdf5Kind::kDatatype, label, "read the type");
-    Hdf5Handle space = checked_handle(H5Dget_space(dataset.get()), Hdf5Kind::kDataspace, label,
-                                      "read the dataspace");
-    const H5T_class_t type_class = H5Tget_class(type.get());
-    const int rank = H5Sget_simple_extent_ndims(space.get());
-    if (type_class != H5T_COMPOUND || rank != 1) {
+    const TypedDataset found = open_typed_dataset(file_, path_, name);
+    const std::string& label = found.label;
+    const int rank = H5Sget_simple_extent_ndims(found.space.get());
+    if (found.type_class != H5T_COMPOUND || rank != 1) {
       throw InputError(label + ": is not a table (expected a 1-D compound dataset, found a " +
-                       class_name(type_class) + " dataset of rank " + std::to_string(rank) + ")");
+                       hdf5_class_name(found.type_class) + " dataset of rank " +
+                       std::to_string(rank) + ")");
     }
     hsize_t rows = 0;
-    check_hdf5(H5Sget_simple_extent_dims(space.get(), &rows, nullptr), label, "read the shape");
-    const int members = H5Tget_nmembers(type.get());
+    check_hdf5(H5Sget_simple_extent_dims(found.space.get(), &rows, nullptr), label,
+               "read the shape");
+    const int members = H5Tget_nmembers(found.type.get());
     check_hdf5(members, label, "count fields");
     Table table;
     for (int member = 0; member < members; ++member) {
-      table.columns.push_back(read_column(dataset.get(), type.get(), static_cast<unsigned>(member),
+      table.columns.push_back(read_column(found.dataset.get(), found.type.get(),
+                                          static_cast<unsigned>(member),
                                           static_cast<std::size_t>(rows), label));
     }
     return table;
@@ -310,36 +210,25 @@ Table ResultsReader::table(std::string_view name) const {
 }
 
 NamedArray ResultsReader::array(std::string_view name) const {
-  Hdf5Handle dataset = open_hdf5_dataset(file_, path_, name);
-  const std::string label = hdf5_object_label(path_, "dataset", name);
   return as_input_error([&] {
-    Hdf5Handle type =
-        checked_handle(H5Dget_type(dataset.get()), Hdf5Kind::kDatatype, label, "read the type");
-    Hdf5Handle space = checked_handle(H5Dget_space(dataset.get()), Hdf5Kind::kDataspace, label,
-                                      "read the dataspace");
-    const H5T_class_t type_class = H5Tget_class(type.get());
-    if (type_class != H5T_FLOAT && type_class != H5T_INTEGER) {
-      throw InputError(label + ": is not a numeric array (found a " + class_name(type_class) +
-                       " dataset)");
+    const TypedDataset found = open_typed_dataset(file_, path_, name);
+    const std::string& label = found.label;
+    if (found.type_class != H5T_FLOAT && found.type_class != H5T_INTEGER) {
+      throw InputError(label + ": is not a numeric array (found a " +
+                       hdf5_class_name(found.type_class) + " dataset)");
     }
-    const int rank = H5Sget_simple_extent_ndims(space.get());
-    check_hdf5(rank, label, "read the rank");
     NamedArray array;
     array.name = std::string(name);
-    array.shape.resize(static_cast<std::size_t>(rank));
-    if (rank > 0) {
-      check_hdf5(H5Sget_simple_extent_dims(space.get(), array.shape.data(), nullptr), label,
-                 "read the shape");
-    }
-    const hssize_t count = H5Sget_simple_extent_npoints(space.get());
+    array.shape = hdf5_extent(found.space.get(), label);
+    const hssize_t count = H5Sget_simple_extent_npoints(found.space.get());
     check_hdf5(count < 0 ? -1 : 0, label, "count the values");
     array.data.resize(static_cast<std::size_t>(count));
     if (count > 0) {
-      check_hdf5(H5Dread(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+      check_hdf5(H5Dread(found.dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
                          array.data.data()),
                  label, "read");
     }
-    array.doc = optional_doc(dataset.get(), "doc", label);
+    array.doc = optional_doc(found.dataset.get(), "doc", label);
     return array;
   });
 }

@@ -149,13 +149,14 @@ std::string csv_field(std::string_view text) {
   return quoted;
 }
 
-std::string to_canonical_text(const Table& table) {
+std::string to_comma_separated_text(const Table& table,
+                                    const std::function<std::string(const Column&)>& header,
+                                    const std::function<std::string(double)>& number) {
   table.check_shape();
   std::string text;
   for (std::size_t i = 0; i < table.columns.size(); ++i) {
     if (i > 0) text += ',';
-    const Column& column = table.columns[i];
-    text += csv_field(column.name + ":" + std::string(column_kind_name(column.kind())));
+    text += csv_field(header(table.columns[i]));
   }
   text += '\n';
   for (std::size_t row = 0; row < table.rows(); ++row) {
@@ -164,7 +165,7 @@ std::string to_canonical_text(const Table& table) {
       const ColumnValues& values = table.columns[i].values;
       switch (table.columns[i].kind()) {
         case ColumnKind::kDouble:
-          text += format_shortest(std::get<std::vector<double>>(values)[row]);
+          text += number(std::get<std::vector<double>>(values)[row]);
           break;
         case ColumnKind::kInt64:
           text += std::to_string(std::get<std::vector<std::int64_t>>(values)[row]);
@@ -181,6 +182,15 @@ std::string to_canonical_text(const Table& table) {
     text += '\n';
   }
   return text;
+}
+
+std::string to_canonical_text(const Table& table) {
+  return to_comma_separated_text(
+      table,
+      [](const Column& column) {
+        return column.name + ":" + std::string(column_kind_name(column.kind()));
+      },
+      format_shortest);
 }
 
 }  // namespace tvk

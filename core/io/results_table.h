@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -64,6 +65,14 @@ std::string format_shortest(double value);
 //! `text` as an RFC 4180 CSV field: quoted (with inner quotes doubled) only when it contains
 //! a comma, a double quote, CR or LF.
 std::string csv_field(std::string_view text);
+
+//! Comma-separated text of `table`, the body of to_canonical_text and to_csv_text: a header line
+//! of csv_field(header(column)), then one line per row with doubles as number(value), integers
+//! in decimal, booleans as the stored byte in decimal (0/1, but a stray 2 shows) and strings as
+//! csv_field. Every line ends with '\n'. Calls check_shape().
+std::string to_comma_separated_text(const Table& table,
+                                    const std::function<std::string(const Column&)>& header,
+                                    const std::function<std::string(double)>& number);
 
 //! Canonical text dump for regression tests: a header "name:kind,..." (kinds as in
 //! column_kind_name), then one line per row; doubles in shortest round-trip form with NaN as

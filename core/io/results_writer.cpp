@@ -9,8 +9,8 @@
 #include <cstring>
 #include <set>
 #include <stdexcept>
-#include <system_error>
 
+#include "core/io/hdf5_attributes.h"
 #include "core/io/hdf5_handle.h"
 
 namespace tvk {
@@ -40,10 +40,9 @@ std::filesystem::path temporary_path(const std::filesystem::path& path) {
 
 namespace {
 
-// Chunks are capped at 1 MiB: big enough for deflate to work well, small enough that a reader
-// of one row does not decompress megabytes.
-constexpr std::size_t kMaxChunkBytes = std::size_t{1} << 20;
-constexpr unsigned kDeflateLevel = 4;
+// Results files have always recorded NULLPAD on their string attributes (as on the fixed-length
+// string columns); keeping it keeps the files byte-identical.
+constexpr H5T_str_t kStringPadding = H5T_STR_NULLPAD;
 
 bool has_nul(std::string_view text) {
   return text.find('\0') != std::string_view::npos;
@@ -108,85 +107,6 @@ void validate(const Provenance& provenance, const std::vector<NamedTable>& table
                                   " values but its shape holds " + std::to_string(count));
     }
   }
-}
-
-Hdf5Handle create_property_list(hid_t plist_class, std::string_view where) {
-  return checked_handle(H5Pcreate(plist_class), Hdf5Kind::kPropertyList, where,
-                        "create property list");
-}
-
-Hdf5Handle string_type(std::size_t size, bool utf8, std::string_view where) {
-  Hdf5Handle type = checked_handle(H5Tcopy(H5T_C_S1), Hdf5Kind::kDatatype, where, "copy type");
-  check_hdf5(H5Tset_size(type.get(), size), where, "set string size");
-  check_hdf5(H5Tset_strpad(type.get(), H5T_STR_NULLPAD), where, "set string padding");
-  check_hdf5(H5Tset_cset(type.get(), utf8 ? H5T_CSET_UTF8 : H5T_CSET_ASCII), where,
-             "set character set");
-  return type;
-}
-
-// A scalar variable-length UTF-8 string attribute: h5py reads it as str, and a long value
-// (the resolved config text) lives in the global heap, not in the 64 KiB object header.
-void write_string_attribute(hid_t location, const std::string& name, const std::string& value,
-                            std::string_view where) {
-  Hdf5Handle type = string_type(H5T_VARIABLE, true, where);
-  Hdf5Handle space =
-      checked_handle(H5Screate(H5S_SCALAR), Hdf5Kind::kDataspace, where, "create dataspace");
-  Hdf5Handle attribute = checked_handle(
-      H5Acreate2(location, name.c_str(), type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT),
-      Hdf5Kind::kAttribute, where, "create attribute");
-  const char* data = value.c_str();
-  check_hdf5(H5Awrite(attribute.get(), type.get(), &data), where, "write attribute");
-}
-
-void write_attribute(hid_t location, const std::string& name, const AttributeValue& value,
-                     std::string_view file_label) {
-  const std::string where = std::string(file_label) + ": attribute '" + name + "'";
-  if (const auto* text = std::get_if<std::string>(&value)) {
-    write_string_attribute(location, name, *text, where);
-    return;
-  }
-  Hdf5Handle space;
-  hid_t file_type = H5T_STD_I64LE;
-  hid_t memory_type = H5T_NATIVE_INT64;
-  const void* data = nullptr;
-  if (const auto* number = std::get_if<double>(&value)) {
-    space = checked_handle(H5Screate(H5S_SCALAR), Hdf5Kind::kDataspace, where, "create space");
-    file_type = H5T_IEEE_F64LE;
-    memory_type = H5T_NATIVE_DOUBLE;
-    data = number;
-  } else if (const auto* integer = std::get_if<std::int64_t>(&value)) {
-    space = checked_handle(H5Screate(H5S_SCALAR), Hdf5Kind::kDataspace, where, "create space");
-    data = integer;
-  } else {
-    const auto& vector = std::get<std::vector<std::int64_t>>(value);
-    const hsize_t extent = vector.size();
-    space = checked_handle(H5Screate_simple(1, &extent, nullptr), Hdf5Kind::kDataspace, where,
-                           "create space");
-    data = vector.data();
-  }
-  Hdf5Handle attribute = checked_handle(
-      H5Acreate2(location, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT),
-      Hdf5Kind::kAttribute, where, "create attribute");
-  if (data != nullptr) {
-    check_hdf5(H5Awrite(attribute.get(), memory_type, data), where, "write attribute");
-  }
-}
-
-// Chunked + shuffle + deflate. `chunk` has one entry per axis, each >= 1.
-Hdf5Handle compressed_layout(const std::vector<hsize_t>& chunk, std::string_view where) {
-  Hdf5Handle dcpl = create_property_list(H5P_DATASET_CREATE, where);
-  check_hdf5(H5Pset_chunk(dcpl.get(), static_cast<int>(chunk.size()), chunk.data()), where,
-             "set chunk shape");
-  check_hdf5(H5Pset_shuffle(dcpl.get()), where, "enable the shuffle filter");
-  check_hdf5(H5Pset_deflate(dcpl.get(), kDeflateLevel), where, "enable deflate");
-  return dcpl;
-}
-
-// Link creation that makes missing groups on the way ("coords/sigma" creates "coords").
-Hdf5Handle intermediate_groups(std::string_view where) {
-  Hdf5Handle lcpl = create_property_list(H5P_LINK_CREATE, where);
-  check_hdf5(H5Pset_create_intermediate_group(lcpl.get(), 1), where, "enable intermediate groups");
-  return lcpl;
 }
 
 void write_table(hid_t file, const NamedTable& named, std::string_view file_label) {
@@ -260,7 +180,8 @@ void write_table(hid_t file, const NamedTable& named, std::string_view file_labe
         scatter(std::get<std::vector<std::uint8_t>>(column.values));
         break;
       case ColumnKind::kString: {
-        Hdf5Handle text_type = string_type(field.size, field.utf8, field_where);
+        Hdf5Handle text_type = string_type(field.size, field.utf8 ? H5T_CSET_UTF8 : H5T_CSET_ASCII,
+                                           H5T_STR_NULLPAD, field_where);
         insert(text_type.get(), text_type.get());
         const auto& values = std::get<std::vector<std::string>>(column.values);
         for (std::size_t row = 0; row < rows; ++row) {
@@ -274,84 +195,37 @@ void write_table(hid_t file, const NamedTable& named, std::string_view file_labe
 
   // Unlimited maximum extent: a chunked dataset needs chunk <= max extent, which a fixed
   // extent of 0 rows would forbid; it also lets a resumed run extend the table.
-  const hsize_t extent = rows;
-  const hsize_t max_extent = H5S_UNLIMITED;
-  Hdf5Handle space = checked_handle(H5Screate_simple(1, &extent, &max_extent), Hdf5Kind::kDataspace,
-                                    where, "create dataspace");
   const hsize_t chunk_rows = std::max<std::size_t>(
       1, std::min<std::size_t>(rows, kMaxChunkBytes / std::max<std::size_t>(row_size, 1)));
-  Hdf5Handle dcpl = compressed_layout({chunk_rows}, where);
-  Hdf5Handle lcpl = intermediate_groups(where);
-  Hdf5Handle dataset = checked_handle(H5Dcreate2(file, named.name.c_str(), file_type.get(),
-                                                 space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
-                                      Hdf5Kind::kDataset, where, "create");
-  if (rows > 0) {
-    check_hdf5(
-        H5Dwrite(dataset.get(), memory_type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()),
-        where, "write");
+  Hdf5Handle dataset =
+      write_chunked_dataset(file, named.name, file_type.get(), memory_type.get(),
+                            {{rows}, {H5S_UNLIMITED}, {chunk_rows}}, buffer.data(), where);
+  if (!named.doc.empty()) {
+    write_string_attribute(dataset.get(), "doc", named.doc, where, kStringPadding);
   }
-  if (!named.doc.empty()) write_string_attribute(dataset.get(), "doc", named.doc, where);
   for (const Column& column : table.columns) {
     if (column.doc.empty()) continue;
     write_string_attribute(dataset.get(), "doc:" + column.name, column.doc,
-                           where + " attribute 'doc:" + column.name + "'");
+                           where + " attribute 'doc:" + column.name + "'", kStringPadding);
   }
-}
-
-// Chunk shape for an N-D double array: start from the full extent (at least 1 per axis) and
-// halve the largest axis until a chunk fits in kMaxChunkBytes.
-std::vector<hsize_t> array_chunk(const std::vector<hsize_t>& shape) {
-  std::vector<hsize_t> chunk(shape.size());
-  std::transform(shape.begin(), shape.end(), chunk.begin(),
-                 [](hsize_t extent) { return std::max<hsize_t>(extent, 1); });
-  auto bytes = [&chunk] {
-    hsize_t total = sizeof(double);
-    for (hsize_t extent : chunk)
-      total *= extent;
-    return total;
-  };
-  while (bytes() > kMaxChunkBytes) {
-    hsize_t& largest = *std::max_element(chunk.begin(), chunk.end());
-    largest = (largest + 1) / 2;
-  }
-  return chunk;
 }
 
 void write_array(hid_t file, const NamedArray& array, std::string_view file_label) {
   const std::string where = std::string(file_label) + ": dataset '" + array.name + "'";
-  std::vector<hsize_t> shape = array.shape;
-  if (shape.empty()) shape.push_back(array.data.size());
-  std::vector<hsize_t> max_shape(shape.size());
+  ChunkedLayout layout;
+  layout.shape = array.shape;
+  if (layout.shape.empty()) layout.shape.push_back(array.data.size());
   // A fixed extent of 0 cannot hold a chunk of 1; such axes are declared unlimited.
-  std::transform(shape.begin(), shape.end(), max_shape.begin(),
-                 [](hsize_t extent) { return extent == 0 ? H5S_UNLIMITED : extent; });
-  Hdf5Handle space = checked_handle(
-      H5Screate_simple(static_cast<int>(shape.size()), shape.data(), max_shape.data()),
-      Hdf5Kind::kDataspace, where, "create dataspace");
-  Hdf5Handle dcpl = compressed_layout(array_chunk(shape), where);
-  Hdf5Handle lcpl = intermediate_groups(where);
-  Hdf5Handle dataset = checked_handle(H5Dcreate2(file, array.name.c_str(), H5T_IEEE_F64LE,
-                                                 space.get(), lcpl.get(), dcpl.get(), H5P_DEFAULT),
-                                      Hdf5Kind::kDataset, where, "create");
-  if (!array.data.empty()) {
-    check_hdf5(H5Dwrite(dataset.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT,
-                        array.data.data()),
-               where, "write");
+  for (hsize_t extent : layout.shape) {
+    layout.max_shape.push_back(extent == 0 ? H5S_UNLIMITED : extent);
+    layout.chunk.push_back(std::max<hsize_t>(extent, 1));
   }
-  if (!array.doc.empty()) write_string_attribute(dataset.get(), "doc", array.doc, where);
-}
-
-// Runs `write(tmp)` and renames tmp onto path; on any exception removes tmp and rethrows.
-template <class Write>
-void write_atomically(const std::filesystem::path& path, Write&& write) {
-  const std::filesystem::path tmp = temporary_path(path);
-  try {
-    write(tmp);
-    std::filesystem::rename(tmp, path);
-  } catch (...) {
-    std::error_code ignored;
-    std::filesystem::remove(tmp, ignored);
-    throw;
+  // Start from the whole array (at least 1 per axis) and halve until a chunk fits.
+  layout.chunk = fit_chunk(std::move(layout.chunk), sizeof(double));
+  Hdf5Handle dataset = write_chunked_dataset(file, array.name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE,
+                                             layout, array.data.data(), where);
+  if (!array.doc.empty()) {
+    write_string_attribute(dataset.get(), "doc", array.doc, where, kStringPadding);
   }
 }
 
@@ -364,16 +238,9 @@ void write_results_h5(const std::filesystem::path& path, const Provenance& prove
   silence_hdf5_error_printing();
   const std::string label = path.string();
   write_atomically(path, [&](const std::filesystem::path& tmp) {
-    // Track creation order so the reader returns root attributes in the order written.
-    Hdf5Handle fcpl = create_property_list(H5P_FILE_CREATE, label);
-    check_hdf5(
-        H5Pset_attr_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
-        label, "track attribute order");
-    Hdf5Handle file =
-        checked_handle(H5Fcreate(tmp.string().c_str(), H5F_ACC_TRUNC, fcpl.get(), H5P_DEFAULT),
-                       Hdf5Kind::kFile, tmp.string(), "create HDF5 file");
+    Hdf5Handle file = create_hdf5_file(tmp, label);
     for (const auto& [name, value] : provenance.attributes) {
-      write_attribute(file.get(), name, value, label);
+      write_attribute(file.get(), name, value, label, kStringPadding);
     }
     for (const NamedTable& table : tables)
       write_table(file.get(), table, label);
@@ -386,37 +253,10 @@ void write_results_h5(const std::filesystem::path& path, const Provenance& prove
 }
 
 std::string to_csv_text(const Table& table) {
-  table.check_shape();
-  std::string text;
-  for (std::size_t i = 0; i < table.columns.size(); ++i) {
-    if (i > 0) text += ',';
-    text += csv_field(table.columns[i].name);
-  }
-  text += '\n';
-  for (std::size_t row = 0; row < table.rows(); ++row) {
-    for (std::size_t i = 0; i < table.columns.size(); ++i) {
-      if (i > 0) text += ',';
-      const ColumnValues& values = table.columns[i].values;
-      switch (table.columns[i].kind()) {
-        case ColumnKind::kDouble: {
-          const double value = std::get<std::vector<double>>(values)[row];
-          if (!std::isnan(value)) text += format_shortest(value);  // NaN: empty field
-          break;
-        }
-        case ColumnKind::kInt64:
-          text += std::to_string(std::get<std::vector<std::int64_t>>(values)[row]);
-          break;
-        case ColumnKind::kBool:
-          text += std::to_string(std::get<std::vector<std::uint8_t>>(values)[row]);
-          break;
-        case ColumnKind::kString:
-          text += csv_field(std::get<std::vector<std::string>>(values)[row]);
-          break;
-      }
-    }
-    text += '\n';
-  }
-  return text;
+  return to_comma_separated_text(
+      table, [](const Column& column) { return column.name; },
+      // NaN (a missing value) is an empty field, which pandas and spreadsheets read as missing.
+      [](double value) { return std::isnan(value) ? std::string() : format_shortest(value); });
 }
 
 void write_csv(const std::filesystem::path& path, const Table& table) {

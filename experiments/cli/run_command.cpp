@@ -6,11 +6,13 @@
 
 #include "core/engine/thread_count.h"
 #include "core/error.h"
+#include "core/io/certified_config.h"
 #include "core/io/config_checks.h"
 #include "core/io/config_document.h"
 #include "core/io/config_reader.h"
 #include "core/io/store_sweep_config.h"
 #include "core/io/sweep_config.h"
+#include "experiments/certified_sweep.h"
 #include "experiments/cli/arg_parser.h"
 #include "experiments/cli/cli.h"
 #include "experiments/communicator.h"
@@ -43,7 +45,7 @@ LoadedConfig load_config(const std::string& file, const std::vector<std::string>
   LoadedConfig loaded{ConfigDocument::load(file), ""};
   loaded.document.apply_overrides(overrides);
   loaded.kind = experiment_kind(loaded.document);
-  static const std::vector<std::string> kinds = {"synthetic", "logit_store"};
+  static const std::vector<std::string> kinds = {"synthetic", "logit_store", "certified"};
   if (std::find(kinds.begin(), kinds.end(), loaded.kind) == kinds.end()) {
     const ConfigEntry* entry = loaded.document.root().find("kind");
     throw_config_error(entry->value.location(), "kind",
@@ -182,6 +184,19 @@ int run_run_command(const std::vector<std::string>& args) {
                 outcome.layers_csv_path.string().c_str());
     return 0;
   }
+  if (loaded.kind == "certified") {
+    const CertifiedConfig config = read_certified_config(loaded.document);
+    const CertifiedOutcome outcome = run_certified_sweep(config, options);
+    if (!outcome.wrote_results) return 0;
+    if (!parser.flag("quiet")) std::printf("\n%s", certified_summary(config, outcome, 80).c_str());
+    std::printf("\n%s: %zu query rows, %zu searches in %.2f s\nwrote %s\n      %s\n",
+                config.name.c_str(), outcome.rows_total, outcome.searches_total, outcome.seconds,
+                outcome.h5_path.string().c_str(), outcome.csv_path.string().c_str());
+    for (const auto& path : {outcome.points_csv_path, outcome.speed_csv_path}) {
+      if (!path.empty()) std::printf("      %s\n", path.string().c_str());
+    }
+    return 0;
+  }
   const SweepConfig config = read_sweep_config(loaded.document);
   const SweepOutcome outcome = run_synthetic_sweep(config, options);
   if (!outcome.partial_path.empty()) {
@@ -222,9 +237,10 @@ int run_validate_command(const std::vector<std::string>& args) {
   std::vector<std::string> overrides;
   split_config_args(parser.positionals(), file, overrides);
   const LoadedConfig loaded = load_config(file, overrides);
-  const std::string text = loaded.kind == "logit_store"
-                               ? describe(read_store_sweep_config(loaded.document))
-                               : describe(read_sweep_config(loaded.document));
+  const std::string text =
+      loaded.kind == "logit_store" ? describe(read_store_sweep_config(loaded.document))
+      : loaded.kind == "certified" ? describe(read_certified_config(loaded.document))
+                                   : describe(read_sweep_config(loaded.document));
   std::cout << text << (text.empty() || text.back() != '\n' ? "\n" : "");
   return 0;
 }

@@ -55,9 +55,11 @@ Eigen::VectorXd kept_mean(const SearchResult& selection, const Eigen::MatrixXd& 
   return sum / weight;
 }
 
-double tail_radius_bound(const SearchResult& selection, const Eigen::MatrixXd& values,
-                         const KeyCells* cells) {
-  check_selection(selection, values);
+namespace {
+
+//! tail_radius_bound around an already computed kept mean (output_certificate needs both).
+double tail_radius_bound_around(const SearchResult& selection, const Eigen::MatrixXd& values,
+                                const KeyCells* cells, const Eigen::VectorXd& mean) {
   if (!selection.unvisited_cells.empty()) {
     if (cells == nullptr || !cells->has_values() || cells->n() != selection.n ||
         cells->dv() != static_cast<std::size_t>(values.cols())) {
@@ -65,7 +67,6 @@ double tail_radius_bound(const SearchResult& selection, const Eigen::MatrixXd& v
           "output certificate: unvisited cells need the search's cells with value summaries");
     }
   }
-  const Eigen::VectorXd mean = kept_mean(selection, values);
   const auto dv = static_cast<std::size_t>(values.cols());
   std::vector<double> scratch, row(dv), reach(dv);
   double largest = 0.0;
@@ -100,11 +101,23 @@ double tail_radius_bound(const SearchResult& selection, const Eigen::MatrixXd& v
   return std::nextafter(largest * (1.0 + rel) + shift, kInf);
 }
 
-double certified_output_bound(const SearchResult& selection, const Eigen::MatrixXd& values,
-                              const KeyCells* cells) {
-  const double radius = tail_radius_bound(selection, values, cells);
+//! τ̄ · D from the certified tail-mass bound and the radius bound.
+double certificate_from_radius(const SearchResult& selection, double radius) {
   if (radius == 0.0 || selection.bound == 0.0) return 0.0;
   return std::nextafter(selection.bound * radius * (1.0 + 4.0 * kUnitRoundoff), kInf);
+}
+
+}  // namespace
+
+double tail_radius_bound(const SearchResult& selection, const Eigen::MatrixXd& values,
+                         const KeyCells* cells) {
+  check_selection(selection, values);
+  return tail_radius_bound_around(selection, values, cells, kept_mean(selection, values));
+}
+
+double certified_output_bound(const SearchResult& selection, const Eigen::MatrixXd& values,
+                              const KeyCells* cells) {
+  return certificate_from_radius(selection, tail_radius_bound(selection, values, cells));
 }
 
 OutputCertificate output_certificate(const SearchResult& selection, const Eigen::MatrixXd& values,
@@ -118,8 +131,9 @@ OutputCertificate output_certificate(const SearchResult& selection, const Eigen:
   OutputCertificate out;
   out.kept = selection.kept;
   out.tau_bound = selection.bound;
-  out.radius_bound = tail_radius_bound(selection, values, cells);
-  out.certificate = certified_output_bound(selection, values, cells);
+  const Eigen::VectorXd mean = kept_mean(selection, values);  // once: the costly part
+  out.radius_bound = tail_radius_bound_around(selection, values, cells, mean);
+  out.certificate = certificate_from_radius(selection, out.radius_bound);
 
   const TailProfile profile(logits);
   if (profile.n() != selection.n) {
@@ -133,7 +147,6 @@ OutputCertificate output_certificate(const SearchResult& selection, const Eigen:
   for (std::uint32_t i : selection.kept_keys)
     kept.at(i) = 1;
 
-  const Eigen::VectorXd mean = kept_mean(selection, values);
   const Eigen::Index dv = values.cols();
   // Attn − μ_K = Σ_T P_j (v_j − μ_K): no cancellation between two near-equal means. Sums from the
   // bottom of the sorted order, like every tail quantity.

@@ -22,6 +22,8 @@ const std::vector<Verb>& verbs() {
       {"models", "list the score models, their parameters, defaults and ranges",
        run_models_command},
       {"bounds", "list the bound variants", run_bounds_command},
+      {"rule", "asymptotic k_eps rule and finite-n prediction of E[k_eps]/n for a model",
+       run_rule_command},
       {"store", "inspect a logit store (HDF5 q, k, v): tvk store info STORE", run_store_command},
   };
   return list;

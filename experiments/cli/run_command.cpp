@@ -29,8 +29,9 @@ void split_config_args(const std::vector<std::string>& positionals, std::string&
   config = positionals.at(0);
   overrides.assign(positionals.begin() + 1, positionals.end());
   for (const auto& o : overrides) {
-    if (o.find('=') == std::string::npos) {
-      throw InputError("'" + o + "': expected a key=value override after the config file");
+    if (o.find('=') == std::string::npos && o.rfind('~', 0) != 0) {  // ~key removes a key
+      throw InputError("'" + o +
+                       "': expected a key=value (or ~key) override after the config file");
     }
   }
 }

@@ -1,0 +1,308 @@
+//! \file End-to-end tests of `tvk rule`: --help, the text report (with "none" where there is no
+//! asymptotic rule), JSON that parses and carries the core's exact numbers, comma lists, the
+//! --from-csv comparison table, and one-line errors with exit code 2 for bad input.
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <charconv>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "core/finite_n_rule.h"
+#include "core/models/model_registry.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+// A minimal JSON reader: objects, arrays, numbers, strings (escapes \" and \\), literals.
+struct Json {
+  std::variant<std::nullptr_t, bool, double, std::string, std::vector<Json>,
+               std::map<std::string, Json>>
+      value;
+  bool is_null() const { return std::holds_alternative<std::nullptr_t>(value); }
+  double number() const { return std::get<double>(value); }
+  const std::string& string() const { return std::get<std::string>(value); }
+  const std::vector<Json>& array() const { return std::get<std::vector<Json>>(value); }
+  bool is_array() const { return std::holds_alternative<std::vector<Json>>(value); }
+  const Json& operator[](const std::string& key) const {
+    return std::get<std::map<std::string, Json>>(value).at(key);
+  }
+};
+
+class JsonReader {
+ public:
+  explicit JsonReader(const std::string& text) : text_(text) {}
+  Json read() {
+    Json value = next();
+    space();
+    if (at_ != text_.size()) fail("trailing characters");
+    return value;
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const {
+    throw std::runtime_error("JSON: " + what + " at " + std::to_string(at_));
+  }
+  void space() {
+    while (at_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[at_])))
+      ++at_;
+  }
+  bool take(char c) {
+    space();
+    if (at_ < text_.size() && text_[at_] == c) {
+      ++at_;
+      return true;
+    }
+    return false;
+  }
+  std::string string_token() {
+    if (!take('"')) fail("expected a string");
+    std::string out;
+    while (at_ < text_.size() && text_[at_] != '"') {
+      if (text_[at_] == '\\') ++at_;
+      if (at_ < text_.size()) out += text_[at_++];
+    }
+    if (!take('"')) fail("unterminated string");
+    return out;
+  }
+  Json next() {
+    space();
+    if (at_ >= text_.size()) fail("unexpected end");
+    if (take('{')) {
+      std::map<std::string, Json> object;
+      if (!take('}')) {
+        do {
+          space();
+          std::string key = string_token();
+          if (!take(':')) fail("expected ':'");
+          object[key] = next();
+        } while (take(','));
+        if (!take('}')) fail("expected '}'");
+      }
+      return Json{std::move(object)};
+    }
+    if (take('[')) {
+      std::vector<Json> array;
+      if (!take(']')) {
+        do {
+          array.push_back(next());
+        } while (take(','));
+        if (!take(']')) fail("expected ']'");
+      }
+      return Json{std::move(array)};
+    }
+    if (text_[at_] == '"') return Json{string_token()};
+    for (const auto& [word, value] : {std::pair<const char*, Json>{"null", Json{nullptr}},
+                                      {"true", Json{true}},
+                                      {"false", Json{false}}}) {
+      const std::string w = word;
+      if (text_.compare(at_, w.size(), w) == 0) {
+        at_ += w.size();
+        return value;
+      }
+    }
+    const char c = text_[at_];
+    if (!(c == '-' || std::isdigit(static_cast<unsigned char>(c)))) fail("unexpected character");
+    double number = 0.0;
+    const auto [ptr, ec] = std::from_chars(text_.data() + at_, text_.data() + text_.size(), number);
+    if (ec != std::errc()) fail("bad number");
+    at_ = static_cast<std::size_t>(ptr - text_.data());
+    return Json{number};
+  }
+
+  const std::string& text_;
+  std::size_t at_ = 0;
+};
+
+struct Outcome {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string shell_quote(const std::string& word) {
+  std::string out = "'";
+  for (char c : word)
+    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string slurp(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+class RuleCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    static int counter = 0;
+    dir_ = fs::temp_directory_path() /
+           ("tvk_rule_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override {
+    std::error_code ignored;
+    fs::remove_all(dir_, ignored);
+  }
+
+  Outcome rule(const std::vector<std::string>& args) {
+    std::string command =
+        "cd " + shell_quote(dir_.string()) + " && " + shell_quote(TVK_BINARY) + " rule";
+    for (const std::string& arg : args)
+      command += " " + shell_quote(arg);
+    command += " < /dev/null > " + shell_quote((dir_ / "out.txt").string()) + " 2> " +
+               shell_quote((dir_ / "err.txt").string());
+    const int status = std::system(command.c_str());
+    Outcome outcome;
+    outcome.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    outcome.out = slurp(dir_ / "out.txt");
+    outcome.err = slurp(dir_ / "err.txt");
+    return outcome;
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(RuleCli, HelpDescribesTheVerb) {
+  const Outcome help = rule({"--help"});
+  EXPECT_EQ(help.code, 0);
+  for (const char* word : {"--model", "--n", "--eps", "--json", "--from-csv", "param=value"}) {
+    EXPECT_NE(help.out.find(word), std::string::npos) << word;
+  }
+  EXPECT_TRUE(help.err.empty());
+}
+
+TEST_F(RuleCli, TextReportsRuleFiniteNAndBlom) {
+  const Outcome result = rule({"--model", "gaussian", "sigma=3", "--n", "512", "--eps", "0.05"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_NE(result.out.find("gaussian (mu = 0, sigma = 3), n = 512, eps = 0.05"), std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("asymptotic rule  rho_eps = 0.0876855"), std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("E[k_eps]/n = 0.12"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("Blom row"), std::string::npos) << result.out;
+
+  const Outcome heavy = rule({"--model", "student_t", "--n", "128", "--eps", "0.1"});
+  ASSERT_EQ(heavy.code, 0) << heavy.err;
+  EXPECT_NE(heavy.out.find("asymptotic rule  none (no asymptotic rule: E[e^s] is infinite"),
+            std::string::npos)
+      << heavy.out;
+  EXPECT_NE(heavy.out.find("E[k_eps]/n = "), std::string::npos) << heavy.out;
+}
+
+TEST_F(RuleCli, JsonCarriesTheCoreNumbersExactly) {
+  const Outcome result =
+      rule({"--model", "gaussian", "sigma=3", "--n", "512", "--eps", "0.05", "--json"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  const Json json = JsonReader(result.out).read();
+  const auto model = tvk::make_model("gaussian", {{"sigma", 3.0}});
+  EXPECT_EQ(json["model"].string(), "gaussian");
+  EXPECT_EQ(json["params"]["sigma"].number(), 3.0);
+  EXPECT_EQ(json["params"]["mu"].number(), 0.0);
+  EXPECT_EQ(json["n"].number(), 512.0);
+  EXPECT_EQ(json["eps"].number(), 0.05);
+  EXPECT_EQ(json["asymptotic"].number(), *model->asymptotic_k_fraction(0.05));
+  EXPECT_EQ(json["finite_n"].number(), *tvk::finite_n_k_fraction(*model, 512, 0.05));
+  EXPECT_EQ(json["blom"].number(), *tvk::blom_k_fraction(*model, 512, 0.05));
+  EXPECT_EQ(json["finite_n_keys"].number(), json["finite_n"].number() * 512.0);
+  EXPECT_FALSE(json["asymptotic_note"].string().empty());
+  EXPECT_TRUE(json["finite_n_note"].string().empty());
+}
+
+TEST_F(RuleCli, ListsGiveAJsonArrayWithNullWhereThereIsNoRule) {
+  const Outcome result =
+      rule({"--model", "laplace", "scale=2", "--n", "128,256", "--eps", "0.05,0.1", "--json"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  const Json json = JsonReader(result.out).read();
+  ASSERT_TRUE(json.is_array());
+  ASSERT_EQ(json.array().size(), 4u);
+  EXPECT_EQ(json.array()[0]["n"].number(), 128.0);
+  EXPECT_EQ(json.array()[1]["eps"].number(), 0.1);
+  EXPECT_EQ(json.array()[3]["n"].number(), 256.0);
+  for (const Json& point : json.array()) {
+    EXPECT_TRUE(point["asymptotic"].is_null());
+    EXPECT_NE(point["asymptotic_note"].string().find("E[e^s] is infinite"), std::string::npos);
+    EXPECT_GT(point["finite_n"].number(), 0.0);
+    EXPECT_LE(point["finite_n"].number(), 1.0);
+  }
+  const Outcome table = rule({"--model", "laplace", "scale=2", "--n", "128,256", "--eps", "0.1"});
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_NE(table.out.find("asymptotic"), std::string::npos);
+  EXPECT_NE(table.out.find("none"), std::string::npos);
+}
+
+TEST_F(RuleCli, FromCsvAddsThePredictionToEveryRow) {
+  // The shape of a `tvk run` CSV: parameter columns of all models, a quoted note with a comma.
+  std::ofstream csv(dir_ / "mc.csv");
+  csv << "model,nu,scale,mu,sigma,n,rows,exp_mean_finite,eps,k_over_n_mean,k_over_n_std,"
+         "k_over_n_sem,rule_k_over_n,rule_note\n"
+      << "gaussian,,,0,2,128,40000,1,0.05,0.385259,0.07,0.000359,0.36124,\n"
+      << "laplace,,2,0,,512,20000,0,0.1,0.013217,0.01,0.000104,,\"no asymptotic rule: E[e^s] "
+         "is infinite (laplace with scale >= 1, got scale = 2)\"\n";
+  csv.close();
+  const Outcome result = rule({"--from-csv", "mc.csv", "--out", "table.csv"});
+  ASSERT_EQ(result.code, 0) << result.err;
+  EXPECT_NE(result.out.find("gaussian (all)"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("laplace scale=2;mu=0"), std::string::npos) << result.out;
+  std::istringstream table(slurp(dir_ / "table.csv"));
+  std::string header, gaussian, laplace, extra;
+  std::getline(table, header);
+  std::getline(table, gaussian);
+  std::getline(table, laplace);
+  EXPECT_FALSE(std::getline(table, extra));
+  EXPECT_EQ(header.rfind("model,params,n,eps,rows,mc_mean,mc_sem,rule,blom,finite_n,", 0), 0u);
+  EXPECT_EQ(gaussian.rfind("gaussian,mu=0;sigma=2,128,0.05,40000,0.385259,0.000359,", 0), 0u)
+      << gaussian;
+  EXPECT_EQ(laplace.rfind("laplace,scale=2;mu=0,512,0.1,20000,0.013217,0.000104,,", 0), 0u)
+      << laplace;
+  // finite_n is the 10th column; within 4 standard errors of the Monte Carlo mean.
+  std::vector<std::string> fields;
+  std::stringstream row(gaussian);
+  for (std::string field; std::getline(row, field, ',');)
+    fields.push_back(field);
+  ASSERT_GE(fields.size(), 13u);
+  EXPECT_NEAR(std::stod(fields[9]), 0.385259, 4 * 0.000359);
+}
+
+TEST_F(RuleCli, BadInputIsOneLineAndExitCodeTwo) {
+  const std::vector<std::vector<std::string>> cases = {
+      {"--model", "gaussian", "sigma=-1", "--n", "128", "--eps", "0.1"},
+      {"--model", "gaussian", "--n", "128", "--eps", "1.5"},
+      {"--model", "gaussian", "--n", "0", "--eps", "0.1"},
+      {"--model", "gaussian", "--n", "12x", "--eps", "0.1"},
+      {"--model", "gausian", "--n", "128", "--eps", "0.1"},
+      {"--model", "gaussian", "sigmaa=2", "--n", "128", "--eps", "0.1"},
+      {"--model", "gaussian", "sigma", "--n", "128", "--eps", "0.1"},
+      {"--n", "128", "--eps", "0.1"},
+      {"--model", "gaussian", "--eps", "0.1"},
+      {"--from-csv", "missing.csv"},
+      {"--from-csv", "missing.csv", "--model", "gaussian"},
+      {"--model", "gaussian", "--n", "128", "--eps", "0.1", "--tolerance", "0"},
+      {"--model", "gaussian", "--n", "128", "--eps", "0.1", "--bogus"},
+  };
+  for (const auto& args : cases) {
+    const Outcome result = rule(args);
+    std::string joined;
+    for (const std::string& arg : args)
+      joined += arg + " ";
+    EXPECT_EQ(result.code, 2) << joined << "\n" << result.err;
+    EXPECT_EQ(result.err.rfind("tvk: error: ", 0), 0u) << joined << "\n" << result.err;
+    EXPECT_EQ(std::count(result.err.begin(), result.err.end(), '\n'), 1) << joined;
+    EXPECT_TRUE(result.out.empty()) << joined;
+  }
+}
+
+}  // namespace

@@ -25,6 +25,7 @@
 #include "core/engine/progress.h"
 #include "core/engine/thread_count.h"
 #include "core/error.h"
+#include "core/io/config_checks.h"
 #include "core/io/logit_store.h"
 #include "core/io/results_writer.h"
 #include "core/output_certificate.h"
@@ -371,26 +372,6 @@ struct WorkItem {
   std::size_t key_set = 0, first = 0, count = 0;
 };
 
-//! Resolves a selection (empty = all) against a dimension; errors name the config key.
-std::vector<std::size_t> resolve(const std::vector<std::int64_t>& selection, std::size_t size,
-                                 const std::string& key, const CertifiedConfig& config) {
-  std::vector<std::size_t> out;
-  if (selection.empty()) {
-    for (std::size_t i = 0; i < size; ++i)
-      out.push_back(i);
-    return out;
-  }
-  for (std::int64_t index : selection) {
-    if (index < 0 || static_cast<std::size_t>(index) >= size) {
-      throw InputError(config.source + ": source." + key + ": index " + std::to_string(index) +
-                       " is out of range; " + config.store.store + " has " + std::to_string(size) +
-                       " (0.." + std::to_string(size - 1) + ")");
-    }
-    out.push_back(static_cast<std::size_t>(index));
-  }
-  return out;
-}
-
 //! Median of the non-NaN values (NaN when there is none).
 double median(std::vector<double>& values) {
   values.erase(std::remove_if(values.begin(), values.end(), [](double v) { return std::isnan(v); }),
@@ -551,11 +532,14 @@ CertifiedOutcome run_certified_sweep(const CertifiedConfig& config, const RunOpt
     store.emplace(LogitStore::open(config.store.store));
     const LogitStoreInfo& info = store->info();
     store_scale = info.scale;
-    const auto layers = resolve(config.store.layers, info.layers, "layers", config);
-    const auto head_ids = resolve(config.store.heads, info.heads, "heads", config);
+    const auto layers = resolve_index_selection(
+        config.store.layers, info.layers, config.source + ": source.layers", config.store.store);
+    const auto head_ids = resolve_index_selection(
+        config.store.heads, info.heads, config.source + ": source.heads", config.store.store);
     std::vector<std::size_t> sequences;
     for (std::size_t s :
-         resolve(config.store.sequences, info.sequences.size(), "sequences", config)) {
+         resolve_index_selection(config.store.sequences, info.sequences.size(),
+                                 config.source + ": source.sequences", config.store.store)) {
       if (info.sequences[s].length >= static_cast<std::size_t>(config.store.min_length)) {
         sequences.push_back(s);
       }

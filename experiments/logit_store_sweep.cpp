@@ -8,6 +8,7 @@
 
 #include "core/engine/point_statistics.h"
 #include "core/error.h"
+#include "core/io/config_checks.h"
 #include "core/io/logit_store.h"
 #include "core/io/results_writer.h"
 #include "core/models/numerics.h"
@@ -71,26 +72,6 @@ class StoreRowSource final : public RowSource {
   mutable std::size_t loaded_ = static_cast<std::size_t>(-1);
   mutable std::vector<HeadVectors> heads_;
 };
-
-//! Resolves a selection (empty = all) against a dimension; errors name the config key.
-std::vector<std::size_t> resolve(const std::vector<std::int64_t>& selection, std::size_t size,
-                                 const std::string& key, const StoreSweepConfig& config) {
-  std::vector<std::size_t> out;
-  if (selection.empty()) {
-    for (std::size_t i = 0; i < size; ++i)
-      out.push_back(i);
-    return out;
-  }
-  for (std::int64_t index : selection) {
-    if (index < 0 || static_cast<std::size_t>(index) >= size) {
-      throw InputError(config.source + ": " + key + ": index " + std::to_string(index) +
-                       " is out of range; " + config.store + " has " + std::to_string(size) +
-                       " (0.." + std::to_string(size - 1) + ")");
-    }
-    out.push_back(static_cast<std::size_t>(index));
-  }
-  return out;
-}
 
 //! numpy's default ("linear") quantile of sorted values.
 double linear_quantile(const std::vector<double>& sorted, double q) {
@@ -208,10 +189,13 @@ StoreSweepOutcome run_logit_store_sweep(const StoreSweepConfig& config, const Ru
   }
   const LogitStore store = LogitStore::open(config.store);
   const LogitStoreInfo& info = store.info();
-  const auto layers = resolve(config.layers, info.layers, "layers", config);
-  const auto heads = resolve(config.heads, info.heads, "heads", config);
+  const auto layers =
+      resolve_index_selection(config.layers, info.layers, config.source + ": layers", config.store);
+  const auto heads =
+      resolve_index_selection(config.heads, info.heads, config.source + ": heads", config.store);
   std::vector<std::size_t> sequences;
-  for (std::size_t s : resolve(config.sequences, info.sequences.size(), "sequences", config)) {
+  for (std::size_t s : resolve_index_selection(config.sequences, info.sequences.size(),
+                                               config.source + ": sequences", config.store)) {
     if (info.sequences[s].length >= static_cast<std::size_t>(config.min_length)) {
       sequences.push_back(s);
     }

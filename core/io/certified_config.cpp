@@ -19,33 +19,6 @@ const std::vector<std::string> kDeltaBounds = {"b1",     "b2",       "b3",
                                                "b3_gap", "b3_equal", "b3_equal_gap"};
 const std::vector<std::string> kFamilies = {"gaussian", "clustered", "positional"};
 
-//! `all` (or absent) → empty; otherwise a list of distinct indices >= 0 (as logit_store).
-std::vector<std::int64_t> read_selection(ConfigReader& reader, std::string_view key) {
-  const std::vector<std::string> items = reader.get_list_or<std::string>(key, {"all"});
-  if (items.size() == 1 && items[0] == "all") return {};
-  std::vector<std::int64_t> indices;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    std::int64_t value = -1;
-    const std::string& text = items[i];
-    const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
-    if (digits) value = std::stoll(text);
-    if (!digits || value < 0) {
-      reader.fail_element(key, i, "expected `all` or indices >= 0, got '" + text + "'");
-    }
-    indices.push_back(value);
-  }
-  require_distinct(reader, key, indices);
-  return indices;
-}
-
-std::string selection_text(const std::vector<std::int64_t>& indices) {
-  if (indices.empty()) return "all";
-  std::string text;
-  for (std::size_t i = 0; i < indices.size(); ++i)
-    text += (i ? ", " : "") + std::to_string(indices[i]);
-  return "[" + text + "]";
-}
-
 ValueCheck<double> at_least_real(double minimum) {
   return [minimum](const double& value) -> std::string {
     if (value >= minimum) return "";
@@ -119,9 +92,9 @@ CertifiedStoreSource read_store_source(ConfigReader& reader) {
   source.store = reader.get<std::string>("store", [](const std::string& path) -> std::string {
     return path.empty() ? "must name a logit store file" : "";
   });
-  source.layers = read_selection(reader, "layers");
-  source.heads = read_selection(reader, "heads");
-  source.sequences = read_selection(reader, "sequences");
+  source.layers = read_index_selection(reader, "layers");
+  source.heads = read_index_selection(reader, "heads");
+  source.sequences = read_index_selection(reader, "sequences");
   source.min_length = reader.get_or<std::int64_t>("min_length", source.min_length, at_least(1));
   return source;
 }
@@ -364,9 +337,9 @@ std::string describe(const CertifiedConfig& config) {
   if (!config.resolved_text.empty() && config.resolved_text.back() != '\n') out << "\n";
   if (config.source_type == "logit_store") {
     const CertifiedStoreSource& s = config.store;
-    out << "# source: store " << s.store << ", layers " << selection_text(s.layers) << ", heads "
-        << selection_text(s.heads) << ", sequences " << selection_text(s.sequences)
-        << ", min_length " << s.min_length
+    out << "# source: store " << s.store << ", layers " << index_selection_text(s.layers)
+        << ", heads " << index_selection_text(s.heads) << ", sequences "
+        << index_selection_text(s.sequences) << ", min_length " << s.min_length
         << "; one key set per (layer, head, sequence), every token a query row\n";
   } else {
     const auto points = certified_qkv_points(config);

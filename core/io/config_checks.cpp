@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "core/error.h"
 #include "core/io/config_document.h"
 
 namespace tvk {
@@ -66,6 +67,51 @@ bool valid_name(const std::string& name) {
     return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
            c == '.' || c == '-';
   });
+}
+
+std::vector<std::int64_t> read_index_selection(ConfigReader& reader, std::string_view key) {
+  const std::vector<std::string> items = reader.get_list_or<std::string>(key, {"all"});
+  if (items.size() == 1 && items[0] == "all") return {};
+  std::vector<std::int64_t> indices;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    std::int64_t value = -1;
+    const std::string& text = items[i];
+    const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
+    if (digits) value = std::stoll(text);
+    if (!digits || value < 0) {
+      reader.fail_element(key, i, "expected `all` or indices >= 0, got '" + text + "'");
+    }
+    indices.push_back(value);
+  }
+  require_distinct(reader, key, indices);
+  return indices;
+}
+
+std::string index_selection_text(const std::vector<std::int64_t>& indices) {
+  if (indices.empty()) return "all";
+  std::string text;
+  for (std::size_t i = 0; i < indices.size(); ++i)
+    text += (i ? ", " : "") + std::to_string(indices[i]);
+  return "[" + text + "]";
+}
+
+std::vector<std::size_t> resolve_index_selection(const std::vector<std::int64_t>& selection,
+                                                 std::size_t size, const std::string& where,
+                                                 const std::string& what) {
+  std::vector<std::size_t> out;
+  if (selection.empty()) {
+    for (std::size_t i = 0; i < size; ++i)
+      out.push_back(i);
+    return out;
+  }
+  for (std::int64_t index : selection) {
+    if (index < 0 || static_cast<std::size_t>(index) >= size) {
+      throw InputError(where + ": index " + std::to_string(index) + " is out of range; " + what +
+                       " has " + std::to_string(size) + " (0.." + std::to_string(size - 1) + ")");
+    }
+    out.push_back(static_cast<std::size_t>(index));
+  }
+  return out;
 }
 
 }  // namespace tvk

@@ -2,6 +2,7 @@
 //! \file Value checks shared by the config schemas of every experiment kind: choices with a
 //! did-you-mean, lower bounds, distinct and non-empty lists, file-stem names.
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -24,6 +25,16 @@ ValueCheck<std::string> one_of(std::string_view what, const std::vector<std::str
 ValueCheck<std::int64_t> at_least(std::int64_t minimum);
 //! A config file stem: letters, digits, '_', '.', '-', not "." or "..".
 bool valid_name(const std::string& name);
+
+//! `all` (or absent) → empty; otherwise a list of distinct indices >= 0 (layers, heads, ...).
+std::vector<std::int64_t> read_index_selection(ConfigReader& reader, std::string_view key);
+//! "all" or "[0, 3]".
+std::string index_selection_text(const std::vector<std::int64_t>& indices);
+//! The indices a selection picks out of `size` (empty selection = all). An index out of range
+//! throws InputError "<where>: index 7 is out of range; <what> has 6 (0..5)".
+std::vector<std::size_t> resolve_index_selection(const std::vector<std::int64_t>& selection,
+                                                 std::size_t size, const std::string& where,
+                                                 const std::string& what);
 
 std::string format_value(std::int64_t value);
 std::string format_value(double value);

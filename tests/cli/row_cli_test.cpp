@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -25,6 +24,8 @@
 #include "core/bounds/bound_registry.h"
 #include "core/tail_profile.h"
 #include "tests/core/row_generators.h"
+#include "tests/support/run_tvk.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -155,24 +156,9 @@ Json parse_json(const std::string& text) {
 // ---------------------------------------------------------------------------------------------
 // Running the built tool.
 
-struct RunResult {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string quote(const std::string& word) {
-  std::string out = "'";
-  for (char c : word)
-    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using tvk::test::read_text;
+using tvk::test::RunResult;
+using tvk::test::shell_quote;
 
 void write_text(const fs::path& path, const std::string& text) {
   std::ofstream out(path, std::ios::binary);
@@ -198,18 +184,6 @@ std::size_t line_count(const std::string& text) {
 
 class RowCli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    static int counter = 0;
-    dir_ = fs::temp_directory_path() /
-           ("tvk_row_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-
   fs::path file(const std::string& name, const std::string& text) {
     const fs::path path = dir_ / name;
     write_text(path, text);
@@ -218,21 +192,13 @@ class RowCli : public ::testing::Test {
 
   //! Runs `tvk row ARGS` (in the temp dir, stdin from `stdin_path` or /dev/null).
   RunResult run(const std::vector<std::string>& args, const std::string& stdin_path = "") {
-    std::string command = "cd " + quote(dir_.string()) + " && " + quote(TVK_BINARY) + " row";
-    for (const std::string& arg : args)
-      command += " " + quote(arg);
-    command += " < " + quote(stdin_path.empty() ? "/dev/null" : stdin_path);
-    command += " > " + quote((dir_ / "stdout.txt").string());
-    command += " 2> " + quote((dir_ / "stderr.txt").string());
-    const int status = std::system(command.c_str());
-    RunResult result;
-    result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = read_text(dir_ / "stdout.txt");
-    result.err = read_text(dir_ / "stderr.txt");
-    return result;
+    std::vector<std::string> command{"row"};
+    command.insert(command.end(), args.begin(), args.end());
+    return tvk::test::run_tvk(dir_, command, stdin_path);
   }
 
-  fs::path dir_;
+  tvk::test::TempDir temp_ = tvk::test::TempDir::numbered("tvk_row_cli_");
+  const fs::path dir_ = temp_.path();
 };
 
 const std::string kExample = std::string(TVK_SOURCE_DIR) + "/configs/examples/row_gaussian.txt";
@@ -430,9 +396,9 @@ TEST_F(RowCli, AgreesWithNumpyReference) {
   write_text(dir_ / "manifest.txt", manifest);
   const std::string command =
       "/usr/bin/python3 " +
-      quote(std::string(TVK_SOURCE_DIR) + "/tests/cli/numpy_row_reference.py") + " " +
-      quote((dir_ / "manifest.txt").string()) + " > " + quote((dir_ / "numpy.txt").string()) +
-      " 2>&1";
+      shell_quote(std::string(TVK_SOURCE_DIR) + "/tests/cli/numpy_row_reference.py") + " " +
+      shell_quote((dir_ / "manifest.txt").string()) + " > " +
+      shell_quote((dir_ / "numpy.txt").string()) + " 2>&1";
   const int status = std::system(command.c_str());
   const std::string report = read_text(dir_ / "numpy.txt");
   ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << report;

@@ -3,8 +3,6 @@
 //! --from-csv comparison table, and one-line errors with exit code 2 for bad input.
 
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <cctype>
 #include <charconv>
@@ -20,6 +18,8 @@
 
 #include "core/finite_n_rule.h"
 #include "core/models/model_registry.h"
+#include "tests/support/run_tvk.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -125,55 +125,19 @@ class JsonReader {
   std::size_t at_ = 0;
 };
 
-struct Outcome {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string shell_quote(const std::string& word) {
-  std::string out = "'";
-  for (char c : word)
-    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using Outcome = tvk::test::RunResult;
+using tvk::test::read_text;
 
 class RuleCli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    static int counter = 0;
-    dir_ = fs::temp_directory_path() /
-           ("tvk_rule_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-
   Outcome rule(const std::vector<std::string>& args) {
-    std::string command =
-        "cd " + shell_quote(dir_.string()) + " && " + shell_quote(TVK_BINARY) + " rule";
-    for (const std::string& arg : args)
-      command += " " + shell_quote(arg);
-    command += " < /dev/null > " + shell_quote((dir_ / "out.txt").string()) + " 2> " +
-               shell_quote((dir_ / "err.txt").string());
-    const int status = std::system(command.c_str());
-    Outcome outcome;
-    outcome.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    outcome.out = slurp(dir_ / "out.txt");
-    outcome.err = slurp(dir_ / "err.txt");
-    return outcome;
+    std::vector<std::string> command{"rule"};
+    command.insert(command.end(), args.begin(), args.end());
+    return tvk::test::run_tvk(dir_, command);
   }
 
-  fs::path dir_;
+  tvk::test::TempDir temp_ = tvk::test::TempDir::numbered("tvk_rule_cli_");
+  const fs::path dir_ = temp_.path();
 };
 
 TEST_F(RuleCli, HelpDescribesTheVerb) {
@@ -257,7 +221,7 @@ TEST_F(RuleCli, FromCsvAddsThePredictionToEveryRow) {
   ASSERT_EQ(result.code, 0) << result.err;
   EXPECT_NE(result.out.find("gaussian (all)"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("laplace scale=2;mu=0"), std::string::npos) << result.out;
-  std::istringstream table(slurp(dir_ / "table.csv"));
+  std::istringstream table(read_text(dir_ / "table.csv"));
   std::string header, gaussian, laplace, extra;
   std::getline(table, header);
   std::getline(table, gaussian);

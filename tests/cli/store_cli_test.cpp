@@ -3,43 +3,25 @@
 
 #include <gtest/gtest.h>
 #include <hdf5.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/io/hdf5_handle.h"
 #include "core/io/logit_store_writer.h"
+#include "tests/support/run_tvk.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-struct RunResult {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string quote(const std::string& word) {
-  std::string out = "'";
-  for (char c : word)
-    out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
+using tvk::test::RunResult;
 
 std::size_t line_count(const std::string& text) {
   return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
@@ -69,32 +51,8 @@ void write_store(const fs::path& path, const std::vector<std::size_t>& lengths) 
 
 class StoreCli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    static int counter = 0;
-    dir_ = fs::temp_directory_path() /
-           ("tvk_store_cli_" + std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    fs::remove_all(dir_, ignored);
-  }
-
   //! Runs `tvk ARGS` in the temp dir.
-  RunResult run(const std::vector<std::string>& args) {
-    std::string command = "cd " + quote(dir_.string()) + " && " + quote(TVK_BINARY);
-    for (const std::string& arg : args)
-      command += " " + quote(arg);
-    command += " < /dev/null > " + quote((dir_ / "stdout.txt").string()) + " 2> " +
-               quote((dir_ / "stderr.txt").string());
-    const int status = std::system(command.c_str());
-    RunResult result;
-    result.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.out = read_text(dir_ / "stdout.txt");
-    result.err = read_text(dir_ / "stderr.txt");
-    return result;
-  }
+  RunResult run(const std::vector<std::string>& args) { return tvk::test::run_tvk(dir_, args); }
 
   //! Expects `tvk store info path` to fail with exit code 2 and one stderr line naming the file
   //! and containing `part`.
@@ -108,7 +66,8 @@ class StoreCli : public ::testing::Test {
     EXPECT_TRUE(result.out.empty()) << result.out;
   }
 
-  fs::path dir_;
+  tvk::test::TempDir temp_ = tvk::test::TempDir::numbered("tvk_store_cli_");
+  const fs::path dir_ = temp_.path();
 };
 
 TEST_F(StoreCli, ToolHelpListsTheVerb) {

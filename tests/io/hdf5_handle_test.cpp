@@ -1,7 +1,6 @@
 #include "core/io/hdf5_handle.h"
 
 #include <gtest/gtest.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -9,25 +8,15 @@
 #include <utility>
 
 #include "core/error.h"
+#include "tests/support/temp_dir.h"
 
 namespace tvk {
 namespace {
 
 class Hdf5HandleTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() / ("tvk_io_" + std::to_string(::getpid()) + "_" +
-                                                     info->test_suite_name() + "_" + info->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-
-  std::filesystem::path dir_;
+  test::TempDir temp_ = test::TempDir::for_current_test("tvk_io_");
+  const std::filesystem::path dir_ = temp_.path();
 };
 
 bool is_open(hid_t id) {

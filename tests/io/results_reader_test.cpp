@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 #include <hdf5.h>
-#include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
@@ -13,26 +12,21 @@
 #include "core/error.h"
 #include "core/io/hdf5_handle.h"
 #include "core/io/results_writer.h"
+#include "tests/support/temp_dir.h"
 
 namespace tvk {
 namespace {
 
 class ResultsReaderTest : public ::testing::Test {
  protected:
+  test::TempDir temp_ = test::TempDir::for_current_test("tvk_io_");
+  const std::filesystem::path dir_ = temp_.path();
+
   void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() / ("tvk_io_" + std::to_string(::getpid()) + "_" +
-                                                     info->test_suite_name() + "_" + info->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
     path_ = dir_ / "results.h5";
     Table points;
     points.columns.push_back({"x", std::vector<double>{1.0, 2.0}, ""});
     write_results_h5(path_, {}, {{"points", points, ""}}, {{"coords/sigma", {0.5, 1.0}, {2}, ""}});
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
   }
 
   // Expects `body` to throw InputError whose message contains every one of `parts`.
@@ -49,7 +43,6 @@ class ResultsReaderTest : public ::testing::Test {
     }
   }
 
-  std::filesystem::path dir_;
   std::filesystem::path path_;
 };
 

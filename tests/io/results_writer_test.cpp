@@ -2,7 +2,6 @@
 
 #include <gtest/gtest.h>
 #include <hdf5.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdio>
@@ -17,25 +16,15 @@
 #include "core/error.h"
 #include "core/io/hdf5_handle.h"
 #include "core/io/results_reader.h"
+#include "tests/support/temp_dir.h"
 
 namespace tvk {
 namespace {
 
 class ResultsWriterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() / ("tvk_io_" + std::to_string(::getpid()) + "_" +
-                                                     info->test_suite_name() + "_" + info->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override {
-    std::error_code ignored;
-    std::filesystem::remove_all(dir_, ignored);
-  }
-
-  std::filesystem::path dir_;
+  test::TempDir temp_ = test::TempDir::for_current_test("tvk_io_");
+  const std::filesystem::path dir_ = temp_.path();
 };
 
 constexpr double kNan = std::numeric_limits<double>::quiet_NaN();

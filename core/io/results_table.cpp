@@ -193,4 +193,33 @@ std::string to_canonical_text(const Table& table) {
       format_shortest);
 }
 
+std::vector<std::string> parse_csv_record(std::string_view line) {
+  std::vector<std::string> fields;
+  std::string field;
+  bool quoted = false;
+  for (std::size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+        field += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = false;
+      } else {
+        field += c;
+      }
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      fields.push_back(field);
+      field.clear();
+    } else if (c != '\r') {
+      field += c;
+    }
+  }
+  if (quoted) throw std::invalid_argument("unterminated quoted field");
+  fields.push_back(field);
+  return fields;
+}
+
 }  // namespace tvk

@@ -74,6 +74,11 @@ std::string to_comma_separated_text(const Table& table,
                                     const std::function<std::string(const Column&)>& header,
                                     const std::function<std::string(double)>& number);
 
+//! The fields of one CSV record (the inverse of csv_field on a line): quoted fields may hold
+//! commas and doubled quotes; a trailing CR is dropped. Throws std::invalid_argument on an
+//! unterminated quoted field.
+std::vector<std::string> parse_csv_record(std::string_view line);
+
 //! Canonical text dump for regression tests: a header "name:kind,..." (kinds as in
 //! column_kind_name), then one line per row; doubles in shortest round-trip form with NaN as
 //! "nan", booleans 0/1, strings as csv_field. Every line ends with '\n'. Calls check_shape().

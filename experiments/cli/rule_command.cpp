@@ -17,6 +17,7 @@
 
 #include "core/error.h"
 #include "core/finite_n_rule.h"
+#include "core/io/results_table.h"
 #include "core/models/model_registry.h"
 #include "experiments/cli/arg_parser.h"
 #include "experiments/cli/cli.h"
@@ -215,34 +216,13 @@ void print_text(std::ostream& out, const ScoreModel& model, const std::vector<Ru
 // ---------------------------------------------------------------------------------------------
 // --from-csv: the prediction next to every Monte Carlo row of a `tvk run` CSV.
 
-//! One CSV record; fields may be quoted ("" inside quotes is a quote).
+//! One CSV record of the results CSV; errors name the file and line.
 std::vector<std::string> parse_csv_line(const std::string& line, const std::string& where) {
-  std::vector<std::string> fields;
-  std::string field;
-  bool quoted = false;
-  for (std::size_t i = 0; i < line.size(); ++i) {
-    const char c = line[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
-        field += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        field += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      fields.push_back(field);
-      field.clear();
-    } else if (c != '\r') {
-      field += c;
-    }
+  try {
+    return parse_csv_record(line);
+  } catch (const std::invalid_argument& error) {
+    throw InputError(where + ": " + error.what());
   }
-  if (quoted) throw InputError(where + ": unterminated quoted field");
-  fields.push_back(field);
-  return fields;
 }
 
 std::string format6(double value) {

@@ -239,36 +239,12 @@ TEST_F(RunCliTest, BadInputIsOneLineExitTwoAndWritesNothing) {
   }
 }
 
-//! Minimal RFC 4180 reader: rows of fields (quoted fields may hold commas and "").
+//! The records of a tvk CSV (one per line; tvk never writes a newline inside a field).
 std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
-  std::vector<std::vector<std::string>> rows(1);
-  std::string field;
-  bool quoted = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (quoted) {
-      if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-        field += '"';
-        ++i;
-      } else if (c == '"') {
-        quoted = false;
-      } else {
-        field += c;
-      }
-    } else if (c == '"') {
-      quoted = true;
-    } else if (c == ',') {
-      rows.back().push_back(field);
-      field.clear();
-    } else if (c == '\n') {
-      rows.back().push_back(field);
-      field.clear();
-      rows.emplace_back();
-    } else {
-      field += c;
-    }
-  }
-  if (rows.back().empty()) rows.pop_back();
+  std::vector<std::vector<std::string>> rows;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);)
+    rows.push_back(parse_csv_record(line));
   return rows;
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/bounds/bound_registry.h"
+#include "core/descending_order.h"
 #include "core/models/model_registry.h"
 #include "core/row_analysis.h"
 #include "core/tail_profile.h"
@@ -39,6 +40,22 @@ void BM_TailProfile(benchmark::State& state) {
   for (auto _ : state) {
     profile.assign(row);
     benchmark::DoNotOptimize(profile.total());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<long>(n));
+}
+
+// A pool of fresh rows, so that branch predictors cannot learn one row's sort.
+void BM_DescendingOrder(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  std::vector<std::vector<double>> pool;
+  for (std::uint64_t seed = 1; seed <= 64; ++seed)
+    pool.push_back(gaussian_row(n, seed));
+  std::vector<std::uint32_t> order;
+  tvk::SortScratch scratch;
+  std::size_t next = 0;
+  for (auto _ : state) {
+    tvk::descending_order(pool[next++ % pool.size()], order, scratch);
+    benchmark::DoNotOptimize(order.data());
   }
   state.SetItemsProcessed(state.iterations() * static_cast<long>(n));
 }
@@ -81,6 +98,7 @@ void BM_RowAnalysisB1B2(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_SampleGaussian)->Arg(512)->Arg(4096);
+BENCHMARK(BM_DescendingOrder)->Arg(512)->Arg(4096);
 BENCHMARK(BM_TailProfile)->Arg(512)->Arg(4096);
 BENCHMARK_CAPTURE(BM_Certify, b1, "b1")->Arg(512)->Arg(4096);
 BENCHMARK_CAPTURE(BM_Certify, b2, "b2")->Arg(512)->Arg(4096);

@@ -9,57 +9,93 @@ namespace tvk {
 namespace {
 
 constexpr std::size_t kSmallRow = 64;  // below this a comparison sort is faster
-constexpr int kKeyShift = 10;          // 32-bit keys, the top 22 bits sorted in 2 passes
+constexpr int kDigitBits = 11;         // 2 passes of 10 bits: a 20-bit key
+constexpr std::uint32_t kDigitMask = (1u << kDigitBits) - 1;
+constexpr int kKeyShift = 31 - 2 * kDigitBits;  // keys are computed in [0, 2^31)
+constexpr double kKeySpan = 2147483520.0;       // < 2^31 − 1 with room for rounding
 
 bool before(std::span<const double> values, std::uint32_t a, std::uint32_t b) {
   return values[a] > values[b] || (values[a] == values[b] && a < b);
+}
+
+// Sorts each run of equal coarse keys exactly. `packed` holds key << 32 | position in sorted
+// order; runs are rare, so blocks without an equal neighbour are skipped by a vectorised test.
+void fix_up_runs(std::span<const double> values, const std::uint64_t* packed,
+                 std::vector<std::uint32_t>& order) {
+  const std::size_t n = order.size();
+  auto same_key = [packed](std::size_t i) { return ((packed[i] ^ packed[i + 1]) >> 32) == 0; };
+  auto less = [values](std::uint32_t a, std::uint32_t b) { return before(values, a, b); };
+  constexpr std::size_t kBlock = 32;
+  std::size_t done = 0;  // runs below this index are sorted
+  for (std::size_t block = 0; block + 1 < n; block += kBlock) {
+    const std::size_t last = std::min(block + kBlock, n - 1);
+    std::uint64_t equal_neighbours = 0;  // integer arithmetic, so the compiler vectorises it
+    for (std::size_t i = block; i < last; ++i)
+      equal_neighbours += ((packed[i] ^ packed[i + 1]) >> 32) == 0 ? 1u : 0u;
+    if (equal_neighbours == 0) continue;
+    for (std::size_t i = std::max(block, done); i < last; ++i) {
+      if (!same_key(i)) continue;
+      std::size_t end = i + 2;
+      while (end < n && same_key(end - 1))
+        ++end;
+      const auto first = order.begin() + static_cast<std::ptrdiff_t>(i);
+      const auto stop = order.begin() + static_cast<std::ptrdiff_t>(end);
+      if (!std::is_sorted(first, stop, less)) std::sort(first, stop, less);
+      done = end;
+      i = end - 1;
+    }
+  }
 }
 
 }  // namespace
 
 void descending_order(std::span<const double> values, std::vector<std::uint32_t>& order,
                       SortScratch& scratch) {
+  if (values.empty()) {
+    order.clear();
+    return;
+  }
+  descending_order(values, value_range(values), order, scratch);
+}
+
+void descending_order(std::span<const double> values, const ValueRange& range,
+                      std::vector<std::uint32_t>& order, SortScratch& scratch) {
   const std::size_t n = values.size();
   order.resize(n);
-  std::iota(order.begin(), order.end(), 0u);
   if (n < kSmallRow) {
+    std::iota(order.begin(), order.end(), 0u);
     std::sort(order.begin(), order.end(),
               [values](std::uint32_t a, std::uint32_t b) { return before(values, a, b); });
     return;
   }
-  auto& keys = scratch.keys_a;
-  auto& keys_next = scratch.keys_b;
-  auto& positions_next = scratch.positions_b;
-  keys.resize(n);
-  keys_next.resize(n);
-  positions_next.resize(n);
+  auto& packed = scratch.packed_a;
+  auto& packed_next = scratch.packed_b;
+  packed.resize(n);
+  packed_next.resize(n);
 
-  double top = values[0], bottom = values[0];
-  for (std::size_t i = 1; i < n; ++i) {
-    top = std::max(top, values[i]);
-    bottom = std::min(bottom, values[i]);
-  }
-  // Keys in [0, 2^32): 0 for the largest value. A range that overflows or is zero gives scale 0
+  // Keys in [0, 2^31): 0 for the largest value. A range that overflows or is zero gives scale 0
   // (every key equal), and the fix-up then sorts the whole row exactly.
-  const double range = top - bottom;
-  const double scale = range > 0 && std::isfinite(range) ? 4294967040.0 / range : 0.0;
+  const double top = range.top;
+  const double span = top - range.bottom;
+  const double scale = span > 0 && std::isfinite(span) ? kKeySpan / span : 0.0;
 
-  // One pass computes the keys and both digit histograms.
-  std::array<std::array<std::uint32_t, 2048>, 2> counts{};
+  // One pass computes the keys, packs each with its position (one 8-byte move per element
+  // and pass) and counts both digits.
+  std::array<std::array<std::uint32_t, kDigitMask + 1>, 2> counts{};
+  const double* v = values.data();
   for (std::size_t i = 0; i < n; ++i) {
-    const auto key = static_cast<std::uint32_t>((top - values[i]) * scale) >> kKeyShift;
-    keys[i] = key;
-    ++counts[0][key & 2047u];
-    ++counts[1][key >> 11];
+    const auto key =
+        static_cast<std::uint32_t>(static_cast<std::int32_t>((top - v[i]) * scale)) >> kKeyShift;
+    packed[i] = static_cast<std::uint64_t>(key) << 32 | i;
+    ++counts[0][key & kDigitMask];
+    ++counts[1][key >> kDigitBits];
   }
-  std::uint32_t* key_in = keys.data();
-  std::uint32_t* key_out = keys_next.data();
-  std::uint32_t* pos_in = order.data();
-  std::uint32_t* pos_out = positions_next.data();
+  std::uint64_t* in = packed.data();
+  std::uint64_t* out = packed_next.data();
   for (int d = 0; d < 2; ++d) {
     auto& count = counts[d];
-    const int shift = 11 * d;
-    if (count[(key_in[0] >> shift) & 2047u] == n) continue;  // one digit for all: no-op pass
+    const int shift = 32 + kDigitBits * d;
+    if (count[(in[0] >> shift) & kDigitMask] == n) continue;  // one digit for all: no-op pass
     std::uint32_t offset = 0;
     for (auto& c : count) {
       const std::uint32_t here = c;
@@ -67,30 +103,16 @@ void descending_order(std::span<const double> values, std::vector<std::uint32_t>
       offset += here;
     }
     for (std::size_t i = 0; i < n; ++i) {  // stable: equal keys keep their order
-      const std::uint32_t key = key_in[i];
-      const std::uint32_t slot = count[(key >> shift) & 2047u]++;
-      key_out[slot] = key;
-      pos_out[slot] = pos_in[i];
+      const std::uint64_t item = in[i];
+      out[count[(item >> shift) & kDigitMask]++] = item;
     }
-    std::swap(key_in, key_out);
-    std::swap(pos_in, pos_out);
+    std::swap(in, out);
   }
-  if (pos_in != order.data()) std::copy(pos_in, pos_in + n, order.data());
-  const std::uint32_t* sorted_keys = key_in;
+  for (std::size_t i = 0; i < n; ++i)
+    order[i] = static_cast<std::uint32_t>(in[i]);
 
-  // Exact fix-up inside runs of equal float keys (distinct doubles can share a float).
-  for (std::size_t begin = 0; begin < n;) {
-    std::size_t end = begin + 1;
-    while (end < n && sorted_keys[end] == sorted_keys[begin])
-      ++end;
-    if (end - begin > 1) {
-      auto less = [values](std::uint32_t a, std::uint32_t b) { return before(values, a, b); };
-      if (!std::is_sorted(order.begin() + begin, order.begin() + end, less)) {
-        std::sort(order.begin() + begin, order.begin() + end, less);
-      }
-    }
-    begin = end;
-  }
+  // Exact fix-up inside runs of equal coarse keys (distinct doubles can share a key).
+  fix_up_runs(values, in, order);
 }
 
 }  // namespace tvk

@@ -1,6 +1,7 @@
 #include "core/tail_profile.h"
 
 #include "core/descending_order.h"
+#include "core/value_range.h"
 #include "core/vector_exp.h"
 
 #include <algorithm>
@@ -13,12 +14,12 @@ namespace tvk {
 
 void TailProfile::assign(std::span<const double> logits) {
   // Masked keys (-inf) are removed; NaN and +inf are errors. Rows without masks (the common
-  // case) are sorted in place of a copy.
-  bool all_finite = true;
-  for (double s : logits)
-    all_finite &= std::isfinite(s);
+  // case) are sorted in place of a copy; one vectorised pass finds the range and whether the
+  // row is finite.
+  if (logits.empty()) throw std::domain_error("the row has no unmasked logit");
+  ValueRange range = value_range(logits);
   std::span<const double> row = logits;
-  if (!all_finite) {
+  if (!range.finite()) {
     scratch_.clear();
     for (std::size_t i = 0; i < logits.size(); ++i) {
       const double s = logits[i];
@@ -29,12 +30,13 @@ void TailProfile::assign(std::span<const double> logits) {
       if (s != -HUGE_VAL) scratch_.push_back(s);
     }
     row = scratch_;
+    if (row.empty()) throw std::domain_error("the row has no unmasked logit");
+    range = value_range(row);
   }
   const std::size_t n = row.size();
-  if (n == 0) throw std::domain_error("the row has no unmasked logit");
 
   // Descending by logit, ties by key position: the head is deterministic.
-  descending_order(row, position_, sort_scratch_);
+  descending_order(row, range, position_, sort_scratch_);
   sorted_.resize(n);
   weight_.resize(n);
   for (std::size_t r = 0; r < n; ++r)

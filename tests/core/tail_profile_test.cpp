@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "core/descending_order.h"
+#include "core/random/stream.h"
 #include "tests/core/row_generators.h"
 
 namespace {
@@ -306,6 +308,36 @@ TEST(TailProfile, KEpsKnownValues) {
   // Several eps at once keep their order.
   const std::vector<double> eps = {0.5, 0.05, 0.1};
   EXPECT_EQ(tvk::k_eps(equal, eps), (std::vector<std::size_t>{10, 19, 18}));
+}
+
+// The radix sort's fix-up must sort every run of equal coarse keys: one outlier that puts the
+// whole bulk in one key, back-to-back runs of distinct doubles that cross the fix-up's
+// 32-element blocks, a run at the very end, and ties, in rows long enough for the radix path.
+TEST(DescendingOrder, MatchesStableSortOnClusteredRows) {
+  tvk::RandomStream rng(0xc1a5);
+  std::vector<std::vector<double>> rows;
+  for (std::size_t n : {64u, 65u, 100u, 1000u, 4096u}) {
+    std::vector<double> ties(n), collapsed(n), clusters(n), end_run(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      ties[i] = static_cast<double>(rng() % 3);
+      collapsed[i] = rng.uniform01() * 1e-9;
+      clusters[i] = static_cast<double>(rng() % 10) + rng.uniform01() * 1e-12;
+      end_run[i] = i + 40 < n ? rng.uniform01() : rng() % 2 == 0 ? 5.0 : std::nextafter(5.0, 6.0);
+    }
+    collapsed[rng() % n] = -1e9;  // key width ~1e3: the bulk shares one key
+    clusters[rng() % n] = -1e5;   // key width ~0.1: each cluster one key, runs back to back
+    rows.insert(rows.end(), {ties, collapsed, clusters, end_run});
+  }
+  std::vector<std::uint32_t> order;
+  tvk::SortScratch scratch;
+  for (const auto& row : rows) {
+    std::vector<std::uint32_t> expected(row.size());
+    std::iota(expected.begin(), expected.end(), 0u);
+    std::stable_sort(expected.begin(), expected.end(),
+                     [&row](std::uint32_t a, std::uint32_t b) { return row[a] > row[b]; });
+    tvk::descending_order(row, order, scratch);
+    ASSERT_EQ(order, expected) << "n = " << row.size();
+  }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "core/bounds/bound_registry.h"
 #include "core/descending_order.h"
 #include "core/models/model_registry.h"
+#include "core/random/normal_block.h"
 #include "core/row_analysis.h"
 #include "core/tail_profile.h"
 
@@ -28,6 +29,17 @@ void BM_SampleGaussian(benchmark::State& state) {
   tvk::RandomStream stream(1);
   for (auto _ : state) {
     model->sample(stream, row);
+    benchmark::DoNotOptimize(row.data());
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<long>(n));
+}
+
+void BM_StandardNormals(benchmark::State& state) {
+  const auto n = static_cast<std::size_t>(state.range(0));
+  std::vector<double> row(n);
+  tvk::RandomStream stream(1);
+  for (auto _ : state) {
+    tvk::fill_standard_normals(stream, row);
     benchmark::DoNotOptimize(row.data());
   }
   state.SetItemsProcessed(state.iterations() * static_cast<long>(n));
@@ -98,6 +110,7 @@ void BM_RowAnalysisB1B2(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_SampleGaussian)->Arg(512)->Arg(4096);
+BENCHMARK(BM_StandardNormals)->Arg(512)->Arg(4096);
 BENCHMARK(BM_DescendingOrder)->Arg(512)->Arg(4096);
 BENCHMARK(BM_TailProfile)->Arg(512)->Arg(4096);
 BENCHMARK_CAPTURE(BM_Certify, b1, "b1")->Arg(512)->Arg(4096);

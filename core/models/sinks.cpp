@@ -5,11 +5,11 @@
 //! exponential mass vanishes, so tau_inf and rho_eps are the Gaussian closed forms.
 
 #include <algorithm>
-#include <boost/random/normal_distribution.hpp>
 #include <cstddef>
 
 #include "core/models/model_base.h"
 #include "core/models/numerics.h"
+#include "core/random/normal_block.h"
 
 namespace tvk {
 namespace {
@@ -42,9 +42,11 @@ class SinksModel final : public ScoreModelBase {
   void sample(RandomStream& stream, std::span<double> out) const override {
     const std::size_t sinks = std::min(sink_count_, out.size());
     std::fill(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(sinks), sink_logit_);
-    boost::random::normal_distribution<double> normal(mu_, sigma_);
-    for (double& s : out.subspan(sinks))
-      s = normal(stream);
+    // The bulk is exactly the Gaussian model's row of n − m keys (same generator, same draws).
+    const auto bulk = out.subspan(sinks);
+    fill_standard_normals(stream, bulk);
+    for (double& s : bulk)
+      s = mu_ + sigma_ * s;
   }
 
   bool iid() const override { return false; }

@@ -79,13 +79,19 @@ void descending_order(std::span<const double> values, const ValueRange& range,
   const double span = top - range.bottom;
   const double scale = span > 0 && std::isfinite(span) ? kKeySpan / span : 0.0;
 
-  // One pass computes the keys, packs each with its position (one 8-byte move per element
-  // and pass) and counts both digits.
-  std::array<std::array<std::uint32_t, kDigitMask + 1>, 2> counts{};
+  // The keys first (a loop the compiler vectorises), then the histograms of both digits and
+  // the packing of each key with its position (one 8-byte move per element and pass): split,
+  // the two loops run faster than fused.
+  auto& keys = scratch.keys;
+  keys.resize(n);
   const double* v = values.data();
   for (std::size_t i = 0; i < n; ++i) {
-    const auto key =
+    keys[i] =
         static_cast<std::uint32_t>(static_cast<std::int32_t>((top - v[i]) * scale)) >> kKeyShift;
+  }
+  std::array<std::array<std::uint32_t, kDigitMask + 1>, 2> counts{};
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint32_t key = keys[i];
     packed[i] = static_cast<std::uint64_t>(key) << 32 | i;
     ++counts[0][key & kDigitMask];
     ++counts[1][key >> kDigitBits];

@@ -19,6 +19,7 @@ namespace tvk {
 
 //! Reusable buffers of the sort (one per thread).
 struct SortScratch {
+  std::vector<std::uint32_t> keys;                // coarse keys in row order
   std::vector<std::uint64_t> packed_a, packed_b;  // coarse key << 32 | position
 };
 

@@ -40,6 +40,8 @@ class TailProfile {
   double tail_weight(std::size_t k) const { return tail_[k]; }
   //! Sum of the weights of ranks <= k (k = 0..n), the exact head L / e^{s_(1)}.
   double head_weight(std::size_t k) const { return head_[k]; }
+  //! head_weight(k) for k = 0..n.
+  std::span<const double> head_weights() const { return head_; }
   //! Tail mass tau_k = P(T_k), k = 0..n; tau_0 = 1, tau_n = 0. Non-increasing in k.
   double tau(std::size_t k) const { return tail_[k] / tail_[0]; }
   //! Probability of the key at 0-based rank r.

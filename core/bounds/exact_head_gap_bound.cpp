@@ -1,5 +1,9 @@
 #include "core/bounds/exact_head_gap_bound.h"
 
+#include <algorithm>
+
+#include "core/bounds/clear_failure_scan.h"
+
 namespace tvk {
 
 double ExactHeadGapBound::value(const TailProfile& profile, std::size_t k) const {
@@ -8,6 +12,43 @@ double ExactHeadGapBound::value(const TailProfile& profile, std::size_t k) const
   // Weights are max-subtracted, so L >= 1 and the ratio never divides by zero.
   const double upper_tail = static_cast<double>(n - k) * profile.weights()[k];
   return upper_tail / (profile.head_weight(k) + upper_tail);
+}
+
+void ExactHeadGapBound::certify(const TailProfile& profile, std::span<const double> eps,
+                                std::span<const std::size_t> k_eps, std::span<Certificate> out,
+                                BoundScratch& /*scratch*/) const {
+  const std::size_t n = profile.n();
+  const double nd = static_cast<double>(n);
+  const double* w = profile.weights().data();
+  const double* head = profile.head_weights().data();
+  for (std::size_t i = 0; i < eps.size(); ++i) {
+    // B2_k = U / (L + U) <= eps  <=>  U (1 − eps) <= eps L with U = (n−k) w_{k+1}: a k whose
+    // U (1 − eps) exceeds eps L by a 1e-9 relative margin (far above rounding) fails the
+    // exact test too; every other k gets the exact value.
+    const double keep = 1.0 - eps[i];
+    const double margin = eps[i] * (1.0 + 1e-9);
+    std::size_t k = std::max<std::size_t>(k_eps[i], 1);
+    for (;;) {
+      const auto scalar = [w, head, keep, margin, nd](std::size_t kk, double kd) {
+        return (nd - kd) * w[kk] * keep > margin * head[kk];
+      };
+#ifdef TVK_CLEAR_FAILURE_VECTORS
+      const auto vector = [w, head, keep, margin, nd](std::size_t kk, __m256d kd) {
+        const __m256d upper = _mm256_mul_pd(
+            _mm256_mul_pd(_mm256_sub_pd(_mm256_set1_pd(nd), kd), _mm256_loadu_pd(w + kk)),
+            _mm256_set1_pd(keep));
+        const __m256d lower = _mm256_mul_pd(_mm256_set1_pd(margin), _mm256_loadu_pd(head + kk));
+        return _mm256_cmp_pd(upper, lower, _CMP_GT_OQ);
+      };
+#else
+      const auto vector = nullptr;
+#endif
+      k = skip_clear_failures(k, n, scalar, vector);
+      if (k >= n || value(profile, k) <= eps[i]) break;
+      ++k;
+    }
+    out[i] = Certificate{k, k == n ? 0.0 : value(profile, k), profile.tau(k)};
+  }
 }
 
 }  // namespace tvk

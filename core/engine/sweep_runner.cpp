@@ -162,8 +162,22 @@ PointShare SweepExecutor::run_share(const RowSource& source, std::size_t p, cons
     });
     for (std::size_t i = 0; i < count; ++i) {
       share.integers.add_integers(slots[i]);
-      share.chunks.push_back(
-          ChunkDoubles{mine[first + i], slots[i].doubles(), slots[i].row_values()});
+      if (shard.count == 1) {
+        // This share holds every work item, in order: fold them now, exactly as
+        // merge_point_shares would (0 + c0 + c1 + ... in chunk order), so memory stays flat
+        // in the number of rows.
+        if (share.chunks.empty()) share.chunks.push_back(ChunkDoubles{0, {}, {}});
+        ChunkDoubles& folded = share.chunks.front();
+        const std::vector<double>& doubles = slots[i].doubles();
+        if (folded.doubles.empty()) folded.doubles.assign(doubles.size(), 0.0);
+        for (std::size_t d = 0; d < doubles.size(); ++d)
+          folded.doubles[d] += doubles[d];
+        const std::vector<double>& values = slots[i].row_values();
+        folded.row_values.insert(folded.row_values.end(), values.begin(), values.end());
+      } else {
+        share.chunks.push_back(
+            ChunkDoubles{mine[first + i], slots[i].doubles(), slots[i].row_values()});
+      }
       slots[i].clear();
     }
   }

@@ -42,7 +42,8 @@ struct ChunkDoubles {
 };
 
 //! A shard's share of one point: integer statistics of its items (doubles zero) and each
-//! item's double sums.
+//! item's double sums (a share of every item, shard 0 of 1, holds them already folded in
+//! item order as one entry, so its memory does not grow with the rows).
 struct PointShare {
   PointStatistics integers;
   std::vector<ChunkDoubles> chunks;  //!< ascending chunk index

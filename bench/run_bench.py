@@ -71,7 +71,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build", default="build")
     ap.add_argument("--rows-numpy", type=int, default=4000)
-    ap.add_argument("--rows-tvk", type=int, default=40000)
+    ap.add_argument("--rows-tvk", type=int, default=80000)
     ap.add_argument("--repeat", type=int, default=3, help="repetitions; medians are printed")
     ap.add_argument("--memory", action="store_true", help="also measure the peak RSS of 10^6- and 10^7-row runs")
     args = ap.parse_args()

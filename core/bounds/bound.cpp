@@ -15,9 +15,12 @@ void TopkBound::certify(const TailProfile& profile, std::span<const double> eps,
                         std::span<const std::size_t> k_eps, std::span<Certificate> out,
                         BoundScratch& /*scratch*/) const {
   for (std::size_t i = 0; i < eps.size(); ++i) {
-    const std::size_t k = certified_k(profile, eps[i], k_eps[i]);
-    out[i] = Certificate{k, k == profile.n() ? 0.0 : value(profile, k), profile.tau(k)};
+    out[i] = certificate(profile, certified_k(profile, eps[i], k_eps[i]));
   }
+}
+
+Certificate TopkBound::certificate(const TailProfile& profile, std::size_t k) const {
+  return Certificate{k, k == profile.n() ? 0.0 : value(profile, k), profile.tau(k)};
 }
 
 }  // namespace tvk

@@ -59,6 +59,8 @@ class TopkBound : public CertifyingBound {
   virtual double value(const TailProfile& profile, std::size_t k) const = 0;
   //! k_B(eps) = min{k : B_k <= eps}, scanning upward from k_start.
   std::size_t certified_k(const TailProfile& profile, double eps, std::size_t k_start = 1) const;
+  //! The certificate of the Top-k kept set (bound 0 at k = n).
+  Certificate certificate(const TailProfile& profile, std::size_t k) const;
   //! Scans from k_eps: B_k >= tau_k > eps below it, so the first certified k is not earlier.
   void certify(const TailProfile& profile, std::span<const double> eps,
                std::span<const std::size_t> k_eps, std::span<Certificate> out,

@@ -29,29 +29,24 @@ void BoundaryGapBound::certify(const TailProfile& profile, std::span<const doubl
     // gets the exact value, so the result equals the plain scan's. Away from underflow
     // (w_{k+1} > 1e-290) the weight ratio is exact enough for that.
     const double c = (1.0 - eps[i]) / eps[i] * (1.0 - 1e-9);
-    std::size_t k = std::max<std::size_t>(k_eps[i], 1);
-    for (;;) {
-      const auto scalar = [w, c, nd](std::size_t kk, double kd) {
-        const double next = w[kk];
-        return next > 1e-290 && kd * w[kk - 1] < c * (nd - kd) * next;
-      };
+    const std::size_t k = std::max<std::size_t>(k_eps[i], 1);
+    const auto scalar = [w, c, nd](std::size_t kk, double kd) {
+      const double next = w[kk];
+      return next > 1e-290 && kd * w[kk - 1] < c * (nd - kd) * next;
+    };
 #ifdef TVK_CLEAR_FAILURE_VECTORS
-      const auto vector = [w, c, nd](std::size_t kk, __m256d kd) {
-        const __m256d next = _mm256_loadu_pd(w + kk);
-        const __m256d lhs = _mm256_mul_pd(kd, _mm256_loadu_pd(w + kk - 1));
-        const __m256d rhs = _mm256_mul_pd(
-            _mm256_mul_pd(_mm256_set1_pd(c), _mm256_sub_pd(_mm256_set1_pd(nd), kd)), next);
-        return _mm256_and_pd(_mm256_cmp_pd(next, _mm256_set1_pd(1e-290), _CMP_GT_OQ),
-                             _mm256_cmp_pd(lhs, rhs, _CMP_LT_OQ));
-      };
+    const auto vector = [w, c, nd](std::size_t kk, __m256d kd) {
+      const __m256d next = _mm256_loadu_pd(w + kk);
+      const __m256d lhs = _mm256_mul_pd(kd, _mm256_loadu_pd(w + kk - 1));
+      const __m256d rhs = _mm256_mul_pd(
+          _mm256_mul_pd(_mm256_set1_pd(c), _mm256_sub_pd(_mm256_set1_pd(nd), kd)), next);
+      return _mm256_and_pd(_mm256_cmp_pd(next, _mm256_set1_pd(1e-290), _CMP_GT_OQ),
+                           _mm256_cmp_pd(lhs, rhs, _CMP_LT_OQ));
+    };
 #else
-      const auto vector = nullptr;
+    const auto vector = nullptr;
 #endif
-      k = skip_clear_failures(k, n, scalar, vector);
-      if (k >= n || value(profile, k) <= eps[i]) break;
-      ++k;
-    }
-    out[i] = Certificate{k, k == n ? 0.0 : value(profile, k), profile.tau(k)};
+    out[i] = certificate(profile, filtered_certified_k(*this, profile, eps[i], k, scalar, vector));
   }
 }
 

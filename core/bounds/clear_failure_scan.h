@@ -6,6 +6,8 @@
 
 #include <cstddef>
 
+#include "core/bounds/bound.h"
+
 #if defined(__AVX2__)
 #include <immintrin.h>
 #define TVK_CLEAR_FAILURE_VECTORS 1
@@ -32,6 +34,17 @@ std::size_t skip_clear_failures(std::size_t k, std::size_t n, Scalar scalar,
   for (; k < n && scalar(k, kd); ++k, kd += 1.0) {
   }
   return k;
+}
+
+//! bound.certified_k(profile, eps, k) with the k that `scalar` / `vector` show to fail skipped.
+template <class Scalar, class Vector>
+std::size_t filtered_certified_k(const TopkBound& bound, const TailProfile& profile, double eps,
+                                 std::size_t k, Scalar scalar, Vector vector) {
+  const std::size_t n = profile.n();
+  for (;; ++k) {
+    k = skip_clear_failures(k, n, scalar, vector);
+    if (k >= n || bound.value(profile, k) <= eps) return k;
+  }
 }
 
 }  // namespace tvk

@@ -27,27 +27,22 @@ void ExactHeadGapBound::certify(const TailProfile& profile, std::span<const doub
     // exact test too; every other k gets the exact value.
     const double keep = 1.0 - eps[i];
     const double margin = eps[i] * (1.0 + 1e-9);
-    std::size_t k = std::max<std::size_t>(k_eps[i], 1);
-    for (;;) {
-      const auto scalar = [w, head, keep, margin, nd](std::size_t kk, double kd) {
-        return (nd - kd) * w[kk] * keep > margin * head[kk];
-      };
+    const std::size_t k = std::max<std::size_t>(k_eps[i], 1);
+    const auto scalar = [w, head, keep, margin, nd](std::size_t kk, double kd) {
+      return (nd - kd) * w[kk] * keep > margin * head[kk];
+    };
 #ifdef TVK_CLEAR_FAILURE_VECTORS
-      const auto vector = [w, head, keep, margin, nd](std::size_t kk, __m256d kd) {
-        const __m256d upper = _mm256_mul_pd(
-            _mm256_mul_pd(_mm256_sub_pd(_mm256_set1_pd(nd), kd), _mm256_loadu_pd(w + kk)),
-            _mm256_set1_pd(keep));
-        const __m256d lower = _mm256_mul_pd(_mm256_set1_pd(margin), _mm256_loadu_pd(head + kk));
-        return _mm256_cmp_pd(upper, lower, _CMP_GT_OQ);
-      };
+    const auto vector = [w, head, keep, margin, nd](std::size_t kk, __m256d kd) {
+      const __m256d upper = _mm256_mul_pd(
+          _mm256_mul_pd(_mm256_sub_pd(_mm256_set1_pd(nd), kd), _mm256_loadu_pd(w + kk)),
+          _mm256_set1_pd(keep));
+      const __m256d lower = _mm256_mul_pd(_mm256_set1_pd(margin), _mm256_loadu_pd(head + kk));
+      return _mm256_cmp_pd(upper, lower, _CMP_GT_OQ);
+    };
 #else
-      const auto vector = nullptr;
+    const auto vector = nullptr;
 #endif
-      k = skip_clear_failures(k, n, scalar, vector);
-      if (k >= n || value(profile, k) <= eps[i]) break;
-      ++k;
-    }
-    out[i] = Certificate{k, k == n ? 0.0 : value(profile, k), profile.tau(k)};
+    out[i] = certificate(profile, filtered_certified_k(*this, profile, eps[i], k, scalar, vector));
   }
 }
 

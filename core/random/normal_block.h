@@ -4,12 +4,12 @@
 //! path (98.8% of draws: one word, one table lookup, one multiply) vectorised. Every platform
 //! and vector width gives the same bits.
 //!
-//! Draw p of a row takes word p of the lane generators (lane p mod 4, step p / 4 within each
-//! chunk of 512 draws): layer i = bits 1–7, sign = bit 0, x = u·X[i] with u ∈ [0, 1) from the
-//! 52 high bits; x is the draw if x < X[i+1]. Otherwise the rest of the ziggurat (tail beyond
-//! X[1] for i = 0, wedge test, fresh candidates) runs on a fifth, scalar stream, taken by the
-//! rejected draws in increasing position. This is the exact ziggurat: only where the extra
-//! uniforms come from differs.
+//! Draw p of a row takes the (p div 4)-th word of lane p mod 4 (the row is processed in chunks
+//! of 512 draws, which does not change this): layer i = bits 1–7, sign = bit 0, x = u·X[i]
+//! with u ∈ [0, 1) from the 52 high bits; x is the draw if x < X[i+1]. Otherwise the rest of the
+//! ziggurat (tail beyond X[1] for i = 0, wedge test, fresh candidates) runs on a fifth, scalar
+//! stream, taken by the rejected draws in increasing position. This is the exact ziggurat: only
+//! where the extra uniforms come from differs.
 
 #include <cstdint>
 #include <span>

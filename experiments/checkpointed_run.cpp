@@ -74,15 +74,16 @@ CheckpointedRun run_checkpointed(const RowSource& source,
                        "\nchunk_rows " + std::to_string(chunk_rows));
     checkpoint.emplace(checkpoint_dir(name, options), fingerprint, options.resume);
     for (std::size_t p = 0; p < points; ++p) {
-      if (auto bytes = checkpoint->load(p)) {
-        try {
+      try {
+        if (auto bytes = checkpoint->load(p)) {
           done[p] = PointStatistics::deserialize(*bytes, shape_of(p));
           done_flags[p] = '1';
           ++run.resumed_points;
           continue;
-        } catch (const std::exception&) {
-          // A damaged point file is recomputed: the data do not depend on where they came from.
         }
+      } catch (const std::exception& error) {
+        // A damaged point file is recomputed: the data do not depend on where they came from.
+        std::cerr << "tvk: " << error.what() << "; recomputing point " << p << "\n";
       }
       remaining_rows += source.row_count(p);
     }

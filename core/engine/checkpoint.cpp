@@ -66,14 +66,30 @@ fs::path CheckpointStore::point_path(std::size_t point) const {
   return dir_ / ("point_" + std::to_string(point) + ".bin");
 }
 
+// A point file is this header line, then the payload. The checksum (FNV-1a 64 of the payload)
+// catches what a size check cannot: any changed byte changes FNV-1a's hash.
+constexpr char kPointMagic[] = "tvk-checkpoint-point 1 ";
+constexpr std::size_t kHeaderSize = sizeof kPointMagic - 1 + 16 + 1;  // magic, hex, newline
+
 std::optional<std::string> CheckpointStore::load(std::size_t point) const {
   const fs::path path = point_path(point);
   if (!fs::exists(path)) return std::nullopt;
-  return read_file(path);
+  std::string bytes = read_file(path);
+  const std::string magic = kPointMagic;
+  if (bytes.size() < kHeaderSize || bytes.compare(0, magic.size(), magic) != 0 ||
+      bytes[kHeaderSize - 1] != '\n') {
+    throw InputError(path.string() + ": damaged checkpoint (no valid header)");
+  }
+  const std::string stored = bytes.substr(magic.size(), 16);
+  bytes.erase(0, kHeaderSize);
+  if (fingerprint_of(bytes) != stored) {
+    throw InputError(path.string() + ": damaged checkpoint (checksum mismatch)");
+  }
+  return bytes;
 }
 
 void CheckpointStore::save(std::size_t point, const std::string& bytes) const {
-  write_atomically(point_path(point), bytes);
+  write_atomically(point_path(point), kPointMagic + fingerprint_of(bytes) + "\n" + bytes);
 }
 
 void CheckpointStore::remove() const {

@@ -17,9 +17,10 @@ class CheckpointStore {
   //! the same fingerprint (else InputError); without it, any old checkpoint is discarded.
   CheckpointStore(std::filesystem::path dir, std::string fingerprint, bool resume);
 
-  //! The saved bytes of point p, if it was completed.
+  //! The saved bytes of point p, if it was completed. A point file whose header or checksum
+  //! does not match (a truncated or altered file) throws InputError naming it.
   std::optional<std::string> load(std::size_t point) const;
-  //! Saves point p atomically (temporary file + rename).
+  //! Saves point p atomically (temporary file + rename), with a checksum of the bytes.
   void save(std::size_t point, const std::string& bytes) const;
   //! Number of points found when the store was opened.
   std::size_t resumed_points() const { return resumed_; }

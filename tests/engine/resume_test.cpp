@@ -10,6 +10,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -73,6 +74,43 @@ TEST_F(CheckpointTest, SavesAndLoadsPointsAtomically) {
     EXPECT_NE(entry.path().extension(), ".tmp") << entry.path();
   store.remove();
   EXPECT_FALSE(fs::exists(dir));
+}
+
+TEST_F(CheckpointTest, DamagedPointFilesAreRefusedNamingTheFile) {
+  const fs::path dir = root_ / "run.checkpoint";
+  const CheckpointStore store(dir, "fp1", false);
+  const std::string payload(1000, 'x');
+  const fs::path file = dir / "point_2.bin";
+  auto damage = [&](auto edit) {
+    store.save(2, payload);
+    std::string bytes;
+    {
+      std::ifstream in(file, std::ios::binary);
+      bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    }
+    edit(bytes);
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+  };
+  auto expect_refused = [&](const std::string& why) {
+    try {
+      (void)store.load(2);
+      ADD_FAILURE() << "a damaged file loaded: " << why;
+    } catch (const InputError& error) {
+      EXPECT_NE(std::string(error.what()).find("point_2.bin: damaged checkpoint"),
+                std::string::npos)
+          << error.what();
+    }
+  };
+  store.save(2, payload);
+  ASSERT_EQ(*store.load(2), payload);
+  damage([](std::string& b) { b[b.size() / 2] ^= 0x10; });  // one flipped bit in the data
+  expect_refused("bit flip");
+  damage([](std::string& b) { b.resize(b.size() - 3); });  // truncated
+  expect_refused("truncated");
+  damage([](std::string& b) { b.erase(0, 5); });  // header damaged
+  expect_refused("header");
+  damage([](std::string& b) { b.clear(); });  // empty
+  expect_refused("empty");
 }
 
 TEST_F(CheckpointTest, ResumeRequiresTheSameFingerprint) {

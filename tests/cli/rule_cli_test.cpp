@@ -18,6 +18,7 @@
 
 #include "core/finite_n_rule.h"
 #include "core/models/model_registry.h"
+#include "tests/support/json_reader.h"
 #include "tests/support/run_tvk.h"
 #include "tests/support/temp_dir.h"
 
@@ -25,105 +26,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A minimal JSON reader: objects, arrays, numbers, strings (escapes \" and \\), literals.
-struct Json {
-  std::variant<std::nullptr_t, bool, double, std::string, std::vector<Json>,
-               std::map<std::string, Json>>
-      value;
-  bool is_null() const { return std::holds_alternative<std::nullptr_t>(value); }
-  double number() const { return std::get<double>(value); }
-  const std::string& string() const { return std::get<std::string>(value); }
-  const std::vector<Json>& array() const { return std::get<std::vector<Json>>(value); }
-  bool is_array() const { return std::holds_alternative<std::vector<Json>>(value); }
-  const Json& operator[](const std::string& key) const {
-    return std::get<std::map<std::string, Json>>(value).at(key);
-  }
-};
-
-class JsonReader {
- public:
-  explicit JsonReader(const std::string& text) : text_(text) {}
-  Json read() {
-    Json value = next();
-    space();
-    if (at_ != text_.size()) fail("trailing characters");
-    return value;
-  }
-
- private:
-  [[noreturn]] void fail(const std::string& what) const {
-    throw std::runtime_error("JSON: " + what + " at " + std::to_string(at_));
-  }
-  void space() {
-    while (at_ < text_.size() && std::isspace(static_cast<unsigned char>(text_[at_])))
-      ++at_;
-  }
-  bool take(char c) {
-    space();
-    if (at_ < text_.size() && text_[at_] == c) {
-      ++at_;
-      return true;
-    }
-    return false;
-  }
-  std::string string_token() {
-    if (!take('"')) fail("expected a string");
-    std::string out;
-    while (at_ < text_.size() && text_[at_] != '"') {
-      if (text_[at_] == '\\') ++at_;
-      if (at_ < text_.size()) out += text_[at_++];
-    }
-    if (!take('"')) fail("unterminated string");
-    return out;
-  }
-  Json next() {
-    space();
-    if (at_ >= text_.size()) fail("unexpected end");
-    if (take('{')) {
-      std::map<std::string, Json> object;
-      if (!take('}')) {
-        do {
-          space();
-          std::string key = string_token();
-          if (!take(':')) fail("expected ':'");
-          object[key] = next();
-        } while (take(','));
-        if (!take('}')) fail("expected '}'");
-      }
-      return Json{std::move(object)};
-    }
-    if (take('[')) {
-      std::vector<Json> array;
-      if (!take(']')) {
-        do {
-          array.push_back(next());
-        } while (take(','));
-        if (!take(']')) fail("expected ']'");
-      }
-      return Json{std::move(array)};
-    }
-    if (text_[at_] == '"') return Json{string_token()};
-    for (const auto& [word, value] : {std::pair<const char*, Json>{"null", Json{nullptr}},
-                                      {"true", Json{true}},
-                                      {"false", Json{false}}}) {
-      const std::string w = word;
-      if (text_.compare(at_, w.size(), w) == 0) {
-        at_ += w.size();
-        return value;
-      }
-    }
-    const char c = text_[at_];
-    if (!(c == '-' || std::isdigit(static_cast<unsigned char>(c)))) fail("unexpected character");
-    double number = 0.0;
-    const auto [ptr, ec] = std::from_chars(text_.data() + at_, text_.data() + text_.size(), number);
-    if (ec != std::errc()) fail("bad number");
-    at_ = static_cast<std::size_t>(ptr - text_.data());
-    return Json{number};
-  }
-
-  const std::string& text_;
-  std::size_t at_ = 0;
-};
+using tvk::test::Json;
+using tvk::test::parse_json;
 
 using Outcome = tvk::test::RunResult;
 using tvk::test::read_text;
@@ -171,7 +75,7 @@ TEST_F(RuleCli, JsonCarriesTheCoreNumbersExactly) {
   const Outcome result =
       rule({"--model", "gaussian", "sigma=3", "--n", "512", "--eps", "0.05", "--json"});
   ASSERT_EQ(result.code, 0) << result.err;
-  const Json json = JsonReader(result.out).read();
+  const Json json = parse_json(result.out);
   const auto model = tvk::make_model("gaussian", {{"sigma", 3.0}});
   EXPECT_EQ(json["model"].string(), "gaussian");
   EXPECT_EQ(json["params"]["sigma"].number(), 3.0);
@@ -190,7 +94,7 @@ TEST_F(RuleCli, ListsGiveAJsonArrayWithNullWhereThereIsNoRule) {
   const Outcome result =
       rule({"--model", "laplace", "scale=2", "--n", "128,256", "--eps", "0.05,0.1", "--json"});
   ASSERT_EQ(result.code, 0) << result.err;
-  const Json json = JsonReader(result.out).read();
+  const Json json = parse_json(result.out);
   ASSERT_TRUE(json.is_array());
   ASSERT_EQ(json.array().size(), 4u);
   EXPECT_EQ(json.array()[0]["n"].number(), 128.0);

@@ -34,7 +34,12 @@ void ArgParser::set_positionals(const std::string& metavar, const std::string& h
 bool ArgParser::parse(const std::vector<std::string>& args) {
   bool options_done = false;
   for (std::size_t i = 0; i < args.size(); ++i) {
-    const std::string& arg = args[i];
+    std::string arg = args[i];
+    if (!options_done && arg.size() == 2 && arg[0] == '-' && arg[1] != '-') {
+      for (const auto& [name, option] : options_) {
+        if (option.letter == arg[1]) arg = "--" + name;
+      }
+    }
     if (!options_done && (arg == "--help" || arg == "-h")) {
       std::cout << help();
       return false;
@@ -98,6 +103,10 @@ bool ArgParser::flag(const std::string& name) const {
   return values_.count(name) > 0;
 }
 
+void ArgParser::add_short(char letter, const std::string& name) {
+  options_.at(name).letter = letter;
+}
+
 std::string ArgParser::help() const {
   std::ostringstream out;
   out << "usage: " << usage_ << "\n\n" << summary_ << "\n";
@@ -107,8 +116,8 @@ std::string ArgParser::help() const {
   out << "\noptions:\n";
   for (const auto& name : order_) {
     const Option& option = options_.at(name);
-    out << "  --" << name << (option.is_flag ? "" : " " + option.metavar) << "\n      "
-        << option.help;
+    out << "  " << (option.letter != 0 ? std::string("-") + option.letter + ", " : "") << "--"
+        << name << (option.is_flag ? "" : " " + option.metavar) << "\n      " << option.help;
     if (!option.default_value.empty()) out << " (default: " << option.default_value << ")";
     out << "\n";
   }

@@ -20,6 +20,8 @@ class ArgParser {
                   const std::string& default_value = "");
   //! A boolean flag.
   void add_flag(const std::string& name, const std::string& help);
+  //! A one-letter spelling of an option or flag added before (`-m` for `--multirun`).
+  void add_short(char letter, const std::string& name);
   //! Positionals are collected in order; `help` describes them in --help.
   void set_positionals(const std::string& metavar, const std::string& help, std::size_t min,
                        std::size_t max);
@@ -39,6 +41,7 @@ class ArgParser {
   struct Option {
     std::string metavar, help, default_value;
     bool is_flag = false;
+    char letter = 0;  // short form, 0 if none
   };
   std::string verb_, usage_, summary_, epilog_;
   std::vector<std::string> order_;

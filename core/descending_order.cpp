@@ -9,7 +9,7 @@ namespace tvk {
 namespace {
 
 constexpr std::size_t kSmallRow = 64;  // below this a comparison sort is faster
-constexpr int kDigitBits = 11;         // 2 passes of 10 bits: a 20-bit key
+constexpr int kDigitBits = 11;         // 2 passes of 11 bits: a 22-bit key
 constexpr std::uint32_t kDigitMask = (1u << kDigitBits) - 1;
 constexpr int kKeyShift = 31 - 2 * kDigitBits;  // keys are computed in [0, 2^31)
 constexpr double kKeySpan = 2147483520.0;       // < 2^31 − 1 with room for rounding

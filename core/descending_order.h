@@ -1,10 +1,10 @@
 #pragma once
 //! \file The descending order of a row's logits with ties broken by position (THEORY §0), by
-//! an LSD radix sort of coarse 20-bit keys followed by an exact double-precision fix-up.
+//! an LSD radix sort of coarse 22-bit keys followed by an exact double-precision fix-up.
 //! The key is floor((max − s)·scale): a monotone map of the row onto [0, 2^31) (subtraction,
 //! scaling and truncation all preserve order in floating point), so sorting by the key and
 //! then, within runs of equal keys, by (value, position) gives exactly the order of the
-//! doubles. The linear map spreads the keys over the row's range, so the 2 passes of 10 bits
+//! doubles. The linear map spreads the keys over the row's range, so the 2 passes of 11 bits
 //! scatter evenly and runs of equal keys are short; a degenerate row (huge range, clusters)
 //! only makes the fix-up do more of the work, never a wrong order. The sort is the largest
 //! cost of a sweep row.

@@ -103,8 +103,8 @@ double slow_draw(std::uint64_t word, RandomStream& extra) {
   }
 }
 
-// The fast path for a chunk: values[p] = the candidate with its sign; rejected[g] is a bit mask per
-// group of 4 of the candidates that failed the rectangle test (about 1.2% of draws).
+// The fast path for a chunk: values[p] = the candidate with its sign; rejected[g] is a bit
+// mask of the candidates of group g (4 draws) that failed the rectangle test (about 1.2%).
 void fast_draws(const std::uint64_t* words, std::size_t count, double* values,
                 std::uint8_t* rejected) {
 #if defined(__AVX2__)

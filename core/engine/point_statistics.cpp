@@ -1,5 +1,7 @@
 #include "core/engine/point_statistics.h"
 
+#include "core/engine/byte_codec.h"
+
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
@@ -125,59 +127,33 @@ namespace {
 
 constexpr std::uint64_t kMagic = 0x31764b5654534b50ULL;  // "PKSTVKv1"
 
-template <typename T>
-void append_vector(std::string& out, const std::vector<T>& values) {
-  const std::uint64_t size = values.size();
-  out.append(reinterpret_cast<const char*>(&size), sizeof size);
-  out.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(T));
-}
-
-template <typename T>
-void read_vector(const std::string& in, std::size_t& offset, std::vector<T>& values) {
-  std::uint64_t size = 0;
-  if (offset + sizeof size > in.size()) throw std::runtime_error("truncated statistics record");
-  std::memcpy(&size, in.data() + offset, sizeof size);
-  offset += sizeof size;
-  if (size > (in.size() - offset) / sizeof(T)) {
-    throw std::runtime_error("truncated statistics record");
-  }
-  values.resize(size);
-  std::memcpy(values.data(), in.data() + offset, size * sizeof(T));
-  offset += size * sizeof(T);
-}
-
 }  // namespace
 
 std::string PointStatistics::serialize() const {
-  std::string out;
-  out.append(reinterpret_cast<const char*>(&kMagic), sizeof kMagic);
-  out.append(reinterpret_cast<const char*>(&rows_), sizeof rows_);
-  append_vector(out, ints_);
-  append_vector(out, doubles_);
-  append_vector(out, histogram_);
-  append_vector(out, row_values_);
-  return out;
+  ByteWriter out;
+  out.put(kMagic);
+  out.put(rows_);
+  out.put_vector(ints_);
+  out.put_vector(doubles_);
+  out.put_vector(histogram_);
+  out.put_vector(row_values_);
+  return out.take();
 }
 
 PointStatistics PointStatistics::deserialize(const std::string& bytes,
                                              const StatisticsShape& shape) {
   PointStatistics stats(shape);
-  std::uint64_t magic = 0;
-  if (bytes.size() < sizeof magic + sizeof stats.rows_) {
-    throw std::runtime_error("truncated statistics record");
-  }
-  std::memcpy(&magic, bytes.data(), sizeof magic);
-  if (magic != kMagic) throw std::runtime_error("not a tvk statistics record");
-  std::memcpy(&stats.rows_, bytes.data() + sizeof magic, sizeof stats.rows_);
-  std::size_t offset = sizeof magic + sizeof stats.rows_;
+  ByteReader in(bytes, "statistics record");
+  if (in.get<std::uint64_t>() != kMagic) throw std::runtime_error("not a tvk statistics record");
+  stats.rows_ = in.get<decltype(stats.rows_)>();
   const std::size_t ints = stats.ints_.size(), doubles = stats.doubles_.size(),
                     histogram = stats.histogram_.size();
-  read_vector(bytes, offset, stats.ints_);
-  read_vector(bytes, offset, stats.doubles_);
-  read_vector(bytes, offset, stats.histogram_);
-  read_vector(bytes, offset, stats.row_values_);
+  in.get_vector(stats.ints_);
+  in.get_vector(stats.doubles_);
+  in.get_vector(stats.histogram_);
+  in.get_vector(stats.row_values_);
   if (stats.ints_.size() != ints || stats.doubles_.size() != doubles ||
-      stats.histogram_.size() != histogram || offset != bytes.size()) {
+      stats.histogram_.size() != histogram || !in.done()) {
     throw std::runtime_error("statistics record does not match the configuration");
   }
   // Internal consistency: every eps histogram counts each row once, and per-row values are

@@ -1,5 +1,7 @@
 #include "core/engine/sweep_runner.h"
 
+#include "core/engine/byte_codec.h"
+
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/parallel_for.h>
@@ -29,67 +31,36 @@ struct Worker {
   RowAnalysis analysis;
 };
 
-void append_u64(std::string& out, std::uint64_t value) {
-  out.append(reinterpret_cast<const char*>(&value), sizeof value);
-}
-
-std::uint64_t read_u64(const std::string& in, std::size_t& offset) {
-  std::uint64_t value = 0;
-  if (offset + sizeof value > in.size()) throw std::runtime_error("truncated point share");
-  std::memcpy(&value, in.data() + offset, sizeof value);
-  offset += sizeof value;
-  return value;
-}
-
-void append_doubles(std::string& out, const std::vector<double>& values) {
-  append_u64(out, values.size());
-  out.append(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(double));
-}
-
-std::vector<double> read_doubles(const std::string& in, std::size_t& offset) {
-  const std::uint64_t size = read_u64(in, offset);
-  if (size > (in.size() - offset) / sizeof(double)) throw std::runtime_error("truncated share");
-  std::vector<double> values(size);
-  std::memcpy(values.data(), in.data() + offset, size * sizeof(double));
-  offset += size * sizeof(double);
-  return values;
-}
-
 }  // namespace
 
 std::string PointShare::serialize() const {
-  std::string out;
-  const std::string integer_bytes = integers.serialize();
-  append_u64(out, integer_bytes.size());
-  out += integer_bytes;
-  append_u64(out, chunks.size());
+  ByteWriter out;
+  out.put_record(integers.serialize());
+  out.put<std::uint64_t>(chunks.size());
   for (const ChunkDoubles& chunk : chunks) {
-    append_u64(out, chunk.chunk);
-    append_doubles(out, chunk.doubles);
-    append_doubles(out, chunk.row_values);
+    out.put<std::uint64_t>(chunk.chunk);
+    out.put_vector(chunk.doubles);
+    out.put_vector(chunk.row_values);
   }
-  return out;
+  return out.take();
 }
 
 PointShare PointShare::deserialize(const std::string& bytes, const StatisticsShape& shape) {
   PointShare share;
-  std::size_t offset = 0;
-  const std::uint64_t integer_size = read_u64(bytes, offset);
-  if (integer_size > bytes.size() - offset) throw std::runtime_error("truncated point share");
+  ByteReader in(bytes, "point share");
   // The integer part carries no per-row values (they travel with each work item).
   StatisticsShape integer_shape = shape;
   integer_shape.store_rows = false;
-  share.integers = PointStatistics::deserialize(bytes.substr(offset, integer_size), integer_shape);
-  offset += integer_size;
-  const std::uint64_t count = read_u64(bytes, offset);
+  share.integers = PointStatistics::deserialize(in.get_record(), integer_shape);
+  const auto count = in.get<std::uint64_t>();
   for (std::uint64_t i = 0; i < count; ++i) {
     ChunkDoubles chunk;
-    chunk.chunk = read_u64(bytes, offset);
-    chunk.doubles = read_doubles(bytes, offset);
-    chunk.row_values = read_doubles(bytes, offset);
+    chunk.chunk = in.get<std::uint64_t>();
+    in.get_vector(chunk.doubles);
+    in.get_vector(chunk.row_values);
     share.chunks.push_back(std::move(chunk));
   }
-  if (offset != bytes.size()) throw std::runtime_error("trailing bytes in point share");
+  if (!in.done()) throw std::runtime_error("trailing bytes in point share");
   return share;
 }
 

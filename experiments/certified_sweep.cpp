@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <iostream>
 #include <limits>
 #include <map>
@@ -22,6 +23,8 @@
 
 #include "core/certified_cells.h"
 #include "core/certified_search.h"
+#include "core/engine/byte_codec.h"
+#include "core/engine/checkpoint.h"
 #include "core/engine/progress.h"
 #include "core/engine/thread_count.h"
 #include "core/error.h"
@@ -34,6 +37,7 @@
 #include "core/row_analysis.h"
 #include "core/tail_profile.h"
 #include "experiments/analysis_plan.h"
+#include "experiments/checkpointed_run.h"
 #include "experiments/communicator.h"
 #include "experiments/provenance.h"
 
@@ -148,6 +152,67 @@ struct ItemResult {
   std::vector<double> search_seconds;  //!< per search, over the item's rows and every eps
   double dense_seconds = 0.0;          //!< the dense baseline over the item's rows, every eps
 };
+
+// A work item's slot as checkpoint bytes, field by field (no padding bytes in the file).
+constexpr std::uint64_t kItemMagic = 0x3174696b43545654ULL;  // "TVTCkit1"
+
+std::string serialize_item(const ItemResult& item) {
+  ByteWriter out;
+  out.put(kItemMagic);
+  out.put<std::uint64_t>(item.meta.size());
+  for (const RowMeta& meta : item.meta) {
+    out.put(meta.id);
+    out.put(meta.n);
+  }
+  out.put_vector(item.exact);
+  out.put<std::uint64_t>(item.records.size());
+  for (const SearchRecord& r : item.records) {
+    for (std::uint32_t v : {r.scored, r.summaries, r.kept, r.positions})
+      out.put(v);
+    for (std::uint8_t v : {r.dense, r.certified, r.valid, r.output_valid})
+      out.put(v);
+    for (double v : {r.bound, r.true_tau, r.cost, r.exact_error, r.certificate})
+      out.put(v);
+    out.put(r.ratios);
+  }
+  out.put_vector(item.search_seconds);
+  out.put(item.dense_seconds);
+  return out.take();
+}
+
+// The slot back; `rows` and the per-row sizes must be those of this config's item.
+ItemResult deserialize_item(const std::string& bytes, std::size_t rows, std::size_t exact_per_row,
+                            std::size_t records_per_row, std::size_t searches) {
+  ByteReader in(bytes, "certified work item");
+  if (in.get<std::uint64_t>() != kItemMagic) throw std::runtime_error("not a certified work item");
+  ItemResult item;
+  item.meta.resize(in.get<std::uint64_t>() == rows ? rows : 0);
+  for (RowMeta& meta : item.meta) {
+    meta.id = in.get<decltype(meta.id)>();
+    meta.n = in.get<std::uint32_t>();
+  }
+  in.get_vector(item.exact);
+  item.records.resize(in.get<std::uint64_t>());
+  if (item.meta.size() != rows || item.exact.size() != rows * exact_per_row ||
+      item.records.size() != rows * records_per_row) {
+    throw std::runtime_error("certified work item does not match the configuration");
+  }
+  for (SearchRecord& r : item.records) {
+    for (std::uint32_t* v : {&r.scored, &r.summaries, &r.kept, &r.positions})
+      *v = in.get<std::uint32_t>();
+    for (std::uint8_t* v : {&r.dense, &r.certified, &r.valid, &r.output_valid})
+      *v = in.get<std::uint8_t>();
+    for (double* v : {&r.bound, &r.true_tau, &r.cost, &r.exact_error, &r.certificate})
+      *v = in.get<double>();
+    r.ratios = in.get<decltype(r.ratios)>();
+  }
+  in.get_vector(item.search_seconds);
+  item.dense_seconds = in.get<double>();
+  if (item.search_seconds.size() != searches || !in.done()) {
+    throw std::runtime_error("certified work item does not match the configuration");
+  }
+  return item;
+}
 
 //! Runs every search on the query rows of one key set: its cells are built once.
 class KeySetRunner {
@@ -510,9 +575,6 @@ CertifiedOutcome run_certified_sweep(const CertifiedConfig& config, const RunOpt
   if (options.shard_count > 1) {
     throw InputError("--shard: certified runs are not sharded; run them whole");
   }
-  if (options.resume) {
-    throw InputError("--resume: certified runs keep no checkpoint; run the config again");
-  }
   CertifiedOutcome outcome;
   // Certified runs are not split across MPI ranks: rank 0 runs everything.
   if (!Communicator::world().is_root()) {
@@ -593,8 +655,40 @@ CertifiedOutcome run_certified_sweep(const CertifiedConfig& config, const RunOpt
   // Every item fills its own slot; nothing depends on which thread runs it.
   std::vector<ItemResult> slots(items.size());
   outcome.threads = resolve_thread_count(options.threads);
-  ProgressReporter progress(config.name, outcome.rows_total, options.progress, std::cerr);
+
+  // Checkpoints: one file per work item as it completes, so a kill loses only the items in
+  // flight and --resume reloads the rest (their timings too: the speed table then mixes runs).
+  fs::create_directories(options.out_dir);
+  const CheckpointStore checkpoint(
+      checkpoint_dir(config.name, options),
+      fingerprint_of(config.resolved_text + "\ncertified work items 1\nchunk_rows " +
+                     std::to_string(config.chunk_rows)),
+      options.resume);
+  std::vector<char> done(items.size(), 0);
+  std::size_t resumed = 0, remaining_rows = outcome.rows_total;
+  const std::size_t exact_per_row = config.eps.size() * (1 + config.bounds.size());
+  const std::size_t records_per_row = ctx.searches.size() * config.eps.size();
+  for (std::size_t i = 0; options.resume && i < items.size(); ++i) {
+    try {
+      if (auto bytes = checkpoint.load(i)) {
+        slots[i] = deserialize_item(*bytes, items[i].count, exact_per_row, records_per_row,
+                                    ctx.searches.size());
+        done[i] = 1;
+        ++resumed;
+        remaining_rows -= items[i].count;
+      }
+    } catch (const std::exception& error) {
+      std::cerr << "tvk: " << error.what() << "; recomputing work item " << i << "\n";
+    }
+  }
+  if (resumed > 0) {
+    std::cerr << "resuming: " << resumed << " of " << items.size() << " work items loaded from "
+              << checkpoint.dir().string() << "\n";
+  }
+
+  ProgressReporter progress(config.name, remaining_rows, options.progress, std::cerr);
   auto run_item = [&](std::size_t i) {
+    if (done[i]) return;
     const WorkItem& item = items[i];
     const KeySetRef& ks = key_sets[item.key_set];
     ItemResult& out = slots[i];
@@ -629,6 +723,7 @@ CertifiedOutcome run_certified_sweep(const CertifiedConfig& config, const RunOpt
       }
       runner.run(queries, meta, out);
     }
+    checkpoint.save(i, serialize_item(out));
     progress.advance(item.count);
   };
   tbb::task_arena arena(static_cast<int>(outcome.threads));
@@ -854,6 +949,7 @@ CertifiedOutcome run_certified_sweep(const CertifiedConfig& config, const RunOpt
     write_csv(outcome.csv_path, outcome.points);
   }
   write_csv(outcome.speed_csv_path, outcome.speed);
+  finish_checkpoint(config.name, options);
   outcome.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return outcome;
 }

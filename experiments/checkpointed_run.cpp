@@ -16,13 +16,9 @@
 namespace tvk {
 namespace fs = std::filesystem;
 
-namespace {
-
 fs::path checkpoint_dir(const std::string& name, const RunOptions& options) {
   return options.out_dir / (name + ".checkpoint");
 }
-
-}  // namespace
 
 CheckpointedRun run_checkpointed(const RowSource& source,
                                  std::shared_ptr<const RowAnalysisPlan> plan,

@@ -4,6 +4,7 @@
 //! statistics of every point in point order.
 
 #include <cstddef>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,9 @@ CheckpointedRun run_checkpointed(const RowSource& source,
                                  const std::string& name, const std::string& fingerprint_text,
                                  std::size_t chunk_rows, bool store_rows,
                                  const RunOptions& options);
+
+//! The checkpoint folder of run `name`: `<out>/<name>.checkpoint`.
+std::filesystem::path checkpoint_dir(const std::string& name, const RunOptions& options);
 
 //! Removes the checkpoint folder of run `name` after its results are complete.
 void finish_checkpoint(const std::string& name, const RunOptions& options);

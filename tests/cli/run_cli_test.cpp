@@ -547,5 +547,63 @@ TEST_F(RunCliResumeTest, RunWithoutResumeDiscardsAnOldCheckpoint) {
   expect_same_as_reference(out);
 }
 
+// The certified kind checkpoints each work item: killed mid-run, --resume (at another thread
+// count) finishes with every table but `speed` equal to an uninterrupted run's.
+TEST_F(RunCliTest, CertifiedRunKilledMidwayResumesToIdenticalTables) {
+  const std::vector<std::string> base = {"run",
+                                         (kSource / "configs/certified_synthetic.yaml").string(),
+                                         "source[0].rows=32",
+                                         "source[1].rows=32",
+                                         "source[2].rows=32",
+                                         "--progress",
+                                         "none",
+                                         "--quiet"};
+  auto with = [&base](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return args;
+  };
+  const fs::path reference = root_ / "reference";
+  const Result whole = tvk(with({"--out", reference.string(), "--threads", "2"}));
+  ASSERT_EQ(whole.code, 0) << whole.err;
+  EXPECT_FALSE(fs::exists(reference / "certified_synthetic.checkpoint"));
+
+  const fs::path out = root_ / "out";
+  const fs::path checkpoint = out / "certified_synthetic.checkpoint";
+  auto items_saved = [&checkpoint] {
+    std::size_t count = 0;
+    std::error_code error;
+    for (const auto& entry : fs::directory_iterator(checkpoint, error))
+      count += entry.path().extension() == ".bin" ? 1 : 0;
+    return count;
+  };
+  const Child child = spawn(kTvk, with({"--out", out.string(), "--threads", "1"}), root_ / "logs");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  bool killed = false;
+  while (!killed && std::chrono::steady_clock::now() < deadline) {
+    if (items_saved() >= 2) {
+      ::kill(child.pid, SIGKILL);
+      killed = true;
+    }
+    int status = 0;
+    if (!killed && ::waitpid(child.pid, &status, WNOHANG) == child.pid) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  ASSERT_TRUE(killed) << "the run ended or saved nothing before it could be killed\n"
+                      << slurp(child.err);
+  EXPECT_EQ(wait_for(child), -SIGKILL);
+  EXPECT_FALSE(fs::exists(out / "certified_synthetic.h5"));
+  const std::size_t saved = items_saved();
+
+  const Result resumed = tvk(with({"--out", out.string(), "--threads", "2", "--resume"}));
+  ASSERT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("resuming: " + std::to_string(saved) + " of "), std::string::npos)
+      << resumed.err;
+  EXPECT_EQ(to_canonical_text(read_table(out / "certified_synthetic.h5", "points")),
+            to_canonical_text(read_table(reference / "certified_synthetic.h5", "points")));
+  EXPECT_EQ(slurp(out / "certified_synthetic.csv"), slurp(reference / "certified_synthetic.csv"));
+  EXPECT_FALSE(fs::exists(checkpoint)) << "checkpoint left after completion";
+}
+
 }  // namespace
 }  // namespace tvk

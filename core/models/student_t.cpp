@@ -2,7 +2,7 @@
 //! infinite for every nu, so there is never a finite-rho asymptotic rule (THEORY §4).
 
 #include <boost/math/distributions/students_t.hpp>
-#include <boost/random/student_t_distribution.hpp>
+#include <cmath>
 
 #include "core/models/model_base.h"
 #include "core/models/numerics.h"
@@ -30,9 +30,22 @@ class StudentTModel final : public ScoreModelBase {
         law_(nu_) {}
 
   void sample(RandomStream& stream, std::span<double> out) const override {
-    boost::random::student_t_distribution<double> student(nu_);
-    for (double& s : out)
-      s = mu_ + scale_ * student(stream);
+    // Bailey's polar method (Math. Comp. 62, 1994), exact for every nu > 0: (u, v) uniform in
+    // the unit disc, w = u^2 + v^2, t = u sqrt(nu (w^(-2/nu) - 1) / w). One log and one expm1
+    // per draw: about 10x faster than Boost's normal over sqrt(chi-square / nu).
+    RandomStream local = stream;  // the engine's state stays in registers for the row
+    const double exponent = -2.0 / nu_;
+    for (double& s : out) {
+      double u = 0.0, w = 0.0;
+      do {
+        u = 2.0 * local.uniform01() - 1.0;
+        const double v = 2.0 * local.uniform01() - 1.0;
+        w = u * u + v * v;
+      } while (w >= 1.0 || w == 0.0);
+      // expm1 keeps w^(-2/nu) - 1 accurate where w is near 1 (and for large nu).
+      s = mu_ + scale_ * u * std::sqrt(nu_ * std::expm1(exponent * std::log(w)) / w);
+    }
+    stream = local;
   }
 
   std::optional<double> density(double s) const override {

@@ -664,27 +664,21 @@ CertifiedOutcome run_certified_sweep(const CertifiedConfig& config, const RunOpt
       fingerprint_of(config.resolved_text + "\ncertified work items 1\nchunk_rows " +
                      std::to_string(config.chunk_rows)),
       options.resume);
-  std::vector<char> done(items.size(), 0);
-  std::size_t resumed = 0, remaining_rows = outcome.rows_total;
   const std::size_t exact_per_row = config.eps.size() * (1 + config.bounds.size());
   const std::size_t records_per_row = ctx.searches.size() * config.eps.size();
-  for (std::size_t i = 0; options.resume && i < items.size(); ++i) {
-    try {
-      if (auto bytes = checkpoint.load(i)) {
-        slots[i] = deserialize_item(*bytes, items[i].count, exact_per_row, records_per_row,
-                                    ctx.searches.size());
-        done[i] = 1;
-        ++resumed;
-        remaining_rows -= items[i].count;
-      }
-    } catch (const std::exception& error) {
-      std::cerr << "tvk: " << error.what() << "; recomputing work item " << i << "\n";
-    }
+  std::vector<char> done(items.size(), 0);
+  if (options.resume) {
+    done = checkpoint.restore_saved(
+        items.size(),
+        [&](std::size_t i, const std::string& bytes) {
+          slots[i] = deserialize_item(bytes, items[i].count, exact_per_row, records_per_row,
+                                      ctx.searches.size());
+        },
+        "work item", std::cerr);
   }
-  if (resumed > 0) {
-    std::cerr << "resuming: " << resumed << " of " << items.size() << " work items loaded from "
-              << checkpoint.dir().string() << "\n";
-  }
+  std::size_t remaining_rows = 0;
+  for (std::size_t i = 0; i < items.size(); ++i)
+    remaining_rows += done[i] ? 0 : items[i].count;
 
   ProgressReporter progress(config.name, remaining_rows, options.progress, std::cerr);
   auto run_item = [&](std::size_t i) {

@@ -69,23 +69,19 @@ CheckpointedRun run_checkpointed(const RowSource& source,
         fingerprint_of(fingerprint_text + "\nformat " + std::to_string(kFormatMajor) +
                        "\nchunk_rows " + std::to_string(chunk_rows));
     checkpoint.emplace(checkpoint_dir(name, options), fingerprint, options.resume);
+    const std::vector<char> restored = checkpoint->restore_saved(
+        points,
+        [&](std::size_t p, const std::string& bytes) {
+          done[p] = PointStatistics::deserialize(bytes, shape_of(p));
+        },
+        "point", std::cerr);
     for (std::size_t p = 0; p < points; ++p) {
-      try {
-        if (auto bytes = checkpoint->load(p)) {
-          done[p] = PointStatistics::deserialize(*bytes, shape_of(p));
-          done_flags[p] = '1';
-          ++run.resumed_points;
-          continue;
-        }
-      } catch (const std::exception& error) {
-        // A damaged point file is recomputed: the data do not depend on where they came from.
-        std::cerr << "tvk: " << error.what() << "; recomputing point " << p << "\n";
+      if (restored[p]) {
+        done_flags[p] = '1';
+        ++run.resumed_points;
+      } else {
+        remaining_rows += source.row_count(p);
       }
-      remaining_rows += source.row_count(p);
-    }
-    if (run.resumed_points > 0) {
-      std::cerr << "resuming: " << run.resumed_points << " of " << points << " points loaded from "
-                << checkpoint->dir().string() << "\n";
     }
   }
   world.broadcast(done_flags);

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 #include <iterator>
+#include <ostream>
 #include <sstream>
 
 #include "core/error.h"
@@ -90,6 +91,30 @@ std::optional<std::string> CheckpointStore::load(std::size_t point) const {
 
 void CheckpointStore::save(std::size_t point, const std::string& bytes) const {
   write_atomically(point_path(point), kPointMagic + fingerprint_of(bytes) + "\n" + bytes);
+}
+
+std::vector<char> CheckpointStore::restore_saved(
+    std::size_t count, const std::function<void(std::size_t, const std::string&)>& restore,
+    const std::string& noun, std::ostream& log) const {
+  std::vector<char> restored(count, 0);
+  std::size_t loaded = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    try {
+      if (auto bytes = load(i)) {
+        restore(i, *bytes);
+        restored[i] = 1;
+        ++loaded;
+      }
+    } catch (const std::exception& error) {
+      // A damaged item is recomputed: the data do not depend on where they came from.
+      log << "tvk: " << error.what() << "; recomputing " << noun << " " << i << "\n";
+    }
+  }
+  if (loaded > 0) {
+    log << "resuming: " << loaded << " of " << count << " " << noun << "s loaded from "
+        << dir_.string() << "\n";
+  }
+  return restored;
 }
 
 void CheckpointStore::remove() const {

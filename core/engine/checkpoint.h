@@ -5,8 +5,11 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <functional>
+#include <iosfwd>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace tvk {
 
@@ -22,6 +25,13 @@ class CheckpointStore {
   std::optional<std::string> load(std::size_t point) const;
   //! Saves point p atomically (temporary file + rename), with a checksum of the bytes.
   void save(std::size_t point, const std::string& bytes) const;
+  //! Reloads the saved items among 0..count−1 through `restore(i, bytes)`, which throws if the
+  //! bytes do not fit. A damaged or rejected file is reported on `log` ("tvk: <why>;
+  //! recomputing <noun> i") and left to be recomputed; a resume that loaded anything says so
+  //! ("resuming: R of count <noun>s loaded from <dir>"). Returns which items were restored.
+  std::vector<char> restore_saved(
+      std::size_t count, const std::function<void(std::size_t, const std::string&)>& restore,
+      const std::string& noun, std::ostream& log) const;
   //! Number of points found when the store was opened.
   std::size_t resumed_points() const { return resumed_; }
   //! Removes the folder (after the results file is complete).

@@ -266,13 +266,7 @@ CertifiedConfig read_certified_config(const ConfigDocument& document) {
 
   config.summary_cost =
       reader.get_or<double>("summary_cost", config.summary_cost, at_least_real(0));
-  config.bounds = reader.get_list_or<std::string>("bounds", config.bounds,
-                                                  one_of("bound", known_bound_names()));
-  require_distinct(reader, "bounds", config.bounds);
-  config.block = reader.get_or<std::int64_t>("block", config.block, at_least(1));
-  config.b3_grouping = reader.get_or<std::string>("b3_grouping", config.b3_grouping,
-                                                  one_of("b3_grouping", {"geometric", "equal"}));
-  config.b3_groups = reader.get_or<std::int64_t>("b3_groups", config.b3_groups, at_least(1));
+  read_bound_keys(reader, config.bounds, config.block, config.b3_grouping, config.b3_groups);
   config.output_error = reader.get_or<bool>("output_error", config.output_error);
   config.store_rows = reader.get_or<bool>("store_rows", config.store_rows);
   config.chunk_rows = reader.get_or<std::int64_t>("chunk_rows", config.chunk_rows, at_least(1));

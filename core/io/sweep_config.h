@@ -76,6 +76,11 @@ AnalysisSettings analysis_settings(const SweepConfig& config);
 //! The names the `bounds` key accepts: every registered bound (core/bounds/bound_registry.h).
 const std::vector<std::string>& known_bound_names();
 
+//! The bound keys every kind reads the same way: bounds (registered names, distinct), block,
+//! b3_grouping, b3_groups. Each argument holds the default and keeps it when the key is absent.
+void read_bound_keys(ConfigReader& reader, std::vector<std::string>& bounds, std::int64_t& block,
+                     std::string& b3_grouping, std::int64_t& b3_groups);
+
 //! Loads `file`, applies `overrides` (Hydra style, see ConfigDocument::apply_override) and
 //! validates the result. Throws InputError with "<file>:<line>:<col>: <key.path>: <message>".
 SweepConfig load_sweep_config(const std::filesystem::path& file,

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/kernels/kernel_set.h"
 #include "core/random/stream.h"
 
 namespace tvk {
@@ -157,8 +158,7 @@ std::vector<double> row_logits(const Eigen::MatrixXd& keys, const Eigen::VectorX
   const auto d = static_cast<std::size_t>(keys.cols());
   const std::vector<double> data = row_major(keys);
   std::vector<double> out(static_cast<std::size_t>(keys.rows()));
-  for (std::size_t i = 0; i < out.size(); ++i)
-    out[i] = key_logit(query.data(), data.data() + i * d, d, scale);
+  kernels::active_kernels().key_logits(query.data(), data.data(), out.size(), d, scale, out.data());
   return out;
 }
 
@@ -403,16 +403,17 @@ void KeyCells::score_cell(const Eigen::VectorXd& query, double scale, std::size_
                           std::span<double> out) const {
   check_query(query, scale);
   if (out.size() != cell_size(j)) throw std::invalid_argument("KeyCells::score_cell: out size");
-  const double* k = keys_.data() + offsets_[j] * d_;
-  for (std::size_t p = 0; p < out.size(); ++p)
-    out[p] = key_logit(query.data(), k + p * d_, d_, scale);
+  kernels::active_kernels().key_logits(query.data(), keys_.data() + offsets_[j] * d_, out.size(),
+                                       d_, scale, out.data());
 }
 
 std::vector<double> KeyCells::logits(const Eigen::VectorXd& query, double scale) const {
   check_query(query, scale);
-  std::vector<double> out(n());
+  std::vector<double> by_cell(n()), out(n());
+  kernels::active_kernels().key_logits(query.data(), keys_.data(), order_.size(), d_, scale,
+                                       by_cell.data());
   for (std::size_t p = 0; p < order_.size(); ++p)
-    out[order_[p]] = key_logit(query.data(), keys_.data() + p * d_, d_, scale);
+    out[order_[p]] = by_cell[p];
   return out;
 }
 

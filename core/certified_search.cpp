@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "core/bounds/bound_registry.h"
+#include "core/numerics/elementary.h"
 
 namespace tvk {
 namespace {
@@ -56,10 +57,10 @@ std::pair<std::size_t, double> smallest_certified(std::span<const double> scored
   tails.assign(m + 1, 0.0);
   double running = 0.0;
   for (std::size_t r = m; r-- > 0;) {  // from the bottom: smallest terms first
-    running += std::exp(scored[r] - ref);
+    running += elementary::exp(scored[r] - ref);
     tails[r] = running;
   }
-  const double remainder = rest.top == -kInf ? 0.0 : rest.scaled * std::exp(rest.top - ref);
+  const double remainder = rest.top == -kInf ? 0.0 : rest.scaled * elementary::exp(rest.top - ref);
   const double denominator = tails[0] + remainder;
   // The certificate is non-increasing in k (the tail sums only lose terms): the first k wins.
   for (std::size_t k = std::max<std::size_t>(k_min, 1); k <= m; ++k) {
@@ -120,14 +121,14 @@ double mc_certificate(std::span<const double> scored_descending, std::size_t kep
     if (rest.top == kInf) return 1.0;
     for (std::size_t p = order.size(); p-- > 0;)  // from the bottom
       rest.scaled += static_cast<double>(unvisited_sizes[order[p]]) *
-                     std::exp(unvisited_bounds[order[p]] - rest.top);
+                     elementary::exp(unvisited_bounds[order[p]] - rest.top);
   }
   const std::size_t m = scored_descending.size();
   const double ref = std::max(m > 0 ? scored_descending[0] : -kInf, rest.top);
   double tail = 0.0, head = 0.0;
   for (std::size_t r = m; r-- > 0;)
-    (r >= kept ? tail : head) += std::exp(scored_descending[r] - ref);
-  const double remainder = rest.top == -kInf ? 0.0 : rest.scaled * std::exp(rest.top - ref);
+    (r >= kept ? tail : head) += elementary::exp(scored_descending[r] - ref);
+  const double remainder = rest.top == -kInf ? 0.0 : rest.scaled * elementary::exp(rest.top - ref);
   return inflate((tail + remainder) / (head + tail + remainder), n - kept, n);
 }
 
@@ -157,7 +158,7 @@ SearchResult mc_search(const KeyCells& cells, const Eigen::VectorXd& query, doub
       } else {
         const double below = v + 1 < count ? upper[order[v + 1]] : -kInf;
         scaled = static_cast<double>(cells.cell_size(order[v])) +
-                 (v + 1 < count ? scaled * std::exp(below - u) : 0.0);
+                 (v + 1 < count ? scaled * elementary::exp(below - u) : 0.0);
       }
       rest_after[v - 1] = Remainder{u, scaled};
     }
@@ -182,10 +183,10 @@ SearchResult mc_search(const KeyCells& cells, const Eigen::VectorXd& query, doub
       const double s = cell_logits[p];
       scored.emplace_back(s, members[p]);
       if (s > top) {
-        sum = sum * std::exp(top - s) + 1.0;
+        sum = sum * elementary::exp(top - s) + 1.0;
         top = s;
       } else {
-        sum += std::exp(s - top);
+        sum += elementary::exp(s - top);
       }
     }
     visited = v + 1;
@@ -195,7 +196,8 @@ SearchResult mc_search(const KeyCells& cells, const Eigen::VectorXd& query, doub
     if (rest.top == kInf) continue;
     if (rest.top != -kInf) {
       const double ref = std::max(top, rest.top);
-      const double a = sum * std::exp(top - ref), b = rest.scaled * std::exp(rest.top - ref);
+      const double a = sum * elementary::exp(top - ref),
+                   b = rest.scaled * elementary::exp(rest.top - ref);
       if (b / (a + b) > options.eps * (1.0 + 1e-6)) continue;
     }
     std::sort(scored.begin(), scored.end(), by_logit);

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <numeric>
 
+#include "core/kernels/kernel_set.h"
+
 namespace tvk {
 namespace {
 
@@ -19,31 +21,21 @@ bool before(std::span<const double> values, std::uint32_t a, std::uint32_t b) {
 }
 
 // Sorts each run of equal coarse keys exactly. `packed` holds key << 32 | position in sorted
-// order; runs are rare, so blocks without an equal neighbour are skipped by a vectorised test.
+// order; runs are rare, and the kernel finds the next one a block at a time.
 void fix_up_runs(std::span<const double> values, const std::uint64_t* packed,
                  std::vector<std::uint32_t>& order) {
   const std::size_t n = order.size();
+  const auto next_equal_key = kernels::active_kernels().next_equal_key;
   auto same_key = [packed](std::size_t i) { return ((packed[i] ^ packed[i + 1]) >> 32) == 0; };
   auto less = [values](std::uint32_t a, std::uint32_t b) { return before(values, a, b); };
-  constexpr std::size_t kBlock = 32;
-  std::size_t done = 0;  // runs below this index are sorted
-  for (std::size_t block = 0; block + 1 < n; block += kBlock) {
-    const std::size_t last = std::min(block + kBlock, n - 1);
-    std::uint64_t equal_neighbours = 0;  // integer arithmetic, so the compiler vectorises it
-    for (std::size_t i = block; i < last; ++i)
-      equal_neighbours += ((packed[i] ^ packed[i + 1]) >> 32) == 0 ? 1u : 0u;
-    if (equal_neighbours == 0) continue;
-    for (std::size_t i = std::max(block, done); i < last; ++i) {
-      if (!same_key(i)) continue;
-      std::size_t end = i + 2;
-      while (end < n && same_key(end - 1))
-        ++end;
-      const auto first = order.begin() + static_cast<std::ptrdiff_t>(i);
-      const auto stop = order.begin() + static_cast<std::ptrdiff_t>(end);
-      if (!std::is_sorted(first, stop, less)) std::sort(first, stop, less);
-      done = end;
-      i = end - 1;
-    }
+  for (std::size_t i = next_equal_key(packed, 0, n - 1); i < n - 1;) {
+    std::size_t end = i + 2;
+    while (end < n && same_key(end - 1))
+      ++end;
+    const auto first = order.begin() + static_cast<std::ptrdiff_t>(i);
+    const auto stop = order.begin() + static_cast<std::ptrdiff_t>(end);
+    if (!std::is_sorted(first, stop, less)) std::sort(first, stop, less);
+    i = end < n - 1 ? next_equal_key(packed, end, n - 1) : n - 1;
   }
 }
 
@@ -79,16 +71,12 @@ void descending_order(std::span<const double> values, const ValueRange& range,
   const double span = top - range.bottom;
   const double scale = span > 0 && std::isfinite(span) ? kKeySpan / span : 0.0;
 
-  // The keys first (a loop the compiler vectorises), then the histograms of both digits and
+  // The keys first (a vectorised kernel), then the histograms of both digits and
   // the packing of each key with its position (one 8-byte move per element and pass): split,
   // the two loops run faster than fused.
   auto& keys = scratch.keys;
   keys.resize(n);
-  const double* v = values.data();
-  for (std::size_t i = 0; i < n; ++i) {
-    keys[i] =
-        static_cast<std::uint32_t>(static_cast<std::int32_t>((top - v[i]) * scale)) >> kKeyShift;
-  }
+  kernels::active_kernels().sort_keys(values.data(), n, top, scale, kKeyShift, keys.data());
   std::array<std::array<std::uint32_t, kDigitMask + 1>, 2> counts{};
   for (std::size_t i = 0; i < n; ++i) {
     const std::uint32_t key = keys[i];

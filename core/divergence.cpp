@@ -3,6 +3,8 @@
 #include <cmath>
 #include <limits>
 
+#include "core/numerics/elementary.h"
+
 namespace tvk {
 
 double tv_half_l1_direct(const TailProfile& profile, std::size_t k) {
@@ -19,7 +21,7 @@ double tv_half_l1_direct(const TailProfile& profile, std::size_t k) {
 }
 
 double kl_truncated_to_full(double tau) {
-  return -std::log1p(-tau);
+  return -elementary::log1p(-tau);
 }
 
 double kl_truncated_to_full_direct(const TailProfile& profile, std::size_t k) {
@@ -29,7 +31,7 @@ double kl_truncated_to_full_direct(const TailProfile& profile, std::size_t k) {
   double kl = 0.0;
   for (std::size_t r = k; r-- > 0;) {
     const double p_hat = w[r] / head;
-    if (p_hat > 0.0) kl += p_hat * std::log(p_hat / (w[r] / z));
+    if (p_hat > 0.0) kl += p_hat * elementary::log(p_hat / (w[r] / z));
   }
   return kl;
 }
@@ -43,13 +45,13 @@ double kl_full_to_truncated_direct(const TailProfile& profile, std::size_t k) {
     const double p = w[r] / z;
     if (p == 0.0) continue;                                      // 0 · ln 0 = 0
     if (r >= k) return std::numeric_limits<double>::infinity();  // P̂_i = 0 < P_i
-    kl += p * std::log(p / (w[r] / head));
+    kl += p * elementary::log(p / (w[r] / head));
   }
   return kl;
 }
 
 double tv_from_kl(double kl) {
-  return -std::expm1(-kl);
+  return -elementary::expm1(-kl);
 }
 
 double pinsker_bound(double kl) {
@@ -57,7 +59,7 @@ double pinsker_bound(double kl) {
 }
 
 double bretagnolle_huber_bound(double kl) {
-  return std::sqrt(-std::expm1(-kl));
+  return std::sqrt(-elementary::expm1(-kl));
 }
 
 }  // namespace tvk

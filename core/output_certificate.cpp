@@ -7,7 +7,9 @@
 #include <string>
 #include <vector>
 
+#include "core/numerics/elementary.h"
 #include "core/tail_profile.h"
+#include "core/vector_norms.h"
 
 namespace tvk {
 namespace {
@@ -48,7 +50,7 @@ Eigen::VectorXd kept_mean(const SearchResult& selection, const Eigen::MatrixXd& 
   double weight = 0.0;
   // kept_logits are in descending order: from the bottom, smallest terms first.
   for (std::size_t p = logits.size(); p-- > 0;) {
-    const double w = std::exp(logits[p] - top);
+    const double w = elementary::exp(logits[p] - top);
     weight += w;
     sum += w * values.row(selection.kept_keys[p]).transpose();
   }
@@ -155,27 +157,27 @@ OutputCertificate output_certificate(const SearchResult& selection, const Eigen:
   for (std::size_t r = n; r-- > 0;) {
     const auto v = values.row(pos[r]).transpose();
     attn += w[r] * v;
-    largest = std::max(largest, v.norm());
+    largest = std::max(largest, euclidean_norm(v));
     if (kept[pos[r]]) continue;
     tail_weight += w[r];
     tail_sum += w[r] * (v - mean);
-    radius = std::max(radius, (v - mean).norm());
+    radius = std::max(radius, euclidean_norm(v - mean));
   }
   attn /= z;
   out.tau = tail_weight / z;
-  out.exact = tail_sum.norm() / z;
+  out.exact = euclidean_norm(tail_sum) / z;
   out.head_radius = out.tau * radius;
   out.generic = 2.0 * out.tau * largest;
   double variance = 0.0;
   for (std::size_t r = n; r-- > 0;)
-    variance += w[r] / z * (values.row(pos[r]).transpose() - attn).squaredNorm();
+    variance += w[r] / z * squared_norm(values.row(pos[r]).transpose() - attn);
   out.variance = out.tau < 1.0 ? std::sqrt(out.tau / (1.0 - out.tau) * variance) : kInf;
   if (with_diameter) {
     double diameter = 0.0;
     for (std::size_t j = 0; j < n; ++j) {
       if (kept[j]) continue;
       for (std::uint32_t i : selection.kept_keys)
-        diameter = std::max(diameter, (values.row(j) - values.row(i)).norm());
+        diameter = std::max(diameter, euclidean_norm(values.row(j) - values.row(i)));
     }
     out.diameter = out.tau * diameter;
   } else {

@@ -1,4 +1,5 @@
 #include "core/output_error.h"
+#include "core/vector_norms.h"
 
 #include <algorithm>
 #include <cmath>
@@ -32,21 +33,21 @@ OutputError output_error(const TailProfile& profile, const Eigen::MatrixXd& valu
   // Definitions: Attn = Σ P_i v_i, Attn_k = Σ_H P̂_i v_i.
   const Eigen::VectorXd attn = (head_sum + tail_sum) / z;
   const Eigen::VectorXd mu_head = head_sum / head;
-  out.exact = (attn - mu_head).norm();
+  out.exact = euclidean_norm(attn - mu_head);
 
   if (tail > 0.0) {
     const Eigen::VectorXd mu_tail = tail_sum / tail;
-    out.factorised = out.tau * (mu_tail - mu_head).norm();
+    out.factorised = out.tau * euclidean_norm(mu_tail - mu_head);
   }
   double diameter = 0.0, radius = 0.0, largest = 0.0, variance = 0.0;
   for (std::size_t r = n; r-- > 0;) {
     const auto v = values.row(pos[r]);
-    largest = std::max(largest, v.norm());
-    variance += w[r] / z * (v.transpose() - attn).squaredNorm();
+    largest = std::max(largest, euclidean_norm(v));
+    variance += w[r] / z * squared_norm(v.transpose() - attn);
     if (r < k) continue;
-    radius = std::max(radius, (v.transpose() - mu_head).norm());
+    radius = std::max(radius, euclidean_norm(v.transpose() - mu_head));
     for (std::size_t h = 0; h < k; ++h) {
-      diameter = std::max(diameter, (v - values.row(pos[h])).norm());
+      diameter = std::max(diameter, euclidean_norm(v - values.row(pos[h])));
     }
   }
   out.diameter = out.tau * diameter;

@@ -1,9 +1,12 @@
 #include "core/qkv_models.h"
 
-#include <boost/random/normal_distribution.hpp>
 #include <boost/random/uniform_int_distribution.hpp>
 #include <cmath>
 #include <stdexcept>
+
+#include "core/numerics/elementary.h"
+#include "core/random/normal_block.h"
+#include "core/vector_norms.h"
 
 namespace tvk {
 namespace {
@@ -14,26 +17,24 @@ void require(bool ok, const std::string& message) {
 
 // An n × d matrix of N(0, sigma²) entries, drawn row by row.
 Eigen::MatrixXd normal_matrix(std::size_t rows, std::size_t cols, double sigma, RandomStream& rng) {
-  boost::random::normal_distribution<double> normal(0.0, 1.0);
   Eigen::MatrixXd m(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(cols));
   for (Eigen::Index r = 0; r < m.rows(); ++r) {
     for (Eigen::Index c = 0; c < m.cols(); ++c)
-      m(r, c) = sigma * normal(rng);
+      m(r, c) = sigma * standard_normal(rng);
   }
   return m;
 }
 
 Eigen::VectorXd normal_vector(std::size_t d, double sigma, RandomStream& rng) {
-  boost::random::normal_distribution<double> normal(0.0, 1.0);
   Eigen::VectorXd v(static_cast<Eigen::Index>(d));
   for (Eigen::Index c = 0; c < v.size(); ++c)
-    v[c] = sigma * normal(rng);
+    v[c] = sigma * standard_normal(rng);
   return v;
 }
 
 // v / ‖v‖, or the first axis when v = 0 (a degenerate draw).
 Eigen::VectorXd unit(const Eigen::VectorXd& v) {
-  const double norm = v.norm();
+  const double norm = euclidean_norm(v);
   if (norm > 0.0 && std::isfinite(norm)) return v / norm;
   Eigen::VectorXd axis = Eigen::VectorXd::Zero(v.size());
   axis[0] = 1.0;
@@ -114,7 +115,7 @@ QkvKeySet sample_key_set(const QkvParameters& p, RandomStream& rng) {
     }
     case QkvFamily::kPositional: {
       // Stationary AR(1) per channel with unit-norm marginals: x_i = ρ x_{i−1} + sqrt(1−ρ²) ξ_i.
-      const double rho = std::exp(-1.0 / p.correlation_length);
+      const double rho = elementary::exp(-1.0 / p.correlation_length);
       const double innovation = std::sqrt(1.0 - rho * rho);
       const Eigen::MatrixXd xi = normal_matrix(p.n, p.d, per_channel, rng);
       set.latent.resize(static_cast<Eigen::Index>(p.n), static_cast<Eigen::Index>(p.d));

@@ -1,9 +1,9 @@
 #pragma once
 //! \file exp over a whole row at once: max-subtracted weights are the second-largest cost of a
-//! sweep row after the sort. With AVX2 and glibc's libmvec the exponentials are computed four
-//! at a time (libmvec's exp is accurate to within 4 ulp, documented by glibc); every element,
-//! including the last few, goes through the same vector routine, so a value's result never
-//! depends on its index.
+//! sweep row after the sort. tvk's own exp (core/numerics/elementary.h, within 1 ulp) runs
+//! lane-wise in the active kernel set (core/kernels/); every element, including the last few,
+//! goes through the same routine, so a value's result depends neither on its index nor on the
+//! CPU.
 
 #include <span>
 

@@ -31,11 +31,13 @@
 #include "core/io/config_checks.h"
 #include "core/io/logit_store.h"
 #include "core/io/results_writer.h"
+#include "core/kernels/kernel_set.h"
 #include "core/output_certificate.h"
 #include "core/qkv_models.h"
 #include "core/random/stream.h"
 #include "core/row_analysis.h"
 #include "core/tail_profile.h"
+#include "core/vector_norms.h"
 #include "experiments/analysis_plan.h"
 #include "experiments/checkpointed_run.h"
 #include "experiments/communicator.h"
@@ -309,8 +311,7 @@ class KeySetRunner {
   }
 
   void score_all(const Eigen::VectorXd& query, std::vector<double>& out) const {
-    for (std::size_t i = 0; i < n_; ++i)
-      out[i] = key_logit(query.data(), keys_.data() + i * d_, d_, scale_);
+    kernels::active_kernels().key_logits(query.data(), keys_.data(), n_, d_, scale_, out.data());
   }
 
   //! The search alone, as deployed: no true tau (computed afterwards, untimed). Δk-Search needs
@@ -395,8 +396,8 @@ class KeySetRunner {
     distances_.assign(n_ * n_, 0.0);
     for (std::size_t i = 0; i < n_; ++i) {
       for (std::size_t j = i + 1; j < n_; ++j) {
-        const double dist =
-            (v.row(static_cast<Eigen::Index>(i)) - v.row(static_cast<Eigen::Index>(j))).norm();
+        const double dist = euclidean_norm(v.row(static_cast<Eigen::Index>(i)) -
+                                           v.row(static_cast<Eigen::Index>(j)));
         distances_[i * n_ + j] = dist;
         distances_[j * n_ + i] = dist;
       }

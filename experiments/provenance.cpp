@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <ctime>
 
+#include "core/kernels/kernel_set.h"
 #include "tvk/git_version.h"
 #include "tvk/version.h"
 
@@ -40,6 +41,8 @@ Provenance make_provenance(const RunIdentity& run) {
     p.set("seed", std::to_string(run.seed));
   }
   p.set("threads", static_cast<std::int64_t>(run.threads));
+  // The kernel set changes speed only, never data; recorded so that a claim can be checked.
+  p.set("kernels", std::string(kernels::active_kernels().name));
   p.set("created_utc", utc_now());
   p.set("library_eigen", std::to_string(EIGEN_WORLD_VERSION) + "." +
                              std::to_string(EIGEN_MAJOR_VERSION) + "." +

@@ -13,7 +13,7 @@ namespace tvk {
 
 //! Results format version [major, minor]: major changes break readers, minor ones add fields.
 inline constexpr std::int64_t kFormatMajor = 1;
-inline constexpr std::int64_t kFormatMinor = 0;
+inline constexpr std::int64_t kFormatMinor = 1;  // 1.1: the kernels attribute
 
 //! What identifies one run.
 struct RunIdentity {

@@ -2,9 +2,10 @@
 #include "core/bounds/boundary_gap_bound.h"
 
 #include "core/bounds/clear_failure_scan.h"
+#include "core/kernels/kernel_set.h"
+#include "core/numerics/elementary.h"
 
 #include <algorithm>
-#include <cmath>
 
 namespace tvk {
 
@@ -13,7 +14,7 @@ double BoundaryGapBound::value(const TailProfile& profile, std::size_t k) const 
   if (k >= n) return 0.0;
   // Gap form 1 / (1 + k/(n−k) e^{Δ_k}): Δ_k >= 0, so no 0/0 even when both weights underflow.
   const double gap = profile.logit(k) - profile.logit(k + 1);
-  return 1.0 / (1.0 + static_cast<double>(k) / static_cast<double>(n - k) * std::exp(gap));
+  return 1.0 / (1.0 + static_cast<double>(k) / static_cast<double>(n - k) * elementary::exp(gap));
 }
 
 void BoundaryGapBound::certify(const TailProfile& profile, std::span<const double> eps,
@@ -30,23 +31,10 @@ void BoundaryGapBound::certify(const TailProfile& profile, std::span<const doubl
     // (w_{k+1} > 1e-290) the weight ratio is exact enough for that.
     const double c = (1.0 - eps[i]) / eps[i] * (1.0 - 1e-9);
     const std::size_t k = std::max<std::size_t>(k_eps[i], 1);
-    const auto scalar = [w, c, nd](std::size_t kk, double kd) {
-      const double next = w[kk];
-      return next > 1e-290 && kd * w[kk - 1] < c * (nd - kd) * next;
+    const auto skip = [w, n, c, nd, filter = kernels::active_kernels().b1_skip](std::size_t kk) {
+      return filter(w, kk, n, c, nd);
     };
-#ifdef TVK_CLEAR_FAILURE_VECTORS
-    const auto vector = [w, c, nd](std::size_t kk, __m256d kd) {
-      const __m256d next = _mm256_loadu_pd(w + kk);
-      const __m256d lhs = _mm256_mul_pd(kd, _mm256_loadu_pd(w + kk - 1));
-      const __m256d rhs = _mm256_mul_pd(
-          _mm256_mul_pd(_mm256_set1_pd(c), _mm256_sub_pd(_mm256_set1_pd(nd), kd)), next);
-      return _mm256_and_pd(_mm256_cmp_pd(next, _mm256_set1_pd(1e-290), _CMP_GT_OQ),
-                           _mm256_cmp_pd(lhs, rhs, _CMP_LT_OQ));
-    };
-#else
-    const auto vector = nullptr;
-#endif
-    out[i] = certificate(profile, filtered_certified_k(*this, profile, eps[i], k, scalar, vector));
+    out[i] = certificate(profile, filtered_certified_k(*this, profile, eps[i], k, skip));
   }
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/bounds/clear_failure_scan.h"
+#include "core/kernels/kernel_set.h"
 
 namespace tvk {
 
@@ -28,21 +29,9 @@ void ExactHeadGapBound::certify(const TailProfile& profile, std::span<const doub
     const double keep = 1.0 - eps[i];
     const double margin = eps[i] * (1.0 + 1e-9);
     const std::size_t k = std::max<std::size_t>(k_eps[i], 1);
-    const auto scalar = [w, head, keep, margin, nd](std::size_t kk, double kd) {
-      return (nd - kd) * w[kk] * keep > margin * head[kk];
-    };
-#ifdef TVK_CLEAR_FAILURE_VECTORS
-    const auto vector = [w, head, keep, margin, nd](std::size_t kk, __m256d kd) {
-      const __m256d upper = _mm256_mul_pd(
-          _mm256_mul_pd(_mm256_sub_pd(_mm256_set1_pd(nd), kd), _mm256_loadu_pd(w + kk)),
-          _mm256_set1_pd(keep));
-      const __m256d lower = _mm256_mul_pd(_mm256_set1_pd(margin), _mm256_loadu_pd(head + kk));
-      return _mm256_cmp_pd(upper, lower, _CMP_GT_OQ);
-    };
-#else
-    const auto vector = nullptr;
-#endif
-    out[i] = certificate(profile, filtered_certified_k(*this, profile, eps[i], k, scalar, vector));
+    const auto skip = [w, head, n, keep, margin, nd, filter = kernels::active_kernels().b2_skip](
+                          std::size_t kk) { return filter(w, head, kk, n, keep, margin, nd); };
+    out[i] = certificate(profile, filtered_certified_k(*this, profile, eps[i], k, skip));
   }
 }
 

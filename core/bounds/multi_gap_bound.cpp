@@ -5,6 +5,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "core/numerics/elementary.h"
+
 namespace tvk {
 
 MultiGapBound::MultiGapBound(TailGrouping grouping, HeadForm head, std::size_t equal_groups)
@@ -48,7 +50,7 @@ double MultiGapBound::evaluate(const TailProfile& profile, std::size_t k,
     } else if (weight_ratios) {
       term = w[rank - 1] / w_k;  // e^{s_(a) - s_(k)} up to a few ulps
     } else {
-      term = std::exp(profile.logit(rank) - s_k);
+      term = elementary::exp(profile.logit(rank) - s_k);
     }
     upper += static_cast<double>(size) * term;
   };

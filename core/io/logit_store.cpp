@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/io/hdf5_attributes.h"
+#include "core/kernels/kernel_set.h"
 
 namespace tvk {
 
@@ -412,19 +413,12 @@ void head_logits(const HeadVectors& head, double scale, std::size_t query, std::
     throw std::invalid_argument("head_logits: output has " + std::to_string(out.size()) +
                                 " slots for " + std::to_string(keys) + " keys");
   }
-  std::fill(out.begin(), out.end(), 0.0);
-  // Channel-outer, key-inner: walks k's columns contiguously (Eigen is column-major) and
-  // vectorises over keys, while each key's sum still runs over channels 0..d-1 in order.
-  const Eigen::Index row = static_cast<Eigen::Index>(query);
-  for (Eigen::Index channel = 0; channel < channels; ++channel) {
-    const double q_value = head.q(row, channel);
-    const double* k_column = head.k.col(channel).data();
-    for (Eigen::Index key = 0; key < keys; ++key) {
-      out[static_cast<std::size_t>(key)] += k_column[key] * q_value;
-    }
-  }
-  for (double& logit : out)
-    logit *= scale;
+  // Eigen is column-major: q(query, c) is q.data()[query + c · rows], k's column c starts at
+  // k.data() + c · keys. Each key's sum runs over channels 0..d−1 in order.
+  kernels::active_kernels().channel_logits(
+      head.q.data() + query, static_cast<std::size_t>(head.q.rows()), head.k.data(),
+      static_cast<std::size_t>(keys), static_cast<std::size_t>(keys),
+      static_cast<std::size_t>(channels), scale, out.data());
 }
 
 }  // namespace tvk

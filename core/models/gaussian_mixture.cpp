@@ -5,12 +5,12 @@
 
 #include <algorithm>
 #include <array>
-#include <boost/random/normal_distribution.hpp>
 #include <cmath>
 #include <limits>
 
 #include "core/models/model_base.h"
 #include "core/models/numerics.h"
+#include "core/random/normal_block.h"
 
 namespace tvk {
 namespace {
@@ -64,12 +64,11 @@ class GaussianMixtureModel final : public ScoreModelBase {
   }
 
   void sample(RandomStream& stream, std::span<double> out) const override {
-    boost::random::normal_distribution<double> normal;  // standard; built once per row
     const Component& first = components_[0];
     const Component& second = components_[1];
     for (double& s : out) {
       const Component& c = stream.uniform01() < first.weight ? first : second;
-      s = c.mu + c.sigma * normal(stream);
+      s = c.mu + c.sigma * standard_normal(stream);  // tvk's ziggurat, machine-independent
     }
   }
 

@@ -8,6 +8,7 @@
 
 #include "core/models/model_base.h"
 #include "core/models/numerics.h"
+#include "core/numerics/elementary.h"
 
 namespace tvk {
 namespace {
@@ -27,9 +28,10 @@ class GumbelModel final : public ScoreModelBase {
       : ScoreModelBase(gumbel_info(), values), scale_(param("scale")), mu_(param("mu")) {}
 
   void sample(RandomStream& stream, std::span<double> out) const override {
-    // Inverse CDF on an open uniform: log(-log u) stays finite.
+    // Inverse CDF on an open uniform: log(-log u) stays finite. tvk's own log (the same bits
+    // on every machine, unlike libm's variants).
     for (double& s : out)
-      s = mu_ - scale_ * std::log(-std::log(numerics::uniform_open01(stream)));
+      s = mu_ - scale_ * elementary::log(-elementary::log(numerics::uniform_open01(stream)));
   }
 
   std::optional<double> density(double s) const override {

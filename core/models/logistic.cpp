@@ -9,6 +9,7 @@
 
 #include "core/models/model_base.h"
 #include "core/models/numerics.h"
+#include "core/numerics/elementary.h"
 
 namespace tvk {
 namespace {
@@ -28,10 +29,10 @@ class LogisticModel final : public ScoreModelBase {
       : ScoreModelBase(logistic_info(), values), scale_(param("scale")), mu_(param("mu")) {}
 
   void sample(RandomStream& stream, std::span<double> out) const override {
-    // Inverse CDF on an open uniform: both logs stay finite.
+    // Inverse CDF on an open uniform: both logs stay finite (tvk's own, machine-independent).
     for (double& s : out) {
       const double u = numerics::uniform_open01(stream);
-      s = mu_ + scale_ * (std::log(u) - std::log1p(-u));
+      s = mu_ + scale_ * (elementary::log(u) - elementary::log1p(-u));
     }
   }
 

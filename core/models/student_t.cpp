@@ -6,6 +6,7 @@
 
 #include "core/models/model_base.h"
 #include "core/models/numerics.h"
+#include "core/numerics/elementary.h"
 
 namespace tvk {
 namespace {
@@ -42,8 +43,9 @@ class StudentTModel final : public ScoreModelBase {
         const double v = 2.0 * local.uniform01() - 1.0;
         w = u * u + v * v;
       } while (w >= 1.0 || w == 0.0);
-      // expm1 keeps w^(-2/nu) - 1 accurate where w is near 1 (and for large nu).
-      s = mu_ + scale_ * u * std::sqrt(nu_ * std::expm1(exponent * std::log(w)) / w);
+      // expm1 keeps w^(-2/nu) - 1 accurate where w is near 1 (and for large nu); tvk's own
+      // log and expm1 give the same bits on every machine.
+      s = mu_ + scale_ * u * std::sqrt(nu_ * elementary::expm1(exponent * elementary::log(w)) / w);
     }
     stream = local;
   }

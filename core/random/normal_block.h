@@ -23,6 +23,11 @@ namespace tvk {
 //! values are a pure function of `stream`'s state and out.size().
 void fill_standard_normals(RandomStream& stream, std::span<double> out);
 
+//! One N(0, 1) draw taken one at a time: the ziggurat on the next word of `stream`, finished
+//! from `stream` if the fast test fails (tvk's own exp, so the same bits on every machine;
+//! Boost's normal_distribution calls libm's exp).
+double standard_normal(RandomStream& stream);
+
 //! The draw a word gives, finishing a rejected candidate from `extra` exactly as
 //! fill_standard_normals does (for tests).
 double standard_normal_from_word(std::uint64_t word, RandomStream& extra);

@@ -3,6 +3,7 @@
 //! (seed, point index, row index, purpose), never of the thread that runs it.
 
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 
 namespace tvk {

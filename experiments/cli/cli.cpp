@@ -2,8 +2,10 @@
 
 #include <exception>
 #include <iostream>
+#include <stdexcept>
 
 #include "core/error.h"
+#include "core/kernels/kernel_set.h"
 #include "experiments/communicator.h"
 #include "tvk/version.h"
 
@@ -50,8 +52,19 @@ int run_verb(const std::vector<std::string>& args) {
     print_usage(args.empty() ? std::cerr : std::cout);
     return args.empty() ? kExitBadInput : 0;
   }
+  // The kernel set is chosen once, before any work: a TVK_KERNELS this CPU cannot honour is a
+  // clear error here rather than an exception in the middle of a run.
+  const char* kernel_set = nullptr;
+  try {
+    kernel_set = kernels::kernel_set_name(kernels::kernel_set_from_environment());
+    kernels::active_kernels();
+  } catch (const std::invalid_argument& error) {
+    std::cerr << "tvk: error: " << error.what() << "\n";
+    return kExitBadInput;
+  }
   if (args[0] == "--version") {
-    std::cout << "tvk " << build::kVersion << (built_with_mpi() ? " (with MPI)" : "") << "\n";
+    std::cout << "tvk " << build::kVersion << (built_with_mpi() ? " (with MPI)" : "") << "\n"
+              << "kernels: " << kernel_set << "\n";
     return 0;
   }
   const Communicator& world = Communicator::world();

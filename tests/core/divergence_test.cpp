@@ -110,7 +110,9 @@ TEST(Divergence, I2KlIdentityAndTvFromKl) {
     for (std::size_t k = 1; k <= profile.n(); ++k) {
       const double tau = profile.tau(k);
       const double kl = tvk::kl_truncated_to_full(tau);
-      ASSERT_EQ(kl, -std::log1p(-tau));
+      // tvk's own log1p (the same bits on every machine) is within an ulp of libm's.
+      const double libm = -std::log1p(-tau);
+      ASSERT_LE(std::abs(kl - libm), 2.0 * (std::nextafter(libm, HUGE_VAL) - libm));
       ASSERT_GE(kl, tau);  // −ln(1 − t) >= t
       const double direct = tvk::kl_truncated_to_full_direct(profile, k);
       ASSERT_LE(std::abs(direct - kl), 1e-12 * kl + summation_allowance(profile.n()))

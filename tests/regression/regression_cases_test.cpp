@@ -1,9 +1,14 @@
 //! \file Canonical-text regression cases (OpenMC style). Each tests/regression/cases/<case>.yaml
-//! is run as a sweep (two threads) and the points table read back from <name>.h5 is compared, as
-//! canonical text, with the checked-in <case>.expected. Doubles computed from integer statistics
-//! (mean, std, sem and quantiles of k/n, held fractions, n/mean k) are compared exactly; every
-//! other double is rounded to 12 significant digits first, so last-bit differences of libm
-//! between machines do not matter.
+//! (any experiment kind: synthetic, logit_store, certified) is run by the tvk binary with two
+//! threads under every kernel set this CPU can run (TVK_KERNELS), and
+//!  * the points table read back from <name>.h5 is compared, as canonical text, with the
+//!    checked-in <case>.expected. Doubles computed from integer statistics (mean, std, sem and
+//!    quantiles of k/n, held fractions, n/mean k) are compared exactly; every other double is
+//!    rounded to 12 significant digits first, so that closed-form columns computed with libm
+//!    (the rule, through Boost.Math) do not depend on the libm version;
+//!  * every CSV file the run writes (except timings, *_speed.csv) is byte-identical across
+//!    kernel sets: the kernels change speed, never data.
+//! A store path in a case is relative to the source tree (the runs start there).
 //!
 //! To accept a deliberate change, rerun with TVK_REGRESSION_UPDATE=1 (or
 //! `tests/regression/update.sh --update`), which rewrites the .expected files, and review the
@@ -25,8 +30,8 @@
 #include <vector>
 
 #include "core/io/results_reader.h"
-#include "core/io/sweep_config.h"
-#include "experiments/synthetic_sweep.h"
+#include "core/kernels/kernel_set.h"
+#include "tests/support/run_tvk.h"
 
 namespace tvk {
 namespace {
@@ -124,37 +129,89 @@ class RegressionCaseTest : public ::testing::TestWithParam<std::string> {
   fs::path dir_;
 };
 
-TEST_P(RegressionCaseTest, PointsTableMatchesExpected) {
+//! The `name:` of a case's config (its results are <out>/<name>.h5).
+std::string config_name(const fs::path& config) {
+  std::istringstream in(slurp(config));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("name:", 0) != 0) continue;
+    std::string name = line.substr(5);
+    name.erase(0, name.find_first_not_of(" \t"));
+    name.erase(name.find_last_not_of(" \t\r") + 1);
+    return name;
+  }
+  return "";
+}
+
+//! The CSV files of a run folder (timings excluded), by file name.
+std::vector<std::pair<std::string, std::string>> data_csv_files(const fs::path& dir) {
+  std::vector<std::pair<std::string, std::string>> files;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    const std::string file = entry.path().filename().string();
+    if (entry.path().extension() != ".csv" || ends_with(file, "_speed.csv")) continue;
+    files.emplace_back(file, slurp(entry.path()));
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+TEST_P(RegressionCaseTest, PointsTableMatchesExpectedUnderEveryKernelSet) {
   const fs::path config_path = kCasesDir / (GetParam() + ".yaml");
   const fs::path expected_path = kCasesDir / (GetParam() + ".expected");
-  const SweepConfig config = load_sweep_config(config_path, {});
-  RunOptions options;
-  options.out_dir = dir_;
-  options.threads = 2;
-  options.progress = ProgressMode::kNone;
-  const SweepOutcome outcome = run_synthetic_sweep(config, options);
-  const Table points = read_table(outcome.h5_path, "points");
-  const std::string actual = regression_text(points);
+  const std::string name = config_name(config_path);
+  ASSERT_FALSE(name.empty()) << config_path << " has no top-level name: line";
+  std::vector<std::pair<std::string, std::string>> reference_csv;
+  std::string reference_set;
+  for (kernels::KernelSet set : kernels::available_kernel_sets()) {
+    const std::string set_name = kernels::kernel_set_name(set);
+    const fs::path out = dir_ / set_name;
+    fs::create_directories(out);
+    const test::RunResult run = test::run_tvk(out,
+                                              {"run", config_path.string(), "--out", out.string(),
+                                               "--threads", "2", "--progress", "none", "--quiet"},
+                                              "", {{"TVK_KERNELS", set_name}}, TVK_SOURCE_DIR);
+    ASSERT_EQ(run.code, 0) << set_name << ": " << run.err;
+    const Table points = read_table(out / (name + ".h5"), "points");
+    const std::string actual = regression_text(points);
 
-  // Whatever the expected text, every bound must hold on every row.
-  for (const Column& column : points.columns) {
-    if (!ends_with(column.name, "_held")) continue;
-    for (double held : std::get<std::vector<double>>(column.values))
-      EXPECT_EQ(held, 1.0) << column.name;
-  }
+    // Whatever the expected text, every bound must hold on every row.
+    for (const Column& column : points.columns) {
+      if (!ends_with(column.name, "_held")) continue;
+      for (double held : std::get<std::vector<double>>(column.values))
+        EXPECT_EQ(held, 1.0) << column.name;
+    }
 
-  if (update_mode()) {
-    std::ofstream(expected_path, std::ios::binary) << actual;
-    std::printf("updated %s (%zu lines)\n", expected_path.c_str(), split_lines(actual).size());
-    return;
+    const auto csv = data_csv_files(out);
+    ASSERT_FALSE(csv.empty()) << set_name << ": the run wrote no CSV";
+    if (reference_set.empty()) {
+      reference_csv = csv;
+      reference_set = set_name;
+    } else {
+      ASSERT_EQ(csv.size(), reference_csv.size()) << set_name << " vs " << reference_set;
+      for (std::size_t i = 0; i < csv.size(); ++i) {
+        EXPECT_EQ(csv[i].first, reference_csv[i].first);
+        EXPECT_TRUE(csv[i].second == reference_csv[i].second)
+            << GetParam() << ": " << csv[i].first << " differs between the " << reference_set
+            << " and " << set_name << " kernels; "
+            << first_difference(reference_csv[i].second, csv[i].second);
+      }
+    }
+
+    if (update_mode()) {
+      if (set_name == reference_set) {
+        std::ofstream(expected_path, std::ios::binary) << actual;
+        std::printf("updated %s (%zu lines)\n", expected_path.c_str(), split_lines(actual).size());
+      }
+      continue;
+    }
+    ASSERT_TRUE(fs::exists(expected_path))
+        << expected_path << " is missing: generate it with tests/regression/update.sh --update";
+    const std::string expected = slurp(expected_path);
+    EXPECT_TRUE(expected == actual)
+        << GetParam() << " (" << set_name << " kernels): the points table changed; "
+        << first_difference(expected, actual)
+        << "\nIf the change is intended, run tests/regression/update.sh --update and review the "
+           "diff of tests/regression/cases/.";
   }
-  ASSERT_TRUE(fs::exists(expected_path))
-      << expected_path << " is missing: generate it with tests/regression/update.sh --update";
-  const std::string expected = slurp(expected_path);
-  EXPECT_TRUE(expected == actual)
-      << GetParam() << ": the points table changed; " << first_difference(expected, actual)
-      << "\nIf the change is intended, run tests/regression/update.sh --update and review the "
-         "diff of tests/regression/cases/.";
 }
 
 INSTANTIATE_TEST_SUITE_P(Regression, RegressionCaseTest, ::testing::ValuesIn(case_names()),
@@ -164,7 +221,7 @@ INSTANTIATE_TEST_SUITE_P(Regression, RegressionCaseTest, ::testing::ValuesIn(cas
 
 TEST(RegressionCasesTest, EveryCaseHasItsExpectedTextAndNoOrphans) {
   const std::vector<std::string> cases = case_names();
-  EXPECT_GE(cases.size(), 3u) << "cases went missing from " << kCasesDir;
+  EXPECT_GE(cases.size(), 6u) << "cases went missing from " << kCasesDir;
   for (const auto& entry : fs::directory_iterator(kCasesDir)) {
     if (entry.path().extension() != ".expected") continue;
     const std::string stem = entry.path().stem().string();

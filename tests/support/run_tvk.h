@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tvk::test {
@@ -36,11 +37,17 @@ inline std::string read_text(const std::filesystem::path& path) {
   return buffer.str();
 }
 
-//! Runs `tvk ARGS` in `dir`, stdin from `stdin_path` (or /dev/null); stdout and stderr go
-//! through dir/stdout.txt and dir/stderr.txt.
+//! Runs `tvk ARGS` in `dir` (or `working_dir` if given) with `environment` added, stdin from
+//! `stdin_path` (or /dev/null); stdout and stderr go through dir/stdout.txt and dir/stderr.txt.
 inline RunResult run_tvk(const std::filesystem::path& dir, const std::vector<std::string>& args,
-                         const std::string& stdin_path = "") {
-  std::string command = "cd " + shell_quote(dir.string()) + " && " + shell_quote(TVK_BINARY);
+                         const std::string& stdin_path = "",
+                         const std::vector<std::pair<std::string, std::string>>& environment = {},
+                         const std::filesystem::path& working_dir = {}) {
+  const std::filesystem::path cwd = working_dir.empty() ? dir : working_dir;
+  std::string command = "cd " + shell_quote(cwd.string()) + " && ";
+  for (const auto& [name, value] : environment)
+    command += name + "=" + shell_quote(value) + " ";
+  command += shell_quote(TVK_BINARY);
   for (const std::string& arg : args)
     command += " " + shell_quote(arg);
   command += " < " + shell_quote(stdin_path.empty() ? "/dev/null" : stdin_path);

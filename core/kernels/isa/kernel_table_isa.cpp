@@ -1,0 +1,23 @@
+// One instruction set's kernel table (this file is compiled once per set).
+#include "core/kernels/isa/kernels.h"
+
+#define TVK_STRINGIFY_INNER(x) #x
+#define TVK_STRINGIFY(x) TVK_STRINGIFY_INNER(x)
+
+namespace tvk::kernels::TVK_KERNEL_ISA {
+
+const KernelTable kTable = {
+    TVK_STRINGIFY(TVK_KERNEL_ISA),
+    value_range,
+    sort_keys,
+    next_equal_key,
+    exp_shifted,
+    xoshiro_lanes,
+    ziggurat_fast,
+    b1_skip,
+    b2_skip,
+    channel_logits,
+    key_logits,
+};
+
+}  // namespace tvk::kernels::TVK_KERNEL_ISA

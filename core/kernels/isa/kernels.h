@@ -1,0 +1,37 @@
+#pragma once
+//! \file The kernel functions of one instruction set, declared in tvk::kernels::TVK_KERNEL_ISA
+//! (generic, avx2 or avx512): this folder's .cpp files are compiled once per set with that set's
+//! -march and -DTVK_KERNEL_ISA=<set> (CMakeLists.txt). See core/kernels/kernel_table.h for what
+//! each kernel computes. Only the kernel table reaches the rest of tvk.
+
+#include <cstddef>
+#include <cstdint>
+
+#include "core/kernels/kernel_table.h"
+
+#if !defined(TVK_KERNEL_ISA)
+#error "core/kernels/isa/*.cpp are compiled with -DTVK_KERNEL_ISA=generic|avx2|avx512"
+#endif
+
+namespace tvk::kernels::TVK_KERNEL_ISA {
+
+RangeResult value_range(const double* v, std::size_t n);
+void sort_keys(const double* v, std::size_t n, double top, double scale, int shift,
+               std::uint32_t* keys);
+std::size_t next_equal_key(const std::uint64_t* packed, std::size_t from, std::size_t last);
+void exp_shifted(const double* in, std::size_t n, double shift, double* out);
+void xoshiro_lanes(std::uint64_t* state, std::uint64_t* out, std::size_t groups);
+void ziggurat_fast(const std::uint64_t* words, std::size_t count, const double* table_x,
+                   double* values, std::uint8_t* rejected);
+std::size_t b1_skip(const double* w, std::size_t k, std::size_t n, double c, double nd);
+std::size_t b2_skip(const double* w, const double* head, std::size_t k, std::size_t n, double keep,
+                    double margin, double nd);
+void channel_logits(const double* q, std::size_t q_stride, const double* k, std::size_t k_stride,
+                    std::size_t keys, std::size_t channels, double scale, double* out);
+void key_logits(const double* query, const double* keys, std::size_t count, std::size_t d,
+                double scale, double* out);
+
+//! This set's table.
+extern const KernelTable kTable;
+
+}  // namespace tvk::kernels::TVK_KERNEL_ISA

@@ -1,0 +1,74 @@
+#pragma once
+//! \file The hot loops of a sweep row as a table of plain functions, one table per instruction
+//! set. core/kernels/isa/*.cpp are compiled once per set (baseline x86-64, x86-64-v3 with AVX2,
+//! x86-64-v4 with AVX-512) into their own namespace, and active_kernels() picks one table at
+//! start-up from the CPU's features (TVK_KERNELS forces a set). Every kernel computes exactly
+//! the same operations in the same order whatever the set, so data are byte-identical across
+//! sets: vector widths only change how many of those operations run at once.
+//!
+//! Kernels take raw pointers and sizes and use no standard-library templates: a template or
+//! inline function instantiated in a kernel object would be compiled for that object's
+//! instruction set, and the linker may keep that copy for every caller (the test
+//! kernel_objects_test checks that kernel objects define nothing outside their namespace).
+
+#include <cstddef>
+#include <cstdint>
+
+namespace tvk::kernels {
+
+//! The largest and smallest value of a row and whether it holds a NaN.
+struct RangeResult {
+  double top;
+  double bottom;
+  bool has_nan;
+};
+
+//! One instruction set's kernels.
+struct KernelTable {
+  //! The set's name as TVK_KERNELS and `tvk --version` spell it.
+  const char* name;
+
+  //! Range of v[0..n), n >= 1.
+  RangeResult (*value_range)(const double* v, std::size_t n);
+
+  //! keys[i] = uint32(int32((top − v[i]) · scale)) >> shift: the sort's coarse keys.
+  void (*sort_keys)(const double* v, std::size_t n, double top, double scale, int shift,
+                    std::uint32_t* keys);
+
+  //! The first i in [from, last) with packed[i] >> 32 == packed[i + 1] >> 32, or last.
+  std::size_t (*next_equal_key)(const std::uint64_t* packed, std::size_t from, std::size_t last);
+
+  //! out[i] = exp(in[i] − shift) by tvk's own exp (core/numerics/elementary.h); in may alias out.
+  void (*exp_shifted)(const double* in, std::size_t n, double shift, double* out);
+
+  //! Advances four interleaved xoshiro256++ generators `groups` times; state holds s0..s3 of the
+  //! four lanes (state[4 * w + lane]); out[4 * g + lane] is lane's g-th output.
+  void (*xoshiro_lanes)(std::uint64_t* state, std::uint64_t* out, std::size_t groups);
+
+  //! The ziggurat's fast path for count (a multiple of 4) words: values[p] = the signed
+  //! candidate u · X[layer]; rejected[p / 4] bit p % 4 set where it failed x < X[layer + 1].
+  void (*ziggurat_fast)(const std::uint64_t* words, std::size_t count, const double* table_x,
+                        double* values, std::uint8_t* rejected);
+
+  //! B1's clear-failure filter: the first k in [k, n) where NOT (w[k] > 1e-290 and
+  //! k w[k−1] < c (n − k) w[k]), or n (nd = n).
+  std::size_t (*b1_skip)(const double* w, std::size_t k, std::size_t n, double c, double nd);
+
+  //! B2's clear-failure filter: the first k in [k, n) where NOT
+  //! (n − k) w[k] keep > margin head[k], or n.
+  std::size_t (*b2_skip)(const double* w, const double* head, std::size_t k, std::size_t n,
+                         double keep, double margin, double nd);
+
+  //! out[j] = scale · Σ_c q[c · q_stride] k[c · k_stride + j] for j < keys, the sum over
+  //! channels c = 0..channels−1 in order (k column-major: one column per channel).
+  void (*channel_logits)(const double* q, std::size_t q_stride, const double* k,
+                         std::size_t k_stride, std::size_t keys, std::size_t channels, double scale,
+                         double* out);
+
+  //! out[i] = key_logit(query, keys + i d, d, scale) for i < count (row-major keys): four
+  //! partial sums over channels i mod 4 (the remainder into the first), combined pairwise.
+  void (*key_logits)(const double* query, const double* keys, std::size_t count, std::size_t d,
+                     double scale, double* out);
+};
+
+}  // namespace tvk::kernels

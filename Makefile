@@ -61,7 +61,7 @@ compile-check: deps
 	  echo "compile-check: -march=$$march (-Werror)"; \
 	  cmake -S . -B $(BUILD_DIR)-check-$$march -DCMAKE_BUILD_TYPE=Release -DTVK_NATIVE=OFF \
 	    -DTVK_MARCH=$$march -DTVK_WERROR=ON >/dev/null; \
-	  cmake --build $(BUILD_DIR)-check-$$march -j $(JOBS) >$(BUILD_DIR)-check-$$march.log 2>&1 || \
+	  cmake --build $(BUILD_DIR)-check-$$march -j $(JOBS) -- -k >$(BUILD_DIR)-check-$$march.log 2>&1 || \
 	    { grep -E -B2 -A12 'error|warning' $(BUILD_DIR)-check-$$march.log | head -80; \
 	      echo "compile-check: -march=$$march failed (log: $(BUILD_DIR)-check-$$march.log)"; exit 1; }; \
 	done; echo "compile-check: $(CHECK_MARCHES) compiled without warnings"

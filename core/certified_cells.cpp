@@ -332,6 +332,15 @@ KeyCells::KeyCells(const Eigen::MatrixXd& keys, const Eigen::MatrixXd& values,
   absmax_.resize(kmin_.size());
   for (std::size_t e = 0; e < kmin_.size(); ++e)
     absmax_[e] = std::max(std::abs(kmin_[e]), std::abs(kmax_[e]));
+  // Channel-major copies for the cell_sums kernel (lanes are cells): summary[e · cells + j].
+  by_channel_.resize(4 * cells * d_);
+  const std::vector<double>* summaries[] = {&kmin_, &kmax_, &absmax_, &centroid_};
+  for (std::size_t s = 0; s < 4; ++s) {
+    double* out = by_channel_.data() + s * cells * d_;
+    for (std::size_t j = 0; j < cells; ++j)
+      for (std::size_t e = 0; e < d_; ++e)
+        out[e * cells + j] = (*summaries[s])[j * d_ + e];
+  }
 }
 
 void KeyCells::check_query(const Eigen::VectorXd& query, double scale) const {
@@ -369,19 +378,16 @@ void KeyCells::upper_bounds(const Eigen::VectorXd& query, double scale, UpperBou
   const double norm = scaled_norm(q, d_);
   const double rel = relative_margin(d_);
   constexpr double kAbsoluteMargin = 1e-300;
+  // box_j = Σ_d (q_d ≥ 0 ? q_d kmax_d : q_d kmin_d), a_j = Σ_d |q_d| max(|kmin_d|, |kmax_d|),
+  // qc_j = q·c_j, b_j = Σ_d |q_d c_d|, each summed over channels in order (a kernel).
+  std::vector<double> sums(4 * cells);
+  const std::size_t block = cells * d_;
+  kernels::active_kernels().cell_sums(q, d_, by_channel_.data(), by_channel_.data() + block,
+                                      by_channel_.data() + 2 * block,
+                                      by_channel_.data() + 3 * block, cells, sums.data());
   for (std::size_t j = 0; j < cells; ++j) {
-    const double* lo = kmin_.data() + j * d_;
-    const double* hi = kmax_.data() + j * d_;
-    const double* big = absmax_.data() + j * d_;
-    const double* c = centroid_.data() + j * d_;
-    double box = 0.0, a = 0.0, qc = 0.0, b = 0.0;
-    for (std::size_t e = 0; e < d_; ++e) {
-      box += q[e] >= 0.0 ? q[e] * hi[e] : q[e] * lo[e];
-      const double abs_q = std::abs(q[e]);
-      a += abs_q * big[e];
-      qc += q[e] * c[e];
-      b += abs_q * std::abs(c[e]);
-    }
+    const double box = sums[j], a = sums[cells + j], qc = sums[2 * cells + j],
+                 b = sums[3 * cells + j];
     double bound = kInf;
     if (kind != UpperBoundKind::kCentroidRadius) {
       bound = std::nextafter(scale * box + (rel * scale * a + kAbsoluteMargin), kInf);

@@ -8,13 +8,13 @@
 //! The bounds hold for the logits as computed in double (any summation order), not only for the
 //! exact real numbers: see upper_bounds().
 
-#include <Eigen/Core>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+#include "core/eigen.h"
 
 namespace tvk {
 
@@ -131,7 +131,8 @@ class KeyCells {
   std::vector<std::uint32_t> cell_of_;  // key index -> cell
   std::vector<double> keys_;            // n × d, row-major, in order_ order (for scoring)
   std::vector<double> kmin_, kmax_, absmax_, centroid_, radius_;  // cells × d (radius: cells)
-  std::vector<double> vmin_, vmax_, vcentroid_, vradius_;         // cells × dv
+  std::vector<double> by_channel_;  // kmin_, kmax_, absmax_, centroid_ channel-major, in turn
+  std::vector<double> vmin_, vmax_, vcentroid_, vradius_;  // cells × dv
 };
 
 //! The cluster label (0..clusters−1, dense, non-empty) of every key from the deterministic

@@ -11,7 +11,6 @@
 //! Every result carries the cost (scored keys, summaries read), the kept set, the certified
 //! bound and, in an experiment, the true tail mass of the kept set.
 
-#include <Eigen/Core>
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -20,6 +19,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include "core/eigen.h"
 
 #include "core/bounds/bound.h"
 #include "core/certified_cells.h"

@@ -7,9 +7,9 @@
 //! cell from its value summary. The oracle bounds O2–O5 (which need every value and the true
 //! tau) are reported beside it for comparison, with each bound's ratio to the exact error.
 
-#include <Eigen/Core>
 #include <cstddef>
 #include <span>
+#include "core/eigen.h"
 
 #include "core/certified_cells.h"
 #include "core/certified_search.h"

@@ -2,8 +2,8 @@
 //! \file Output-level error of Top-k truncation (THEORY §3): the exact error of the attention
 //! output and the bounds O1–O5 on it.
 
-#include <Eigen/Core>
 #include <cstddef>
+#include "core/eigen.h"
 
 #include "core/tail_profile.h"
 

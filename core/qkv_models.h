@@ -6,12 +6,12 @@
 //! from (seed, point, row, purpose). A key set (keys and values) is drawn once and serves any
 //! number of queries, as the cells of certified_cells.h are built once per key set.
 
-#include <Eigen/Core>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
+#include "core/eigen.h"
 
 #include "core/random/stream.h"
 

@@ -4,8 +4,8 @@
 //! (2 with SSE2, 4 with AVX, 8 with AVX-512), so their last bit depends on the compile flags;
 //! these do not, so data stay identical whatever -march the rest of tvk is built with.
 
-#include <Eigen/Core>
 #include <cmath>
+#include "core/eigen.h"
 
 namespace tvk {
 

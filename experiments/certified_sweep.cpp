@@ -1,10 +1,12 @@
 #include "experiments/certified_sweep.h"
 
+// Eigen before oneTBB: both bring in the intrinsic headers, and core/eigen.h must be first.
+#include "core/eigen.h"
+
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <array>
 #include <chrono>

@@ -3,10 +3,10 @@
 #include <H5public.h>
 #include <oneapi/tbb/version.h>
 
-#include <Eigen/Core>
 #include <boost/version.hpp>
 #include <cstdint>
 #include <ctime>
+#include "core/eigen.h"
 
 #include "core/kernels/kernel_set.h"
 #include "tvk/git_version.h"

@@ -17,7 +17,6 @@
 //! Every problem with the file is a tvk::InputError "<file>: <object>: <what>". Not thread-safe:
 //! Debian's libhdf5 is a serial build, so callers keep all store access on one thread.
 
-#include <Eigen/Core>
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
@@ -25,6 +24,7 @@
 #include <string>
 #include <string_view>
 #include <vector>
+#include "core/eigen.h"
 
 #include "core/io/hdf5_handle.h"
 #include "core/io/results_writer.h"

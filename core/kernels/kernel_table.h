@@ -69,6 +69,13 @@ struct KernelTable {
   //! partial sums over channels i mod 4 (the remainder into the first), combined pairwise.
   void (*key_logits)(const double* query, const double* keys, std::size_t count, std::size_t d,
                      double scale, double* out);
+
+  //! The four per-cell sums of KeyCells::upper_bounds over channels e = 0..d−1 in order, for
+  //! cells j < cells, from channel-major summaries (summary[e · cells + j]):
+  //! box[j] = Σ (q_e ≥ 0 ? q_e hi : q_e lo), a[j] = Σ |q_e| big, qc[j] = Σ q_e c,
+  //! b[j] = Σ |q_e| |c|; out holds box, a, qc, b one after the other (4 · cells).
+  void (*cell_sums)(const double* q, std::size_t d, const double* lo, const double* hi,
+                    const double* big, const double* centre, std::size_t cells, double* out);
 };
 
 }  // namespace tvk::kernels

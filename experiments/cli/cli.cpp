@@ -41,6 +41,8 @@ void print_usage(std::ostream& out) {
     out << "  " << verb.name << std::string(10 - std::string(verb.name).size(), ' ') << verb.summary
         << "\n";
   }
+  out << "\ntvk --version prints the version and the kernel set in use (the best this CPU runs);\n"
+         "TVK_KERNELS=generic|avx2|avx512 forces one. Every set gives the same results.\n";
 }
 
 }  // namespace

@@ -7,7 +7,6 @@
 
 #include <gtest/gtest.h>
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <boost/random/normal_distribution.hpp>
 #include <boost/random/uniform_int_distribution.hpp>
@@ -19,6 +18,7 @@
 #include <string>
 #include <tuple>
 #include <vector>
+#include "core/eigen.h"
 
 #include "core/qkv_models.h"
 #include "core/random/stream.h"

@@ -7,7 +7,6 @@
 
 #include <gtest/gtest.h>
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <boost/random/uniform_int_distribution.hpp>
 #include <cmath>
@@ -15,6 +14,7 @@
 #include <limits>
 #include <string>
 #include <vector>
+#include "core/eigen.h"
 
 #include "core/certified_cells.h"
 #include "core/certified_search.h"

@@ -6,10 +6,10 @@
 
 #include <gtest/gtest.h>
 
-#include <Eigen/Core>
 #include <cmath>
 #include <stdexcept>
 #include <vector>
+#include "core/eigen.h"
 
 #include "core/certified_cells.h"
 #include "core/random/stream.h"

@@ -9,7 +9,6 @@
 
 #include <gtest/gtest.h>
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <boost/random/uniform_int_distribution.hpp>
 #include <cmath>
@@ -19,6 +18,7 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+#include "core/eigen.h"
 
 #include "core/bounds/bound_registry.h"
 #include "core/certified_cells.h"

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -282,6 +283,45 @@ TEST(KernelSets, LogitKernelsMatchGenericAndTheDocumentedOrder) {
       ASSERT_TRUE(same_bits(got_columns, expected_columns)) << table.name << " d=" << d;
     }
     (void)generic;
+  }
+}
+
+TEST(KernelSets, CellSumsFollowTheChannelOrderInEverySet) {
+  RandomStream rng(6);
+  for (std::size_t cells = 1; cells <= 37; cells += 3) {
+    for (std::size_t d : {1u, 3u, 8u, 33u}) {
+      std::vector<double> q(d), lo(cells * d), hi(cells * d), big(cells * d), c(cells * d);
+      for (std::size_t e = 0; e < d; ++e)
+        q[e] = e % 5 == 0 ? -0.0 : (rng.uniform01() - 0.5) * 8.0;
+      for (std::size_t i = 0; i < cells * d; ++i) {
+        lo[i] = (rng.uniform01() - 0.9) * 3.0;
+        hi[i] = lo[i] + rng.uniform01();
+        big[i] = std::max(std::abs(lo[i]), std::abs(hi[i]));
+        c[i] = i % 7 == 0 ? -0.0 : 0.5 * (lo[i] + hi[i]);
+      }
+      // The scalar definition, channel-major summaries: summary[e * cells + j].
+      std::vector<double> expected(4 * cells);
+      for (std::size_t j = 0; j < cells; ++j) {
+        double box = 0.0, a = 0.0, qc = 0.0, b = 0.0;
+        for (std::size_t e = 0; e < d; ++e) {
+          const std::size_t at = e * cells + j;
+          box += q[e] >= 0.0 ? q[e] * hi[at] : q[e] * lo[at];
+          a += std::abs(q[e]) * big[at];
+          qc += q[e] * c[at];
+          b += std::abs(q[e]) * std::abs(c[at]);
+        }
+        expected[j] = box;
+        expected[cells + j] = a;
+        expected[2 * cells + j] = qc;
+        expected[3 * cells + j] = b;
+      }
+      for (KernelSet set : available_kernel_sets()) {
+        const KernelTable& table = kernel_table(set);
+        std::vector<double> got(4 * cells);
+        table.cell_sums(q.data(), d, lo.data(), hi.data(), big.data(), c.data(), cells, got.data());
+        ASSERT_TRUE(same_bits(got, expected)) << table.name << " cells=" << cells << " d=" << d;
+      }
+    }
   }
 }
 

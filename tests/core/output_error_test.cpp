@@ -5,7 +5,6 @@
 
 #include <gtest/gtest.h>
 
-#include <Eigen/Core>
 #include <algorithm>
 #include <boost/random/normal_distribution.hpp>
 #include <boost/random/uniform_real_distribution.hpp>
@@ -13,6 +12,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <vector>
+#include "core/eigen.h"
 
 #include "core/random/stream.h"
 #include "tests/core/row_generators.h"

@@ -1,6 +1,7 @@
 // Dot-product kernels: logits of stored heads (channel-major) and of row-major key sets, each
 // in one fixed summation order whatever the vector width.
 #include "core/kernels/isa/kernels.h"
+#include "core/kernels/isa/lanes.h"
 
 namespace tvk::kernels::TVK_KERNEL_ISA {
 namespace {
@@ -43,6 +44,55 @@ void key_logits(const double* query, const double* keys, std::size_t count, std:
     for (std::size_t c = blocks; c < d; ++c)
       a += query[c] * key[c];
     out[i] = scale * ((a + sum[1]) + (sum[2] + sum[3]));
+  }
+}
+
+void cell_sums(const double* q, std::size_t d, const double* lo, const double* hi,
+               const double* big, const double* centre, std::size_t cells, double* out) {
+  // Lanes are cells: each cell's four sums still run over channels 0..d−1 in order, as the
+  // scalar remainder below computes them.
+  using V = lanes::Doubles;
+  using Bits = std::uint64_t __attribute__((vector_size(sizeof(V))));
+  constexpr std::size_t kWidth = lanes::kDoubles;
+  constexpr std::uint64_t kMagnitude = 0x7fffffffffffffffULL;
+  double* box = out;
+  double* a = out + cells;
+  double* qc = out + 2 * cells;
+  double* b = out + 3 * cells;
+  std::size_t j = 0;
+  for (; j + kWidth <= cells; j += kWidth) {
+    V box_sum = {}, a_sum = {}, qc_sum = {}, b_sum = {};
+    for (std::size_t e = 0; e < d; ++e) {
+      const double qe = q[e];
+      const double abs_q = __builtin_fabs(qe);
+      const std::size_t at = e * cells + j;
+      const V c = lanes::load(centre + at);
+      const V abs_c = __builtin_bit_cast(V, __builtin_bit_cast(Bits, c) & kMagnitude);
+      box_sum += qe * lanes::load((qe >= 0.0 ? hi : lo) + at);
+      a_sum += abs_q * lanes::load(big + at);
+      qc_sum += qe * c;
+      b_sum += abs_q * abs_c;
+    }
+    lanes::store(box + j, box_sum);
+    lanes::store(a + j, a_sum);
+    lanes::store(qc + j, qc_sum);
+    lanes::store(b + j, b_sum);
+  }
+  for (; j < cells; ++j) {
+    double box_sum = 0.0, a_sum = 0.0, qc_sum = 0.0, b_sum = 0.0;
+    for (std::size_t e = 0; e < d; ++e) {
+      const double qe = q[e];
+      const double abs_q = __builtin_fabs(qe);
+      const std::size_t at = e * cells + j;
+      box_sum += qe * (qe >= 0.0 ? hi : lo)[at];
+      a_sum += abs_q * big[at];
+      qc_sum += qe * centre[at];
+      b_sum += abs_q * __builtin_fabs(centre[at]);
+    }
+    box[j] = box_sum;
+    a[j] = a_sum;
+    qc[j] = qc_sum;
+    b[j] = b_sum;
   }
 }
 

@@ -7,17 +7,18 @@
 namespace tvk::kernels::TVK_KERNEL_ISA {
 
 const KernelTable kTable = {
-    TVK_STRINGIFY(TVK_KERNEL_ISA),
-    value_range,
-    sort_keys,
-    next_equal_key,
-    exp_shifted,
-    xoshiro_lanes,
-    ziggurat_fast,
-    b1_skip,
-    b2_skip,
-    channel_logits,
-    key_logits,
+    .name = TVK_STRINGIFY(TVK_KERNEL_ISA),
+    .value_range = value_range,
+    .sort_keys = sort_keys,
+    .next_equal_key = next_equal_key,
+    .exp_shifted = exp_shifted,
+    .xoshiro_lanes = xoshiro_lanes,
+    .ziggurat_fast = ziggurat_fast,
+    .b1_skip = b1_skip,
+    .b2_skip = b2_skip,
+    .channel_logits = channel_logits,
+    .key_logits = key_logits,
+    .cell_sums = cell_sums,
 };
 
 }  // namespace tvk::kernels::TVK_KERNEL_ISA

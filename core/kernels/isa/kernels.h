@@ -30,6 +30,8 @@ void channel_logits(const double* q, std::size_t q_stride, const double* k, std:
                     std::size_t keys, std::size_t channels, double scale, double* out);
 void key_logits(const double* query, const double* keys, std::size_t count, std::size_t d,
                 double scale, double* out);
+void cell_sums(const double* q, std::size_t d, const double* lo, const double* hi,
+               const double* big, const double* centre, std::size_t cells, double* out);
 
 //! This set's table.
 extern const KernelTable kTable;

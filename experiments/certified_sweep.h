@@ -17,7 +17,7 @@
 
 #include "core/io/certified_config.h"
 #include "core/io/results_table.h"
-#include "experiments/synthetic_sweep.h"
+#include "experiments/run_options.h"
 
 namespace tvk {
 

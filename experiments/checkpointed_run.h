@@ -13,7 +13,7 @@
 #include "core/engine/row_source.h"
 #include "core/engine/sweep_runner.h"
 #include "core/row_analysis.h"
-#include "experiments/synthetic_sweep.h"
+#include "experiments/run_options.h"
 
 namespace tvk {
 

@@ -8,7 +8,7 @@
 
 #include "core/io/results_table.h"
 #include "core/io/store_sweep_config.h"
-#include "experiments/synthetic_sweep.h"
+#include "experiments/run_options.h"
 
 namespace tvk {
 

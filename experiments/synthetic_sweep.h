@@ -13,19 +13,9 @@
 #include "core/io/results_table.h"
 #include "core/io/sweep_config.h"
 #include "core/models/score_model.h"
+#include "experiments/run_options.h"
 
 namespace tvk {
-
-//! How to run (nothing here changes the data).
-struct RunOptions {
-  std::filesystem::path out_dir = "results";
-  std::size_t threads = 0;  //!< 0 = all cores
-  ProgressMode progress = ProgressMode::kAuto;
-  bool resume = false;
-  std::string command_line;
-  std::size_t shard_index = 0;  //!< --shard i/N: compute only work items c with c % N == i
-  std::size_t shard_count = 1;
-};
 
 //! One grid point of a synthetic sweep: a model instance and a row length.
 struct SyntheticPoint {

@@ -1,0 +1,36 @@
+#pragma once
+//! \file Experiment kinds as a table, like the CLI's verbs (experiments/cli/cli.cpp): the config's
+//! `kind:` names an entry, and `tvk run`, `tvk validate` and `tvk run -m` reach the kind only
+//! through it. A new kind is its own files (config reader, sweep, this entry's three functions in
+//! experiments/kinds/<kind>.cpp) plus one line in experiments/experiment_kinds.cpp.
+
+#include <string>
+#include <vector>
+
+#include "core/io/config_document.h"
+#include "experiments/run_options.h"
+
+namespace tvk {
+
+//! What the command line needs of one experiment kind.
+struct ExperimentKind {
+  const char* name;     //!< the config's `kind:` value
+  const char* summary;  //!< one line for the documentation and error messages
+  //! Reads and validates the whole config; returns its results name (`name:`). Throws
+  //! InputError naming the file, key and line on bad input.
+  std::string (*results_name)(const ConfigDocument& document);
+  //! The resolved config and the size of its work, for `tvk validate`.
+  std::string (*describe)(const ConfigDocument& document);
+  //! Runs it, prints the summary table (unless `quiet`) and the files written; returns the
+  //! exit code.
+  int (*run)(const ConfigDocument& document, const RunOptions& options, bool quiet);
+};
+
+//! Every kind, in the order `tvk --help` and error messages list them.
+const std::vector<ExperimentKind>& experiment_kinds();
+
+//! The kind a config names (`kind:`, default synthetic). Throws InputError at the `kind` key,
+//! with a did-you-mean, for a name no kind has.
+const ExperimentKind& experiment_kind_of(const ConfigDocument& document);
+
+}  // namespace tvk

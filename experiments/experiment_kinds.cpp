@@ -1,0 +1,35 @@
+// The table of experiment kinds: one line per kind (experiments/experiment_kind.h).
+#include <algorithm>
+
+#include "core/io/config_checks.h"
+#include "core/io/config_reader.h"
+#include "experiments/experiment_kind.h"
+#include "experiments/kinds/kinds.h"
+
+namespace tvk {
+
+const std::vector<ExperimentKind>& experiment_kinds() {
+  static const std::vector<ExperimentKind> kinds = {
+      kinds::synthetic_kind(),
+      kinds::logit_store_kind(),
+      kinds::certified_kind(),
+  };
+  return kinds;
+}
+
+const ExperimentKind& experiment_kind_of(const ConfigDocument& document) {
+  const std::string name = experiment_kind(document);
+  const auto& kinds = experiment_kinds();
+  const auto found = std::find_if(kinds.begin(), kinds.end(), [&name](const ExperimentKind& kind) {
+    return name == kind.name;
+  });
+  if (found != kinds.end()) return *found;
+  std::vector<std::string> names;
+  for (const ExperimentKind& kind : kinds)
+    names.emplace_back(kind.name);
+  const ConfigEntry* entry = document.root().find("kind");
+  throw_config_error(entry->value.location(), "kind",
+                     unknown_choice("experiment kind", name, names));
+}
+
+}  // namespace tvk

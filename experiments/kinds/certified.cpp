@@ -1,0 +1,35 @@
+// Experiment kind "certified": certified searches that score only some keys
+// (experiments/certified_sweep.h).
+#include <cstdio>
+
+#include "core/io/certified_config.h"
+#include "experiments/certified_sweep.h"
+#include "experiments/kinds/kinds.h"
+
+namespace tvk::kinds {
+namespace {
+
+int run(const ConfigDocument& document, const RunOptions& options, bool quiet) {
+  const CertifiedConfig config = read_certified_config(document);
+  const CertifiedOutcome outcome = run_certified_sweep(config, options);
+  if (!outcome.wrote_results) return 0;
+  if (!quiet) std::printf("\n%s", certified_summary(config, outcome, 80).c_str());
+  std::printf("\n%s: %zu query rows, %zu searches in %.2f s\nwrote %s\n      %s\n",
+              config.name.c_str(), outcome.rows_total, outcome.searches_total, outcome.seconds,
+              outcome.h5_path.string().c_str(), outcome.csv_path.string().c_str());
+  for (const auto& path : {outcome.points_csv_path, outcome.speed_csv_path}) {
+    if (!path.empty()) std::printf("      %s\n", path.string().c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+ExperimentKind certified_kind() {
+  return {"certified", "certified searches (MC-Search, B5, Delta-k) that score only some keys",
+          [](const ConfigDocument& document) { return read_certified_config(document).name; },
+          [](const ConfigDocument& document) { return describe(read_certified_config(document)); },
+          run};
+}
+
+}  // namespace tvk::kinds

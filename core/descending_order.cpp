@@ -1,7 +1,6 @@
 #include "core/descending_order.h"
 
 #include <algorithm>
-#include <array>
 #include <cmath>
 #include <numeric>
 
@@ -71,39 +70,14 @@ void descending_order(std::span<const double> values, const ValueRange& range,
   const double span = top - range.bottom;
   const double scale = span > 0 && std::isfinite(span) ? kKeySpan / span : 0.0;
 
-  // The keys first (a vectorised kernel), then the histograms of both digits and
-  // the packing of each key with its position (one 8-byte move per element and pass): split,
-  // the two loops run faster than fused.
+  // The keys first (a vectorised kernel), then the radix passes (a kernel too): the histograms
+  // of both digits and the packing of each key with its position, one 8-byte move per element
+  // and pass.
   auto& keys = scratch.keys;
   keys.resize(n);
   kernels::active_kernels().sort_keys(values.data(), n, top, scale, kKeyShift, keys.data());
-  std::array<std::array<std::uint32_t, kDigitMask + 1>, 2> counts{};
-  for (std::size_t i = 0; i < n; ++i) {
-    const std::uint32_t key = keys[i];
-    packed[i] = static_cast<std::uint64_t>(key) << 32 | i;
-    ++counts[0][key & kDigitMask];
-    ++counts[1][key >> kDigitBits];
-  }
-  std::uint64_t* in = packed.data();
-  std::uint64_t* out = packed_next.data();
-  for (int d = 0; d < 2; ++d) {
-    auto& count = counts[d];
-    const int shift = 32 + kDigitBits * d;
-    if (count[(in[0] >> shift) & kDigitMask] == n) continue;  // one digit for all: no-op pass
-    std::uint32_t offset = 0;
-    for (auto& c : count) {
-      const std::uint32_t here = c;
-      c = offset;
-      offset += here;
-    }
-    for (std::size_t i = 0; i < n; ++i) {  // stable: equal keys keep their order
-      const std::uint64_t item = in[i];
-      out[count[(item >> shift) & kDigitMask]++] = item;
-    }
-    std::swap(in, out);
-  }
-  for (std::size_t i = 0; i < n; ++i)
-    order[i] = static_cast<std::uint32_t>(in[i]);
+  const std::uint64_t* in = kernels::active_kernels().radix_order(
+      keys.data(), n, kDigitBits, packed.data(), packed_next.data(), order.data());
 
   // Exact fix-up inside runs of equal coarse keys (distinct doubles can share a key).
   fix_up_runs(values, in, order);

@@ -1,6 +1,7 @@
 #include "core/tail_profile.h"
 
 #include "core/descending_order.h"
+#include "core/kernels/kernel_set.h"
 #include "core/value_range.h"
 #include "core/vector_exp.h"
 
@@ -39,8 +40,7 @@ void TailProfile::assign(std::span<const double> logits) {
   descending_order(row, range, position_, sort_scratch_);
   sorted_.resize(n);
   weight_.resize(n);
-  for (std::size_t r = 0; r < n; ++r)
-    sorted_[r] = row[position_[r]];
+  kernels::active_kernels().gather(row.data(), position_.data(), n, sorted_.data());
   exp_shifted(sorted_, sorted_[0], weight_);
   weight_[0] = 1.0;  // exp(0), whatever the vector routine
 

@@ -35,8 +35,20 @@ struct KernelTable {
   void (*sort_keys)(const double* v, std::size_t n, double top, double scale, int shift,
                     std::uint32_t* keys);
 
+  //! Stable LSD radix sort of the words keys[i] << 32 | i by two digits of `digit_bits` bits
+  //! (keys < 2^(2 digit_bits)), through the buffers a and b (n words each); writes the sorted
+  //! positions to order and returns the buffer holding the sorted words.
+  const std::uint64_t* (*radix_order)(const std::uint32_t* keys, std::size_t n, int digit_bits,
+                                      std::uint64_t* a, std::uint64_t* b, std::uint32_t* order);
+
   //! The first i in [from, last) with packed[i] >> 32 == packed[i + 1] >> 32, or last.
   std::size_t (*next_equal_key)(const std::uint64_t* packed, std::size_t from, std::size_t last);
+
+  //! out[r] = values[order[r]] for r < n: a row in the order of a permutation.
+  void (*gather)(const double* values, const std::uint32_t* order, std::size_t n, double* out);
+
+  //! x[i] = shift + scale · x[i] for i < n (a location-scale family from standard draws).
+  void (*scale_shift)(double* x, std::size_t n, double shift, double scale);
 
   //! out[i] = exp(in[i] − shift) by tvk's own exp (core/numerics/elementary.h); in may alias out.
   void (*exp_shifted)(const double* in, std::size_t n, double shift, double* out);

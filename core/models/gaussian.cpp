@@ -1,5 +1,6 @@
 //! \file gaussian: i.i.d. N(mu, sigma^2) logits, the paper's model (closed-form rule).
 
+#include "core/kernels/kernel_set.h"
 #include "core/models/model_base.h"
 #include "core/models/numerics.h"
 #include "core/random/normal_block.h"
@@ -25,8 +26,7 @@ class GaussianModel final : public ScoreModelBase {
   void sample(RandomStream& stream, std::span<double> out) const override {
     // The vectorised ziggurat of a whole row (the benchmarks' hot path).
     fill_standard_normals(stream, out);
-    for (double& s : out)
-      s = mu_ + sigma_ * s;
+    kernels::active_kernels().scale_shift(out.data(), out.size(), mu_, sigma_);
   }
 
   std::optional<double> density(double s) const override {

@@ -286,6 +286,55 @@ TEST(KernelSets, LogitKernelsMatchGenericAndTheDocumentedOrder) {
   }
 }
 
+TEST(KernelSets, RadixOrderIsAStableSortByKey) {
+  RandomStream rng(7);
+  for (std::size_t n : {1u, 2u, 63u, 64u, 65u, 1000u, 4096u}) {
+    for (int spread : {1, 3, 4194303}) {  // all equal, few keys, every key distinct-ish
+      std::vector<std::uint32_t> keys(n);
+      for (auto& key : keys)
+        key = static_cast<std::uint32_t>(rng() % static_cast<std::uint64_t>(spread));
+      std::vector<std::uint32_t> expected(n);
+      for (std::size_t i = 0; i < n; ++i)
+        expected[i] = static_cast<std::uint32_t>(i);
+      std::stable_sort(expected.begin(), expected.end(),
+                       [&keys](std::uint32_t a, std::uint32_t b) { return keys[a] < keys[b]; });
+      for (KernelSet set : available_kernel_sets()) {
+        const KernelTable& table = kernel_table(set);
+        std::vector<std::uint64_t> a(n), b(n);
+        std::vector<std::uint32_t> order(n);
+        const std::uint64_t* sorted =
+            table.radix_order(keys.data(), n, 11, a.data(), b.data(), order.data());
+        ASSERT_EQ(order, expected) << table.name << " n=" << n << " spread=" << spread;
+        for (std::size_t i = 0; i < n; ++i)
+          ASSERT_EQ(sorted[i], static_cast<std::uint64_t>(keys[order[i]]) << 32 | order[i]);
+      }
+    }
+  }
+}
+
+TEST(KernelSets, GatherAndScaleShiftMatchGeneric) {
+  const KernelTable& generic = kernel_table(KernelSet::kGeneric);
+  RandomStream rng(8);
+  for (std::size_t n = 0; n < 100; n += 7) {
+    std::vector<double> values = adversarial_row(rng, n, static_cast<int>(n));
+    std::vector<std::uint32_t> order(n);
+    for (std::size_t i = 0; i < n; ++i)
+      order[i] = static_cast<std::uint32_t>(rng() % n);
+    for (KernelSet set : available_kernel_sets()) {
+      const KernelTable& table = kernel_table(set);
+      std::vector<double> got(n), expected(n);
+      table.gather(values.data(), order.data(), n, got.data());
+      for (std::size_t r = 0; r < n; ++r)
+        expected[r] = values[order[r]];
+      ASSERT_TRUE(same_bits(got, expected)) << table.name;
+      std::vector<double> a = values, b = values;
+      generic.scale_shift(a.data(), n, -0.75, 3.3);
+      table.scale_shift(b.data(), n, -0.75, 3.3);
+      ASSERT_TRUE(same_bits(a, b)) << table.name;
+    }
+  }
+}
+
 TEST(KernelSets, CellSumsFollowTheChannelOrderInEverySet) {
   RandomStream rng(6);
   for (std::size_t cells = 1; cells <= 37; cells += 3) {

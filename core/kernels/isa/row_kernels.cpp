@@ -1,4 +1,5 @@
-// Row kernels: value range, the sort's coarse keys and run scan, and exp over a row.
+// Row kernels: value range, the sort's coarse keys and run scan, a permutation gather, an affine
+// map, and exp over a row.
 #include "core/kernels/isa/kernels.h"
 #include "core/kernels/isa/lanes.h"
 #include "core/numerics/elementary.h"
@@ -65,6 +66,44 @@ void sort_keys(const double* v, std::size_t n, double top, double scale, int shi
   }
 }
 
+const std::uint64_t* radix_order(const std::uint32_t* keys, std::size_t n, int digit_bits,
+                                 std::uint64_t* a, std::uint64_t* b, std::uint32_t* order) {
+  constexpr int kMaxDigitBits = 11;
+  std::uint32_t counts[2][1u << kMaxDigitBits] = {};
+  if (digit_bits > kMaxDigitBits) digit_bits = kMaxDigitBits;  // the caller's 11; never more
+  const std::uint32_t mask = (1u << digit_bits) - 1;
+  const std::size_t buckets = std::size_t{1} << digit_bits;
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::uint32_t key = keys[i];
+    a[i] = static_cast<std::uint64_t>(key) << 32 | i;
+    ++counts[0][key & mask];
+    ++counts[1][key >> digit_bits];
+  }
+  std::uint64_t* in = a;
+  std::uint64_t* out = b;
+  for (int d = 0; d < 2; ++d) {
+    std::uint32_t* count = counts[d];
+    const int shift = 32 + digit_bits * d;
+    if (count[(in[0] >> shift) & mask] == n) continue;  // one digit for all: no-op pass
+    std::uint32_t offset = 0;
+    for (std::size_t c = 0; c < buckets; ++c) {
+      const std::uint32_t here = count[c];
+      count[c] = offset;
+      offset += here;
+    }
+    for (std::size_t i = 0; i < n; ++i) {  // stable: equal keys keep their order
+      const std::uint64_t item = in[i];
+      out[count[(item >> shift) & mask]++] = item;
+    }
+    std::uint64_t* swap = in;
+    in = out;
+    out = swap;
+  }
+  for (std::size_t i = 0; i < n; ++i)
+    order[i] = static_cast<std::uint32_t>(in[i]);
+  return in;
+}
+
 std::size_t next_equal_key(const std::uint64_t* packed, std::size_t from, std::size_t last) {
   // Runs are rare: blocks without an equal neighbour are skipped by a count the compiler
   // vectorises (integer arithmetic), and only a block that has one is walked.
@@ -80,6 +119,16 @@ std::size_t next_equal_key(const std::uint64_t* packed, std::size_t from, std::s
     }
   }
   return last;
+}
+
+void gather(const double* values, const std::uint32_t* order, std::size_t n, double* out) {
+  for (std::size_t r = 0; r < n; ++r)
+    out[r] = values[order[r]];
+}
+
+void scale_shift(double* x, std::size_t n, double shift, double scale) {
+  for (std::size_t i = 0; i < n; ++i)
+    x[i] = shift + scale * x[i];
 }
 
 void exp_shifted(const double* in, std::size_t n, double shift, double* out) {

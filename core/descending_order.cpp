@@ -9,11 +9,10 @@
 namespace tvk {
 namespace {
 
-constexpr std::size_t kSmallRow = 64;  // below this a comparison sort is faster
-constexpr int kDigitBits = 11;         // 2 passes of 11 bits: a 22-bit key
-constexpr std::uint32_t kDigitMask = (1u << kDigitBits) - 1;
-constexpr int kKeyShift = 31 - 2 * kDigitBits;  // keys are computed in [0, 2^31)
-constexpr double kKeySpan = 2147483520.0;       // < 2^31 − 1 with room for rounding
+constexpr std::size_t kSmallRow = 64;                 // below this a comparison sort is faster
+constexpr int kDigitBits = kernels::kRadixDigitBits;  // 2 passes of 11 bits: a 22-bit key
+constexpr int kKeyShift = 31 - 2 * kDigitBits;        // keys are computed in [0, 2^31)
+constexpr double kKeySpan = 2147483520.0;             // < 2^31 − 1 with room for rounding
 
 bool before(std::span<const double> values, std::uint32_t a, std::uint32_t b) {
   return values[a] > values[b] || (values[a] == values[b] && a < b);
@@ -76,8 +75,8 @@ void descending_order(std::span<const double> values, const ValueRange& range,
   auto& keys = scratch.keys;
   keys.resize(n);
   kernels::active_kernels().sort_keys(values.data(), n, top, scale, kKeyShift, keys.data());
-  const std::uint64_t* in = kernels::active_kernels().radix_order(
-      keys.data(), n, kDigitBits, packed.data(), packed_next.data(), order.data());
+  const std::uint64_t* in = kernels::active_kernels().radix_order(keys.data(), n, packed.data(),
+                                                                  packed_next.data(), order.data());
 
   // Exact fix-up inside runs of equal coarse keys (distinct doubles can share a key).
   fix_up_runs(values, in, order);

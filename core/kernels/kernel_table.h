@@ -23,6 +23,9 @@ struct RangeResult {
   bool has_nan;
 };
 
+//! The digit width of the sort's two radix passes (a 22-bit coarse key).
+inline constexpr int kRadixDigitBits = 11;
+
 //! One instruction set's kernels.
 struct KernelTable {
   //! The set's name as TVK_KERNELS and `tvk --version` spell it.
@@ -35,11 +38,11 @@ struct KernelTable {
   void (*sort_keys)(const double* v, std::size_t n, double top, double scale, int shift,
                     std::uint32_t* keys);
 
-  //! Stable LSD radix sort of the words keys[i] << 32 | i by two digits of `digit_bits` bits
-  //! (keys < 2^(2 digit_bits)), through the buffers a and b (n words each); writes the sorted
-  //! positions to order and returns the buffer holding the sorted words.
-  const std::uint64_t* (*radix_order)(const std::uint32_t* keys, std::size_t n, int digit_bits,
-                                      std::uint64_t* a, std::uint64_t* b, std::uint32_t* order);
+  //! Stable LSD radix sort of the words keys[i] << 32 | i by two digits of kRadixDigitBits
+  //! bits (keys < 2^(2 kRadixDigitBits)), through the buffers a and b (n words each); writes the
+  //! sorted positions to order and returns the buffer holding the sorted words.
+  const std::uint64_t* (*radix_order)(const std::uint32_t* keys, std::size_t n, std::uint64_t* a,
+                                      std::uint64_t* b, std::uint32_t* order);
 
   //! The first i in [from, last) with packed[i] >> 32 == packed[i + 1] >> 32, or last.
   std::size_t (*next_equal_key)(const std::uint64_t* packed, std::size_t from, std::size_t last);

@@ -18,8 +18,8 @@ namespace tvk::kernels::TVK_KERNEL_ISA {
 RangeResult value_range(const double* v, std::size_t n);
 void sort_keys(const double* v, std::size_t n, double top, double scale, int shift,
                std::uint32_t* keys);
-const std::uint64_t* radix_order(const std::uint32_t* keys, std::size_t n, int digit_bits,
-                                 std::uint64_t* a, std::uint64_t* b, std::uint32_t* order);
+const std::uint64_t* radix_order(const std::uint32_t* keys, std::size_t n, std::uint64_t* a,
+                                 std::uint64_t* b, std::uint32_t* order);
 std::size_t next_equal_key(const std::uint64_t* packed, std::size_t from, std::size_t last);
 void gather(const double* values, const std::uint32_t* order, std::size_t n, double* out);
 void scale_shift(double* x, std::size_t n, double shift, double scale);

@@ -61,7 +61,8 @@ int run_verb(const std::vector<std::string>& args) {
     kernel_set = kernels::kernel_set_name(kernels::kernel_set_from_environment());
     kernels::active_kernels();
   } catch (const std::invalid_argument& error) {
-    std::cerr << "tvk: error: " << error.what() << "\n";
+    // Every rank of an MPI job on one machine fails alike: rank 0 says it once.
+    if (Communicator::world().is_root()) std::cerr << "tvk: error: " << error.what() << "\n";
     return kExitBadInput;
   }
   if (args[0] == "--version") {

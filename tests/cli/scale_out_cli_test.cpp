@@ -17,6 +17,7 @@
 
 #include "core/io/results_reader.h"
 #include "core/io/results_table.h"
+#include "core/kernels/kernel_set.h"
 
 namespace tvk {
 namespace {
@@ -106,6 +107,27 @@ TEST_F(ScaleOut, ShardsMergeToTheSingleProcessBytes) {
     EXPECT_EQ(std::string(std::istreambuf_iterator<char>(a), {}),
               std::string(std::istreambuf_iterator<char>(b), {}));
   }
+}
+
+// Nodes of different CPU generations: each shard computed with another kernel set (as
+// different machines would pick), merged, equals the single-process run byte for byte.
+TEST_F(ScaleOut, ShardsOfDifferentKernelSetsMergeToTheSingleProcessBytes) {
+  const std::vector<kernels::KernelSet> sets = kernels::available_kernel_sets();
+  const int count = 3;
+  const fs::path parts = root_ / "mixed";
+  std::string list;
+  for (int i = 0; i < count; ++i) {
+    const char* set = kernels::kernel_set_name(sets[static_cast<std::size_t>(i) % sets.size()]);
+    Result shard = shell(std::string("TVK_KERNELS=") + set + " " + q(kTvk) + " run " + q(config_) +
+                         " --shard " + std::to_string(i) + "/3 --out " + q(parts) +
+                         " --threads 1 --progress none");
+    ASSERT_EQ(shard.code, 0) << set << ": " << shard.out;
+    list += " " + q(parts / ("scale.shard-" + std::to_string(i) + "-of-3.tvkpart"));
+  }
+  const fs::path merged = root_ / "mixed.h5";
+  Result merge = shell("TVK_KERNELS=generic " + q(kTvk) + " merge " + q(merged) + list);
+  ASSERT_EQ(merge.code, 0) << merge.out;
+  EXPECT_EQ(tables(merged), reference_) << count << " shards over " << sets.size() << " sets";
 }
 
 TEST_F(ScaleOut, MergeRefusesIncompleteDuplicateAndForeignPartials) {

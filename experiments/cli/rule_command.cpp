@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/finite_n_rule.h"
+#include "core/predictors/finite_n_rule.h"
 #include "core/io/results_table.h"
 #include "core/models/model_registry.h"
 #include "experiments/cli/arg_parser.h"

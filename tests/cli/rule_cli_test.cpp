@@ -16,7 +16,7 @@
 #include <variant>
 #include <vector>
 
-#include "core/finite_n_rule.h"
+#include "core/predictors/finite_n_rule.h"
 #include "core/models/model_registry.h"
 #include "tests/support/json_reader.h"
 #include "tests/support/run_tvk.h"

@@ -1,0 +1,234 @@
+#pragma once
+//! \file Runs every search of a certified run on the query rows of one key set, whose cells are
+//! built once (internal to the certified kind; header-only, included by certified_sweep.cpp).
+
+// Eigen first: core/eigen.h must bring in the intrinsic headers before anything else does.
+#include "core/eigen.h"
+
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "core/certified_cells.h"
+#include "core/certified_search.h"
+#include "core/kernels/kernel_set.h"
+#include "core/output_certificate.h"
+#include "core/row_analysis.h"
+#include "core/tail_profile.h"
+#include "core/vector_norms.h"
+#include "experiments/certified/item_result.h"
+#include "experiments/certified/search_plan.h"
+
+namespace tvk::certified {
+
+//! Runs every search on the query rows of one key set: its cells are built once.
+class KeySetRunner {
+ public:
+  KeySetRunner(const RunContext& ctx, const Eigen::MatrixXd& keys, const Eigen::MatrixXd& values,
+               double scale)
+      : ctx_(ctx),
+        values_(values),
+        scale_(scale),
+        n_(static_cast<std::size_t>(keys.rows())),
+        d_(static_cast<std::size_t>(keys.cols())),
+        analyzer_(ctx.plan) {
+    keys_.resize(n_ * d_);
+    for (std::size_t i = 0; i < n_; ++i) {
+      for (std::size_t c = 0; c < d_; ++c)
+        keys_[i * d_ + c] = keys(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(c));
+    }
+    cells_.reserve(ctx.cell_options.size());
+    for (const CellOptions& options : ctx.cell_options)
+      cells_.emplace_back(keys, values, options);
+    for (const SearchPlan& plan : ctx.searches) {
+      if (plan.type == SearchType::kDeltaK) {
+        delta_.emplace_back(std::make_unique<DeltaKSearch>(plan.delta_bound, ctx.bound_options,
+                                                           plan.k0, plan.delta_k));
+      } else {
+        delta_.emplace_back();
+      }
+    }
+    if (ctx.config->output_error) build_distances();
+    logits_.resize(n_);
+    scratch_logits_.resize(n_);
+    kept_mask_.resize(n_);
+    tail_mask_.resize(static_cast<Eigen::Index>(n_));
+  }
+
+  std::size_t n() const { return n_; }
+
+  //! Runs the dense baseline and every search at every eps on the queries (rows of an item),
+  //! then the exact analysis of each row and the checks of every result.
+  void run(const std::vector<Eigen::VectorXd>& queries, const std::vector<RowMeta>& meta,
+           ItemResult& out) {
+    const CertifiedConfig& config = *ctx_.config;
+    const auto& eps = config.eps;
+    const std::size_t rows = queries.size(), S = ctx_.searches.size(), E = eps.size();
+    // Timed in blocks (one search at one eps over every query of the item), as a kernel serving
+    // many queries against one key set would run: the dense baseline scores every key, sorts the
+    // row and finds k_eps, once per eps like every search.
+    for (double e : eps) {
+      const double start = thread_seconds();
+      for (const Eigen::VectorXd& query : queries) {
+        score_all(query, logits_);
+        dense_profile_.assign(logits_);
+        sink_ += dense_profile_.k_eps(e);  // keeps the look-up from being optimised away
+      }
+      out.dense_seconds += thread_seconds() - start;
+    }
+    results_.resize(rows * S * E);  // [row][search][eps]
+    for (std::size_t s = 0; s < S; ++s) {
+      for (std::size_t e = 0; e < E; ++e) {
+        const double start = thread_seconds();
+        for (std::size_t r = 0; r < rows; ++r)
+          results_[(r * S + s) * E + e] = search(ctx_.searches[s], s, queries[r], eps[e]);
+        out.search_seconds[s] += thread_seconds() - start;
+      }
+    }
+    // Untimed: the full row's exact analysis, and each result checked against it.
+    const std::size_t bounds = config.bounds.size();
+    for (std::size_t r = 0; r < rows; ++r) {
+      score_all(queries[r], logits_);
+      analyzer_.analyze(logits_, analysis_);
+      out.meta.push_back(meta[r]);
+      for (std::size_t e = 0; e < E; ++e) {
+        out.exact.push_back(static_cast<std::uint32_t>(analysis_.k_eps[e]));
+        for (std::size_t b = 0; b < bounds; ++b) {
+          out.exact.push_back(static_cast<std::uint32_t>(analysis_.certificates[b * E + e].kept));
+        }
+      }
+      for (std::size_t s = 0; s < S; ++s) {
+        for (std::size_t e = 0; e < E; ++e) {
+          out.records.push_back(record(ctx_.searches[s], results_[(r * S + s) * E + e], eps[e]));
+        }
+      }
+    }
+  }
+
+ private:
+  //! CPU time of the calling thread: unlike wall-clock time it does not count the time the
+  //! thread waits while other processes run, so the speed table means something on a shared
+  //! machine.
+  static double thread_seconds() {
+    timespec now{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+  }
+
+  void score_all(const Eigen::VectorXd& query, std::vector<double>& out) const {
+    kernels::active_kernels().key_logits(query.data(), keys_.data(), n_, d_, scale_, out.data());
+  }
+
+  //! The search alone, as deployed: no true tau (computed afterwards, untimed). Δk-Search needs
+  //! the whole row scored and sorted, so that is part of its time.
+  SearchResult search(const SearchPlan& plan, std::size_t s, const Eigen::VectorXd& query,
+                      double eps) {
+    switch (plan.type) {
+      case SearchType::kMc: {
+        McSearchOptions options;
+        options.eps = eps;
+        options.kept = plan.kept;
+        options.upper_bound = plan.upper;
+        options.cost = ctx_.cost;
+        options.true_tau = false;
+        return mc_search(cells_[plan.cells], query, scale_, options);
+      }
+      case SearchType::kB5:
+        return b5_search(cells_[plan.cells], query, scale_, eps, plan.upper, ctx_.cost, false);
+      case SearchType::kDeltaK:
+        score_all(query, scratch_logits_);
+        delta_profile_.assign(scratch_logits_);
+        return delta_[s]->run(delta_profile_, eps, ctx_.cost);
+    }
+    throw std::logic_error("certified sweep: unknown search type");
+  }
+
+  //! P(K^c) from the full row, summed from the bottom of the sorted order (as kept_set_tau).
+  double true_tau(const SearchResult& result) {
+    std::fill(kept_mask_.begin(), kept_mask_.end(), 0);
+    for (std::uint32_t i : result.kept_keys)
+      kept_mask_[i] = 1;
+    const TailProfile& profile = analyzer_.profile();
+    const auto w = profile.weights();
+    const auto pos = profile.positions();
+    double outside = 0.0;
+    for (std::size_t r = n_; r-- > 0;) {
+      if (!kept_mask_[pos[r]]) outside += w[r];
+    }
+    return outside / profile.total();
+  }
+
+  SearchRecord record(const SearchPlan& plan, const SearchResult& result, double eps) {
+    SearchRecord rec;
+    rec.scored = static_cast<std::uint32_t>(result.scored);
+    rec.summaries = static_cast<std::uint32_t>(result.summaries_read);
+    rec.kept = static_cast<std::uint32_t>(result.kept);
+    rec.positions = static_cast<std::uint32_t>(result.positions_examined);
+    rec.dense = result.dense_fallback ? 1 : 0;
+    rec.certified = result.certified ? 1 : 0;
+    rec.bound = result.bound;
+    rec.true_tau = true_tau(result);  // also fills kept_mask_
+    rec.cost = result.cost;
+    rec.valid = rec.true_tau <= rec.bound && rec.bound <= eps ? 1 : 0;
+    if (!ctx_.config->output_error) return rec;
+    const KeyCells* cells = plan.type == SearchType::kDeltaK ? nullptr : &cells_[plan.cells];
+    const OutputCertificate oc =
+        output_certificate(result, values_, cells, logits_, /*with_diameter=*/false);
+    rec.exact_error = oc.exact;
+    rec.certificate = oc.certificate;
+    rec.output_valid = oc.exact <= oc.certificate ? 1 : 0;
+    rec.ratios = {oc.certificate_ratio, kNaN, oc.head_radius_ratio, oc.variance_ratio,
+                  oc.generic_ratio};
+    // O2 = tau · max_{i∈K, j∈T} ‖v_i − v_j‖₂ from the key set's distance matrix (the
+    // library's direct loop costs |K| |T| d_v per search).
+    double far = 0.0;
+    if (result.kept < n_) {
+      for (std::size_t j = 0; j < n_; ++j)
+        tail_mask_[static_cast<Eigen::Index>(j)] = kept_mask_[j] ? 0.0 : 1.0;
+      for (std::uint32_t i : result.kept_keys) {
+        const Eigen::Map<const Eigen::ArrayXd> row(distances_.data() + std::size_t{i} * n_,
+                                                   static_cast<Eigen::Index>(n_));
+        far = std::max(far, (row * tail_mask_).maxCoeff());
+      }
+    }
+    rec.ratios[1] = oc.exact > 0.0 ? oc.tau * far / oc.exact : kNaN;
+    return rec;
+  }
+
+  //! ‖v_i − v_j‖₂ for every pair (row-major n × n).
+  void build_distances() {
+    const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> v = values_;
+    distances_.assign(n_ * n_, 0.0);
+    for (std::size_t i = 0; i < n_; ++i) {
+      for (std::size_t j = i + 1; j < n_; ++j) {
+        const double dist = euclidean_norm(v.row(static_cast<Eigen::Index>(i)) -
+                                           v.row(static_cast<Eigen::Index>(j)));
+        distances_[i * n_ + j] = dist;
+        distances_[j * n_ + i] = dist;
+      }
+    }
+  }
+
+  const RunContext& ctx_;
+  const Eigen::MatrixXd& values_;
+  double scale_;
+  std::size_t n_, d_;
+  std::vector<double> keys_;  // n × d row-major, for the dense scoring
+  std::vector<KeyCells> cells_;
+  std::vector<std::unique_ptr<DeltaKSearch>> delta_;  // per search (null unless Δk)
+  std::vector<double> distances_;
+  RowAnalyzer analyzer_;
+  RowAnalysis analysis_;
+  TailProfile dense_profile_, delta_profile_;
+  std::vector<double> logits_, scratch_logits_;
+  std::vector<char> kept_mask_;
+  Eigen::ArrayXd tail_mask_;
+  std::vector<SearchResult> results_;
+  std::size_t sink_ = 0;
+};
+
+}  // namespace tvk::certified

@@ -1,0 +1,51 @@
+#pragma once
+//! \file A certified run's searches ready to run and what every work item shares (internal to
+//! the certified kind: experiments/certified_sweep.cpp).
+
+#include <array>
+#include <cstddef>
+#include <limits>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/bounds/bound.h"
+#include "core/certified_cells.h"
+#include "core/certified_search.h"
+#include "core/io/certified_config.h"
+#include "core/row_analysis.h"
+
+namespace tvk::certified {
+
+inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+//! The output-level ratios reported per row, bound / exact.
+constexpr std::size_t kRatioCount = 5;  // certificate, O2, O3, O4, O5
+const std::array<const char*, kRatioCount> kRatioNames = {"certificate", "o2", "o3", "o4", "o5"};
+
+enum class SearchType { kMc, kB5, kDeltaK };
+
+//! A search ready to run.
+struct SearchPlan {
+  SearchType type = SearchType::kMc;
+  std::size_t cells = 0;  //!< index into RunContext::cell_options (MC and B5)
+  KeptMode kept = KeptMode::kTopk;
+  UpperBoundKind upper = UpperBoundKind::kMin;
+  std::string delta_bound;
+  std::size_t k0 = 1, delta_k = 1;
+};
+
+//! What every work item shares (read-only).
+struct RunContext {
+  const CertifiedConfig* config = nullptr;
+  std::vector<CellOptions> cell_options;  //!< distinct cell partitions the searches use
+  std::vector<SearchPlan> searches;
+  std::shared_ptr<const RowAnalysisPlan> plan;  //!< exact k_eps and the full-row bounds
+  BoundOptions bound_options;                   //!< for Δk-Search's bound
+  CostModel cost;
+};
+
+//! The plans of a config's searches, with each distinct cell partition listed once.
+RunContext make_context(const CertifiedConfig& config);
+
+}  // namespace tvk::certified

@@ -1,0 +1,63 @@
+#pragma once
+//! \file The certified kind's tables: a table built row by row and the summary columns of one
+//! (search, eps) over a set of query rows (internal to the certified kind).
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/io/results_table.h"
+#include "experiments/certified/item_result.h"
+#include "experiments/certified/search_plan.h"
+
+namespace tvk::certified {
+
+//! Median of the non-NaN values (NaN when there is none).
+double median(std::vector<double>& values);
+
+//! Builds a table row by row: the first row fixes the columns and their order.
+class TableBuilder {
+ public:
+  void put(const std::string& name, double value, const std::string& doc = "") {
+    column(name, doc, std::vector<double>{}).push_back(value);
+  }
+  void put_int(const std::string& name, std::int64_t value, const std::string& doc = "") {
+    column(name, doc, std::vector<std::int64_t>{}).push_back(value);
+  }
+  void put_bool(const std::string& name, bool value, const std::string& doc = "") {
+    column(name, doc, std::vector<std::uint8_t>{}).push_back(value ? 1 : 0);
+  }
+  void put_string(const std::string& name, const std::string& value, const std::string& doc = "") {
+    column(name, doc, std::vector<std::string>{}).push_back(value);
+  }
+  Table take() { return std::move(table_); }
+
+ private:
+  template <class V>
+  V& column(const std::string& name, const std::string& doc, V empty) {
+    auto it = index_.find(name);
+    if (it == index_.end()) {
+      it = index_.emplace(name, table_.columns.size()).first;
+      table_.columns.push_back({name, std::move(empty), doc});
+    }
+    return std::get<V>(table_.columns[it->second].values);
+  }
+  Table table_;
+  std::map<std::string, std::size_t> index_;
+};
+
+//! A query row of the run: which item and which row within it.
+struct RowRef {
+  std::size_t item = 0, row = 0;
+};
+
+//! Summary columns of (search s, eps e) over `refs`.
+void summarize(const RunContext& ctx, const std::vector<ItemResult>& items,
+               const std::vector<RowRef>& refs, std::size_t s, std::size_t e, TableBuilder& out);
+
+//! A parameter as the tables print it ("%g").
+std::string format_param(double value);
+
+}  // namespace tvk::certified

@@ -16,8 +16,8 @@
 #include <variant>
 #include <vector>
 
-#include "core/predictors/finite_n_rule.h"
 #include "core/models/model_registry.h"
+#include "core/predictors/finite_n_rule.h"
 #include "tests/support/json_reader.h"
 #include "tests/support/run_tvk.h"
 #include "tests/support/temp_dir.h"

@@ -1,6 +1,6 @@
-//! \file The finite-n predictor of E[k_eps]/n (core/predictors/finite_n_rule.h, docs/finite_n.md): exact
-//! closed forms at n = 2 and for rows of equal logits, agreement with high-precision Monte Carlo
-//! means (tvk run, 20000-40000 rows; constants below with their standard errors) for every
+//! \file The finite-n predictor of E[k_eps]/n (core/predictors/finite_n_rule.h, docs/finite_n.md):
+//! exact closed forms at n = 2 and for rows of equal logits, agreement with high-precision Monte
+//! Carlo means (tvk run, 20000-40000 rows; constants below with their standard errors) for every
 //! registered model, THEORY §4's table, monotonicity in eps and q, convergence to the
 //! asymptotic rule, the Blom baseline, and the unsupported and invalid cases.
 

@@ -260,11 +260,7 @@ SearchResult b5_search(const KeyCells& blocks, const Eigen::VectorXd& query, dou
 
 DeltaKSearch::DeltaKSearch(std::string_view bound, const BoundOptions& options, std::size_t k0,
                            std::size_t delta_k)
-    : bound_(make_bound(bound, options)),
-      name_(bound),
-      equal_groups_(options.equal_groups),
-      k0_(k0),
-      delta_k_(delta_k) {
+    : bound_(make_bound(bound, options)), name_(bound), k0_(k0), delta_k_(delta_k) {
   topk_ = dynamic_cast<const TopkBound*>(bound_.get());
   if (topk_ == nullptr) {
     throw std::invalid_argument("Δk-Search needs a Top-k bound (b1, b2, b3...), got '" + name_ +
@@ -283,22 +279,7 @@ std::string DeltaKSearch::bound_name() const {
 }
 
 std::vector<std::size_t> DeltaKSearch::ranks_read(std::size_t n, std::size_t k) const {
-  std::vector<std::size_t> ranks;
-  if (k >= n) return ranks;
-  const std::size_t tail_keys = n - k;
-  if (name_ == "b1" || name_ == "b2") {
-    ranks.push_back(k + 1);  // s_(k+1) (s_(k) and the exact head are in the kept ranks)
-  } else if (name_ == "b3" || name_ == "b3_gap") {
-    // Group leaders a_g = k + 2^g, g = 0.. (see MultiGapBound).
-    for (std::size_t g = 0; g < static_cast<std::size_t>(std::bit_width(tail_keys)); ++g)
-      ranks.push_back(k + (std::size_t{1} << g));
-  } else {  // b3_equal, b3_equal_gap
-    const std::size_t groups = std::min(equal_groups_, tail_keys);
-    const std::size_t base = tail_keys / groups, extra = tail_keys % groups;
-    for (std::size_t g = 0; g < groups; ++g)
-      ranks.push_back(k + 1 + g * base + std::min(g, extra));
-  }
-  return ranks;
+  return topk_->ranks_read(n, k);  // the bound says what it reads: no bound is known by name
 }
 
 SearchResult DeltaKSearch::run(const TailProfile& profile, double eps, CostModel cost) const {

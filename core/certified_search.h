@@ -145,7 +145,6 @@ class DeltaKSearch {
   std::unique_ptr<CertifyingBound> bound_;
   const TopkBound* topk_ = nullptr;
   std::string name_;
-  std::size_t equal_groups_;
   std::size_t k0_, delta_k_;
 };
 

@@ -57,6 +57,10 @@ class TopkBound : public CertifyingBound {
  public:
   //! B_k >= tau_k, k = 1..n; B_n = 0.
   virtual double value(const TailProfile& profile, std::size_t k) const = 0;
+  //! The sorted ranks beyond k (1-based, in (k, n]) whose logits value(profile, k) reads besides
+  //! the top k: what a search that reads the sorted row lazily (Δk-Search) must score. Empty
+  //! for k >= n.
+  virtual std::vector<std::size_t> ranks_read(std::size_t n, std::size_t k) const = 0;
   //! k_B(eps) = min{k : B_k <= eps}, scanning upward from k_start.
   std::size_t certified_k(const TailProfile& profile, double eps, std::size_t k_start = 1) const;
   //! The certificate of the Top-k kept set (bound 0 at k = n).

@@ -38,4 +38,10 @@ void BoundaryGapBound::certify(const TailProfile& profile, std::span<const doubl
   }
 }
 
+std::vector<std::size_t> BoundaryGapBound::ranks_read(std::size_t n, std::size_t k) const {
+  // s_(k+1); s_(k) is the last kept rank.
+  if (k >= n) return {};
+  return {k + 1};
+}
+
 }  // namespace tvk

@@ -35,4 +35,10 @@ void ExactHeadGapBound::certify(const TailProfile& profile, std::span<const doub
   }
 }
 
+std::vector<std::size_t> ExactHeadGapBound::ranks_read(std::size_t n, std::size_t k) const {
+  // s_(k+1); the exact head is the kept ranks.
+  if (k >= n) return {};
+  return {k + 1};
+}
+
 }  // namespace tvk

@@ -13,6 +13,7 @@ class ExactHeadGapBound final : public TopkBound {
     return "exact head, boundary gap: (n-k) e^s_(k+1) / (L + (n-k) e^s_(k+1))";
   }
   double value(const TailProfile& profile, std::size_t k) const override;
+  std::vector<std::size_t> ranks_read(std::size_t n, std::size_t k) const override;
   //! The scan of TopkBound::certify with clear failures skipped in blocks (same results).
   void certify(const TailProfile& profile, std::span<const double> eps,
                std::span<const std::size_t> k_eps, std::span<Certificate> out,

@@ -71,6 +71,23 @@ double MultiGapBound::evaluate(const TailProfile& profile, std::size_t k,
   return upper / (static_cast<double>(k) + upper);
 }
 
+std::vector<std::size_t> MultiGapBound::ranks_read(std::size_t n, std::size_t k) const {
+  // The group leaders a_g of evaluate(): k + 2^g (geometric) or the starts of the equal groups.
+  std::vector<std::size_t> ranks;
+  if (k >= n) return ranks;
+  const std::size_t tail_keys = n - k;
+  if (grouping_ == TailGrouping::kGeometric) {
+    for (std::size_t g = 0; g < static_cast<std::size_t>(std::bit_width(tail_keys)); ++g)
+      ranks.push_back(k + (std::size_t{1} << g));
+  } else {
+    const std::size_t groups = std::min(equal_groups_, tail_keys);
+    const std::size_t base = tail_keys / groups, extra = tail_keys % groups;
+    for (std::size_t g = 0; g < groups; ++g)
+      ranks.push_back(k + 1 + g * base + std::min(g, extra));
+  }
+  return ranks;
+}
+
 void MultiGapBound::certify(const TailProfile& profile, std::span<const double> eps,
                             std::span<const std::size_t> k_eps, std::span<Certificate> out,
                             BoundScratch& scratch) const {

@@ -27,6 +27,7 @@ class MultiGapBound final : public TopkBound {
   std::string name() const override;
   std::string description() const override;
   double value(const TailProfile& profile, std::size_t k) const override;
+  std::vector<std::size_t> ranks_read(std::size_t n, std::size_t k) const override;
   //! Same results as TopkBound::certify; the gap form filters k without exps.
   void certify(const TailProfile& profile, std::span<const double> eps,
                std::span<const std::size_t> k_eps, std::span<Certificate> out,

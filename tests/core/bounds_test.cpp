@@ -217,6 +217,48 @@ TEST(Bounds, EveryBoundIsValidAndCertifiesTheBruteForceK) {
   EXPECT_GT(rows_checked, 8000u);
 }
 
+// Δk-Search scores only the top k and a bound's ranks_read(n, k): a Top-k bound's value must not
+// depend on any other rank. Every unread rank beyond k is moved (keeping the order) and the value
+// must stay the same bits; a ranks_read that forgets a rank the value uses fails here.
+TEST(Bounds, TopkValueReadsOnlyTheTopKAndItsRanksRead) {
+  std::vector<NamedRow> rows = tvk::test::random_rows(30, 77);
+  for (int equal_groups : {3, 8}) {
+    BoundOptions options;
+    options.equal_groups = static_cast<std::size_t>(equal_groups);
+    for (const std::string& name : tvk::bound_names()) {
+      const auto bound = tvk::make_bound(name, options);
+      const auto* topk = dynamic_cast<const TopkBound*>(bound.get());
+      if (topk == nullptr) continue;  // b4 certifies block sets, not Top-k
+      for (const NamedRow& named : rows) {
+        const TailProfile profile(named.logits);
+        const std::size_t n = profile.n();
+        if (n < 4) continue;
+        const auto sorted = profile.sorted_logits();
+        for (std::size_t k = 1; k < n; k += 1 + n / 9) {
+          const std::vector<std::size_t> read = topk->ranks_read(n, k);
+          std::vector<char> is_read(n + 1, 0);
+          for (std::size_t r : read) {
+            ASSERT_GT(r, k) << name;
+            ASSERT_LE(r, n) << name;
+            is_read[r] = 1;
+          }
+          // Sorted logits with every unread rank r > k moved to the midpoint of s_(r), s_(r+1)
+          // (the bottom one a little lower): the order is kept, the read ranks are unchanged.
+          std::vector<double> moved(sorted.begin(), sorted.end());
+          for (std::size_t r = k + 1; r <= n; ++r) {
+            if (is_read[r]) continue;
+            moved[r - 1] = r < n ? 0.5 * (sorted[r - 1] + sorted[r]) : sorted[r - 1] - 1.0;
+          }
+          const TailProfile changed(moved);
+          ASSERT_EQ(changed.n(), n);
+          EXPECT_EQ(topk->value(changed, k), topk->value(TailProfile(sorted), k))
+              << name << " " << named.name << " k=" << k;
+        }
+      }
+    }
+  }
+}
+
 TEST(Bounds, OrderingBetweenVariants) {
   // Same head form, fewer/larger tail groups: b3 <= b2, b3_equal <= b2, b3_gap <= b1,
   // b3_equal_gap <= b1; exact head beats the gap form: b2 <= b1, b3 <= b3_gap.

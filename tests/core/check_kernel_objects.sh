@@ -5,8 +5,8 @@
 set -euo pipefail
 status=0
 for object in "$@"; do
-  set_name=$(basename "$(dirname "$object")" | sed -n 's/^tvk_kernels_\([a-z0-9]*\)\.dir$/\1/p')
-  [ -n "$set_name" ] || set_name=$(echo "$object" | sed -n 's/.*tvk_kernels_\([a-z0-9]*\)\.dir.*/\1/p')
+  # CMake puts an object library's objects under .../tvk_kernels_<set>.dir/.
+  set_name=$(echo "$object" | sed -n 's/.*tvk_kernels_\([a-z0-9]*\)\.dir.*/\1/p')
   if [ -z "$set_name" ]; then
     echo "check_kernel_objects: cannot tell the kernel set of $object" >&2
     exit 2

@@ -19,7 +19,7 @@ CHECK_MARCHES ?= x86-64-v4 x86-64
 APT_PACKAGES := cmake g++ make git clang-format libeigen3-dev libboost-math-dev \
   libboost-random-dev libhdf5-dev libtbb-dev libyaml-cpp-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libopenmpi-dev openmpi-bin python3 python3-numpy python3-h5py \
-  python3-pandas python3-matplotlib
+  python3-pandas python3-matplotlib libxxhash-dev nlohmann-json3-dev
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

@@ -6,11 +6,11 @@
 #include <vector>
 
 #include "core/bounds/bound_registry.h"
-#include "core/descending_order.h"
 #include "core/models/model_registry.h"
 #include "core/random/normal_block.h"
-#include "core/row_analysis.h"
-#include "core/tail_profile.h"
+#include "core/rows/descending_order.h"
+#include "core/rows/row_analysis.h"
+#include "core/rows/tail_profile.h"
 
 namespace {
 

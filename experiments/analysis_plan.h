@@ -4,8 +4,8 @@
 #include <memory>
 #include <string>
 
-#include "core/io/sweep_config.h"
-#include "core/row_analysis.h"
+#include "core/config/sweep_config.h"
+#include "core/rows/row_analysis.h"
 
 namespace tvk {
 

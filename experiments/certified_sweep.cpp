@@ -1,7 +1,8 @@
 #include "experiments/certified_sweep.h"
 
-// Eigen before oneTBB: both bring in the intrinsic headers, and core/eigen.h must be first.
-#include "core/eigen.h"
+// Eigen before oneTBB: both bring in the intrinsic headers, and core/numerics/eigen.h must be
+// first.
+#include "core/numerics/eigen.h"
 
 #include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
@@ -23,23 +24,24 @@
 #include <utility>
 #include <vector>
 
-#include "core/certified_cells.h"
-#include "core/certified_search.h"
+#include "core/certified/cells.h"
+#include "core/certified/output_certificate.h"
+#include "core/certified/qkv_models.h"
+#include "core/certified/search.h"
+#include "core/config/config_checks.h"
 #include "core/engine/byte_codec.h"
 #include "core/engine/checkpoint.h"
 #include "core/engine/progress.h"
 #include "core/engine/thread_count.h"
 #include "core/error.h"
-#include "core/io/config_checks.h"
-#include "core/io/logit_store.h"
-#include "core/io/results_writer.h"
+#include "core/hdf5/logit_store.h"
+#include "core/hdf5/results_writer.h"
 #include "core/kernels/kernel_set.h"
-#include "core/output_certificate.h"
-#include "core/qkv_models.h"
+#include "core/numerics/vector_norms.h"
 #include "core/random/stream.h"
-#include "core/row_analysis.h"
-#include "core/tail_profile.h"
-#include "core/vector_norms.h"
+#include "core/results/csv_writer.h"
+#include "core/rows/row_analysis.h"
+#include "core/rows/tail_profile.h"
 #include "experiments/analysis_plan.h"
 #include "experiments/certified/item_result.h"
 #include "experiments/certified/key_set_runner.h"

@@ -15,8 +15,8 @@
 #include <filesystem>
 #include <string>
 
-#include "core/io/certified_config.h"
-#include "core/io/results_table.h"
+#include "core/config/certified_config.h"
+#include "core/results/results_table.h"
 #include "experiments/run_options.h"
 
 namespace tvk {

@@ -12,7 +12,7 @@
 #include "core/engine/point_statistics.h"
 #include "core/engine/row_source.h"
 #include "core/engine/sweep_runner.h"
-#include "core/row_analysis.h"
+#include "core/rows/row_analysis.h"
 #include "experiments/run_options.h"
 
 namespace tvk {

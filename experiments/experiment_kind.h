@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "core/io/config_document.h"
+#include "core/config/config_document.h"
 #include "experiments/run_options.h"
 
 namespace tvk {

@@ -1,8 +1,8 @@
 // The table of experiment kinds: one line per kind (experiments/experiment_kind.h).
 #include <algorithm>
 
-#include "core/io/config_checks.h"
-#include "core/io/config_reader.h"
+#include "core/config/config_checks.h"
+#include "core/config/config_reader.h"
 #include "experiments/experiment_kind.h"
 #include "experiments/kinds/kinds.h"
 

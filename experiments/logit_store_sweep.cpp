@@ -6,12 +6,13 @@
 #include <limits>
 #include <map>
 
+#include "core/config/config_checks.h"
 #include "core/engine/point_statistics.h"
 #include "core/error.h"
-#include "core/io/config_checks.h"
-#include "core/io/logit_store.h"
-#include "core/io/results_writer.h"
+#include "core/hdf5/logit_store.h"
+#include "core/hdf5/results_writer.h"
 #include "core/models/numerics.h"
+#include "core/results/csv_writer.h"
 #include "experiments/analysis_plan.h"
 #include "experiments/checkpointed_run.h"
 #include "experiments/provenance.h"

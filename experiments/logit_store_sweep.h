@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <string>
 
-#include "core/io/results_table.h"
-#include "core/io/store_sweep_config.h"
+#include "core/config/store_sweep_config.h"
+#include "core/results/results_table.h"
 #include "experiments/run_options.h"
 
 namespace tvk {

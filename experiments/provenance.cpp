@@ -6,7 +6,7 @@
 #include <boost/version.hpp>
 #include <cstdint>
 #include <ctime>
-#include "core/eigen.h"
+#include "core/numerics/eigen.h"
 
 #include "core/kernels/kernel_set.h"
 #include "tvk/git_version.h"

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/io/results_writer.h"
+#include "core/hdf5/results_writer.h"
 
 namespace tvk {
 

@@ -7,9 +7,10 @@
 #include <map>
 
 #include "core/engine/sweep_runner.h"
-#include "core/io/results_writer.h"
+#include "core/hdf5/results_writer.h"
 #include "core/models/model_registry.h"
 #include "core/random/stream.h"
+#include "core/results/csv_writer.h"
 #include "experiments/analysis_plan.h"
 #include "experiments/checkpointed_run.h"
 #include "experiments/partial_file.h"

@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "core/config/sweep_config.h"
 #include "core/engine/point_statistics.h"
 #include "core/engine/progress.h"
-#include "core/io/results_table.h"
-#include "core/io/sweep_config.h"
 #include "core/models/score_model.h"
+#include "core/results/results_table.h"
 #include "experiments/run_options.h"
 
 namespace tvk {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/tail_profile.h"
+#include "core/rows/tail_profile.h"
 
 namespace tvk {
 

@@ -14,7 +14,7 @@
 
 #include "core/engine/point_statistics.h"
 #include "core/engine/row_source.h"
-#include "core/row_analysis.h"
+#include "core/rows/row_analysis.h"
 
 namespace tvk {
 

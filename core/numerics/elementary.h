@@ -13,9 +13,10 @@
 //! by the scalar exp and the lane-wise exp_lanes, so that they cannot drift apart; its table
 //! and coefficients were computed for tvk (mpmath) and are checked by the tests.
 //!
-//! Errors measured against glibc's long double functions by tests/core/elementary_test.cpp, as
-//! |result − exact| in units of the spacing of the doubles at the exact value (2^-1074 for
-//! subnormal results); every result is one of the two doubles around the exact value:
+//! Errors measured against glibc's long double functions by
+//! tests/core/numerics/elementary_test.cpp, as |result − exact| in units of the spacing of the
+//! doubles at the exact value (2^-1074 for subnormal results); every result is one of the two
+//! doubles around the exact value:
 //!   exp    max 0.77 ulp (0.58 for normal results), 1.0% not correctly rounded, 7.0 million
 //!          inputs over [-745.13, 709.78]; the worst are subnormal results, rounded to 53 bits
 //!          and then to the subnormal grid

@@ -1,6 +1,6 @@
 #pragma once
 //! \file The table of tvk's exp (core/numerics/elementary.h): 2^(j/256) as bits and a relative
-//! tail, generated data (mpmath at 300 bits), checked by tests/core/elementary_test.cpp.
+//! tail, generated data (mpmath at 300 bits), checked by tests/core/numerics/elementary_test.cpp.
 
 #include <cstdint>
 

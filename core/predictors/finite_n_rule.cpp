@@ -17,7 +17,7 @@
 #include "core/predictors/laplace_inversion.h"
 #include "core/predictors/logit_law.h"
 #include "core/predictors/survival_quadrature.h"
-#include "core/tail_profile.h"
+#include "core/rows/tail_profile.h"
 
 // The method (docs/finite_n.md has the derivation and the error table). By exchangeability,
 //   E[k_eps]/n = P(key 1 is kept) = int_0^1 P(q) dq,

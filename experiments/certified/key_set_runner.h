@@ -2,8 +2,8 @@
 //! \file Runs every search of a certified run on the query rows of one key set, whose cells are
 //! built once (internal to the certified kind; header-only, included by certified_sweep.cpp).
 
-// Eigen first: core/eigen.h must bring in the intrinsic headers before anything else does.
-#include "core/eigen.h"
+// Eigen first: core/numerics/eigen.h must bring in the intrinsic headers before anything else does.
+#include "core/numerics/eigen.h"
 
 #include <time.h>
 
@@ -13,13 +13,13 @@
 #include <cstdint>
 #include <vector>
 
-#include "core/certified_cells.h"
-#include "core/certified_search.h"
+#include "core/certified/cells.h"
+#include "core/certified/output_certificate.h"
+#include "core/certified/search.h"
 #include "core/kernels/kernel_set.h"
-#include "core/output_certificate.h"
-#include "core/row_analysis.h"
-#include "core/tail_profile.h"
-#include "core/vector_norms.h"
+#include "core/numerics/vector_norms.h"
+#include "core/rows/row_analysis.h"
+#include "core/rows/tail_profile.h"
 #include "experiments/certified/item_result.h"
 #include "experiments/certified/search_plan.h"
 

@@ -10,10 +10,10 @@
 #include <vector>
 
 #include "core/bounds/bound.h"
-#include "core/certified_cells.h"
-#include "core/certified_search.h"
-#include "core/io/certified_config.h"
-#include "core/row_analysis.h"
+#include "core/certified/cells.h"
+#include "core/certified/search.h"
+#include "core/config/certified_config.h"
+#include "core/rows/row_analysis.h"
 
 namespace tvk::certified {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/io/results_table.h"
+#include "core/results/results_table.h"
 #include "experiments/certified/item_result.h"
 #include "experiments/certified/search_plan.h"
 

@@ -4,9 +4,9 @@
 #include <filesystem>
 #include <map>
 
+#include "core/config/config_document.h"
+#include "core/config/sweep_config.h"
 #include "core/error.h"
-#include "core/io/config_document.h"
-#include "core/io/sweep_config.h"
 #include "experiments/analysis_plan.h"
 #include "experiments/cli/arg_parser.h"
 #include "experiments/cli/cli.h"

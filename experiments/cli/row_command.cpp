@@ -6,10 +6,10 @@
 #include <sstream>
 
 #include "core/bounds/bound_registry.h"
-#include "core/divergence.h"
+#include "core/config/logit_row_reader.h"
 #include "core/error.h"
-#include "core/io/logit_row_reader.h"
-#include "core/tail_profile.h"
+#include "core/rows/divergence.h"
+#include "core/rows/tail_profile.h"
 #include "experiments/cli/arg_parser.h"
 #include "experiments/cli/cli.h"
 

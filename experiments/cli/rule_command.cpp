@@ -16,9 +16,9 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/io/results_table.h"
 #include "core/models/model_registry.h"
 #include "core/predictors/finite_n_rule.h"
+#include "core/results/results_table.h"
 #include "experiments/cli/arg_parser.h"
 #include "experiments/cli/cli.h"
 

@@ -2,9 +2,9 @@
 #include <cstdio>
 #include <iostream>
 
+#include "core/config/config_checks.h"
+#include "core/config/config_document.h"
 #include "core/error.h"
-#include "core/io/config_checks.h"
-#include "core/io/config_document.h"
 #include "experiments/cli/arg_parser.h"
 #include "experiments/cli/cli.h"
 #include "experiments/cli/multirun.h"

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "core/io/logit_store.h"
+#include "core/hdf5/logit_store.h"
 #include "experiments/cli/arg_parser.h"
 #include "experiments/cli/cli.h"
 

@@ -2,7 +2,7 @@
 // (experiments/certified_sweep.h).
 #include <cstdio>
 
-#include "core/io/certified_config.h"
+#include "core/config/certified_config.h"
 #include "experiments/certified_sweep.h"
 #include "experiments/kinds/kinds.h"
 

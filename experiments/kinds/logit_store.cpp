@@ -2,7 +2,7 @@
 // (experiments/logit_store_sweep.h).
 #include <cstdio>
 
-#include "core/io/store_sweep_config.h"
+#include "core/config/store_sweep_config.h"
 #include "experiments/kinds/kinds.h"
 #include "experiments/logit_store_sweep.h"
 

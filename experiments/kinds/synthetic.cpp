@@ -2,8 +2,8 @@
 #include <cmath>
 #include <cstdio>
 
+#include "core/config/sweep_config.h"
 #include "core/engine/thread_count.h"
-#include "core/io/sweep_config.h"
 #include "experiments/communicator.h"
 #include "experiments/kinds/kinds.h"
 #include "experiments/synthetic_sweep.h"

@@ -6,7 +6,7 @@
 #include <string>
 #include <variant>
 
-#include "core/io/results_reader.h"
+#include "core/hdf5/results_reader.h"
 #include "core/kernels/kernel_set.h"
 #include "tests/support/run_tvk.h"
 #include "tests/support/temp_dir.h"

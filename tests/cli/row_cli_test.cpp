@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "core/bounds/bound_registry.h"
-#include "core/tail_profile.h"
-#include "tests/core/row_generators.h"
+#include "core/rows/tail_profile.h"
 #include "tests/support/json_reader.h"
+#include "tests/support/row_generators.h"
 #include "tests/support/run_tvk.h"
 #include "tests/support/temp_dir.h"
 

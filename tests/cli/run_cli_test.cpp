@@ -22,8 +22,8 @@
 #include <variant>
 #include <vector>
 
-#include "core/io/results_reader.h"
-#include "core/io/results_table.h"
+#include "core/hdf5/results_reader.h"
+#include "core/results/results_table.h"
 
 namespace tvk {
 namespace {

@@ -15,9 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "core/io/results_reader.h"
-#include "core/io/results_table.h"
+#include "core/hdf5/results_reader.h"
 #include "core/kernels/kernel_set.h"
+#include "core/results/results_table.h"
 
 namespace tvk {
 namespace {

@@ -12,8 +12,9 @@
 #include <string>
 #include <vector>
 
-#include "core/io/hdf5_handle.h"
-#include "core/io/logit_store_writer.h"
+#include "core/hdf5/hdf5_handle.h"
+#include "core/hdf5/logit_store_writer.h"
+#include "core/hdf5/results_writer.h"
 #include "tests/support/run_tvk.h"
 #include "tests/support/temp_dir.h"
 

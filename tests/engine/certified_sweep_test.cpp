@@ -12,17 +12,17 @@
 #include <string>
 #include <variant>
 
-#include "core/certified_cells.h"
-#include "core/certified_search.h"
+#include "core/certified/cells.h"
+#include "core/certified/output_certificate.h"
+#include "core/certified/qkv_models.h"
+#include "core/certified/search.h"
+#include "core/config/certified_config.h"
+#include "core/config/config_document.h"
 #include "core/error.h"
-#include "core/io/certified_config.h"
-#include "core/io/config_document.h"
-#include "core/io/results_reader.h"
-#include "core/io/results_table.h"
-#include "core/output_certificate.h"
-#include "core/qkv_models.h"
+#include "core/hdf5/results_reader.h"
 #include "core/random/stream.h"
-#include "core/tail_profile.h"
+#include "core/results/results_table.h"
+#include "core/rows/tail_profile.h"
 #include "experiments/certified_sweep.h"
 
 namespace tvk {

@@ -10,11 +10,11 @@
 #include <numeric>
 #include <variant>
 
+#include "core/config/config_document.h"
+#include "core/config/store_sweep_config.h"
 #include "core/error.h"
-#include "core/io/config_document.h"
-#include "core/io/logit_store.h"
-#include "core/io/results_reader.h"
-#include "core/io/store_sweep_config.h"
+#include "core/hdf5/logit_store.h"
+#include "core/hdf5/results_reader.h"
 #include "experiments/logit_store_sweep.h"
 
 namespace tvk {

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "core/row_analysis.h"
+#include "core/rows/row_analysis.h"
 
 namespace tvk {
 namespace {

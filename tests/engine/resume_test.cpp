@@ -18,10 +18,10 @@
 #include <vector>
 
 #include "core/bounds/bound_registry.h"
+#include "core/config/sweep_config.h"
 #include "core/engine/checkpoint.h"
 #include "core/engine/sweep_runner.h"
 #include "core/error.h"
-#include "core/io/sweep_config.h"
 #include "core/models/model_registry.h"
 #include "core/random/stream.h"
 #include "experiments/synthetic_sweep.h"

@@ -18,9 +18,9 @@
 #include <vector>
 
 #include "core/bounds/bound_registry.h"
+#include "core/config/sweep_config.h"
 #include "core/engine/sweep_runner.h"
-#include "core/io/results_reader.h"
-#include "core/io/sweep_config.h"
+#include "core/hdf5/results_reader.h"
 #include "core/models/model_registry.h"
 #include "core/random/stream.h"
 #include "experiments/synthetic_sweep.h"

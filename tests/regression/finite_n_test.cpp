@@ -14,8 +14,8 @@
 #include <variant>
 #include <vector>
 
-#include "core/io/results_reader.h"
-#include "core/io/sweep_config.h"
+#include "core/config/sweep_config.h"
+#include "core/hdf5/results_reader.h"
 #include "experiments/synthetic_sweep.h"
 
 namespace tvk {

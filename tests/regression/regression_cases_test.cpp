@@ -29,7 +29,7 @@
 #include <variant>
 #include <vector>
 
-#include "core/io/results_reader.h"
+#include "core/hdf5/results_reader.h"
 #include "core/kernels/kernel_set.h"
 #include "tests/support/run_tvk.h"
 

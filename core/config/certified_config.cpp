@@ -1,0 +1,359 @@
+#include "core/config/certified_config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <sstream>
+
+#include "core/config/config_checks.h"
+#include "core/config/config_reader.h"
+#include "core/config/sweep_config.h"
+
+namespace tvk {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+const std::vector<std::string> kSearchTypes = {"mc_search", "b5", "delta_k"};
+const std::vector<std::string> kDeltaBounds = {"b1",     "b2",       "b3",
+                                               "b3_gap", "b3_equal", "b3_equal_gap"};
+const std::vector<std::string> kFamilies = {"gaussian", "clustered", "positional"};
+
+ValueCheck<double> at_least_real(double minimum) {
+  return [minimum](const double& value) -> std::string {
+    if (value >= minimum) return "";
+    return "must be >= " + format_number(minimum) + ", got " + format_number(value);
+  };
+}
+
+ValueCheck<double> positive_real() {
+  return [](const double& value) -> std::string {
+    if (value > 0.0) return "";
+    return "must be > 0, got " + format_number(value);
+  };
+}
+
+//! A grid axis: a non-empty list without repeats.
+template <class T>
+std::vector<T> read_axis(ConfigReader& reader, std::string_view key, const std::vector<T>& fallback,
+                         const ValueCheck<T>& check) {
+  std::vector<T> values = reader.get_list_or<T>(key, fallback, check);
+  require_nonempty(reader, key, values);
+  require_distinct(reader, key, values);
+  return values;
+}
+
+//! Keys a family does not use are errors rather than silently ignored axes.
+void reject_unused(ConfigReader& reader, const std::string& family,
+                   const std::vector<std::string>& keys) {
+  for (const auto& key : keys) {
+    if (reader.has(key)) reader.fail(key, "is not used by the " + family + " family");
+  }
+}
+
+CertifiedQkvSource read_qkv_source(ConfigReader& reader) {
+  CertifiedQkvSource source;
+  source.family = reader.get<std::string>("family", one_of("qkv family", kFamilies));
+  source.n = read_axis<std::int64_t>(reader, "n", source.n, at_least(1));
+  source.d = read_axis<std::int64_t>(reader, "d", source.d, at_least(1));
+  source.strength = read_axis<double>(reader, "strength", source.strength, at_least_real(0.0));
+  const bool clustered = source.family == "clustered";
+  const bool positional = source.family == "positional";
+  if (clustered) {
+    source.clusters = read_axis<std::int64_t>(reader, "clusters", {16}, at_least(1));
+  } else {
+    reject_unused(reader, source.family, {"clusters"});
+  }
+  if (clustered || positional) {
+    source.spread = read_axis<double>(reader, "spread", {0.25}, at_least_real(0.0));
+    source.query_noise =
+        reader.get_or<double>("query_noise", source.query_noise, at_least_real(0.0));
+  } else {
+    reject_unused(reader, source.family, {"spread", "query_noise"});
+  }
+  if (positional) {
+    source.correlation_length =
+        read_axis<double>(reader, "correlation_length", {64.0}, positive_real());
+  } else {
+    reject_unused(reader, source.family, {"correlation_length"});
+  }
+  source.dv = reader.get_or<std::int64_t>("dv", source.dv, at_least(1));
+  source.value_noise = reader.get_or<double>("value_noise", source.value_noise, at_least_real(0.0));
+  source.float32 = reader.get_or<bool>("float32", source.float32);
+  source.rows = reader.get<std::int64_t>("rows", at_least(1));
+  source.queries_per_key_set =
+      reader.get_or<std::int64_t>("queries_per_key_set", source.queries_per_key_set, at_least(1));
+  source.seed = reader.get<std::uint64_t>("seed");
+  return source;
+}
+
+CertifiedStoreSource read_store_source(ConfigReader& reader) {
+  CertifiedStoreSource source;
+  source.store = reader.get<std::string>("store", [](const std::string& path) -> std::string {
+    return path.empty() ? "must name a logit store file" : "";
+  });
+  source.layers = read_index_selection(reader, "layers");
+  source.heads = read_index_selection(reader, "heads");
+  source.sequences = read_index_selection(reader, "sequences");
+  source.min_length = reader.get_or<std::int64_t>("min_length", source.min_length, at_least(1));
+  return source;
+}
+
+//! Which search types each search key belongs to (the did-you-mean vocabulary is all of them).
+struct SearchKey {
+  const char* key;
+  std::vector<std::string> types;
+};
+const std::vector<SearchKey> kSearchKeys = {
+    {"cells", {"mc_search", "b5"}}, {"block", {"mc_search", "b5"}},
+    {"clusters", {"mc_search"}},    {"iterations", {"mc_search"}},
+    {"bound", {"mc_search", "b5"}}, {"kept", {"mc_search"}},
+    {"delta_bound", {"delta_k"}},   {"k0", {"delta_k"}},
+    {"delta_k", {"delta_k"}},
+};
+
+CertifiedSearchSpec read_search(ConfigReader& reader) {
+  CertifiedSearchSpec spec;
+  spec.type = reader.get<std::string>("type", one_of("search type", kSearchTypes));
+  spec.name = reader.get_or<std::string>("name", spec.type, [](const std::string& name) {
+    if (valid_name(name)) return std::string();
+    return "must be letters, digits, '_', '.' and '-', got '" + name + "'";
+  });
+  for (const SearchKey& key : kSearchKeys) {
+    if (reader.has(key.key) &&
+        std::find(key.types.begin(), key.types.end(), spec.type) == key.types.end()) {
+      reader.fail(key.key, "is not a key of search type " + spec.type + " (it applies to " +
+                               join(key.types, ", ") + ")");
+    }
+  }
+  if (spec.type == "delta_k") {
+    spec.cells = "";
+    spec.kept = "";
+    spec.bound = "";
+    spec.delta_bound = reader.get_or<std::string>("delta_bound", spec.delta_bound,
+                                                  one_of("Δk bound", kDeltaBounds));
+    spec.k0 = reader.get_or<std::int64_t>("k0", spec.k0, at_least(1));
+    spec.delta_k = reader.get_or<std::int64_t>("delta_k", spec.delta_k, at_least(1));
+    return spec;
+  }
+  spec.delta_bound = "";
+  if (spec.type == "b5") {
+    spec.cells = reader.get_or<std::string>("cells", "blocks", [](const std::string& cells) {
+      if (cells == "blocks") return std::string();
+      return "b5 runs on position blocks (cells: blocks), got '" + cells + "'";
+    });
+    spec.kept = "scored";
+  } else {
+    spec.cells = reader.get_or<std::string>("cells", spec.cells,
+                                            one_of("cells kind", {"blocks", "clusters"}));
+    spec.kept =
+        reader.get_or<std::string>("kept", spec.kept, one_of("kept set", {"topk", "scored"}));
+  }
+  spec.bound = reader.get_or<std::string>("bound", spec.bound,
+                                          one_of("upper bound", {"box", "centroid_radius", "min"}));
+  const bool blocks = spec.cells == "blocks";
+  if (blocks) {
+    spec.block = reader.get_or<std::int64_t>("block", spec.block, at_least(1));
+    for (const char* key : {"clusters", "iterations"}) {
+      if (reader.has(key)) reader.fail(key, "is used only with cells: clusters");
+    }
+  } else {
+    if (reader.has("block")) reader.fail("block", "is used only with cells: blocks");
+    spec.clusters = reader.get_or<std::int64_t>("clusters", spec.clusters, at_least(1));
+    spec.iterations = reader.get_or<std::int64_t>("iterations", spec.iterations, at_least(0));
+  }
+  return spec;
+}
+
+std::string search_text(const CertifiedSearchSpec& spec) {
+  std::ostringstream out;
+  out << spec.name << " (" << spec.type;
+  if (spec.type == "delta_k") {
+    out << ", " << spec.delta_bound << ", k0 " << spec.k0 << ", step " << spec.delta_k;
+  } else {
+    if (spec.cells == "blocks") {
+      out << ", blocks of " << spec.block;
+    } else {
+      out << ", " << spec.clusters << " clusters";
+    }
+    out << ", " << spec.bound << " bound, kept " << spec.kept;
+  }
+  out << ")";
+  return out.str();
+}
+
+}  // namespace
+
+std::vector<CertifiedSearchSpec> default_certified_searches() {
+  CertifiedSearchSpec clusters;
+  clusters.name = "mc_clusters";
+  clusters.type = "mc_search";
+  CertifiedSearchSpec blocks = clusters;
+  blocks.name = "mc_blocks";
+  blocks.cells = "blocks";
+  CertifiedSearchSpec b5 = blocks;
+  b5.name = "b5";
+  b5.type = "b5";
+  b5.kept = "scored";
+  CertifiedSearchSpec delta;
+  delta.name = "delta_k";
+  delta.type = "delta_k";
+  delta.cells = delta.bound = delta.kept = "";
+  for (CertifiedSearchSpec* spec : {&clusters, &blocks, &b5})
+    spec->delta_bound = "";
+  return {clusters, blocks, b5, delta};
+}
+
+CertifiedConfig read_certified_config(const ConfigDocument& document) {
+  CertifiedConfig config;
+  ConfigReader reader(document);
+  config.kind = reader.get<std::string>("kind", one_of("experiment kind", {"certified"}));
+  config.name = reader.get<std::string>("name", [](const std::string& name) -> std::string {
+    if (valid_name(name)) return "";
+    return "must be a file stem of letters, digits, '_', '.' and '-', got '" + name + "'";
+  });
+
+  // `source`: one map, or (qkv only) a list of maps, one per family.
+  std::vector<ConfigReader> sources;
+  if (reader.has("source") && document.root().find("source")->value.is_sequence()) {
+    sources = reader.children("source");
+    if (sources.empty()) reader.fail("source", "must list at least one source");
+  } else {
+    sources.push_back(reader.child("source"));
+  }
+  for (std::size_t i = 0; i < sources.size(); ++i) {
+    ConfigReader& source = sources[i];
+    const std::string type =
+        source.get<std::string>("type", one_of("source type", {"logit_store", "qkv"}));
+    if (i == 0) config.source_type = type;
+    if (type != config.source_type || (type == "logit_store" && sources.size() > 1)) {
+      source.fail("type",
+                  "a list of sources may only hold qkv sources (a logit_store source "
+                  "is the only source of its run)");
+    }
+    if (type == "logit_store") {
+      config.store = read_store_source(source);
+    } else {
+      config.qkv.push_back(read_qkv_source(source));
+    }
+    source.finish();
+  }
+
+  config.eps = reader.get_list<double>("eps", [](const double& eps) -> std::string {
+    if (eps > 0.0 && eps < 1.0) return "";
+    return "must be in (0, 1), got " + format_number(eps);
+  });
+  require_nonempty(reader, "eps", config.eps);
+  require_distinct(reader, "eps", config.eps);
+
+  if (reader.has("searches")) {
+    std::vector<ConfigReader> searches = reader.children("searches");
+    if (searches.empty()) reader.fail("searches", "must list at least one search");
+    for (ConfigReader& search : searches) {
+      CertifiedSearchSpec spec = read_search(search);
+      for (const auto& earlier : config.searches) {
+        if (earlier.name == spec.name) {
+          search.fail("name",
+                      "duplicate search name '" + spec.name + "' (give each search its own name)");
+        }
+      }
+      search.finish();
+      config.searches.push_back(std::move(spec));
+    }
+  } else {
+    config.searches = default_certified_searches();
+  }
+
+  config.summary_cost =
+      reader.get_or<double>("summary_cost", config.summary_cost, at_least_real(0));
+  read_bound_keys(reader, config.bounds, config.block, config.b3_grouping, config.b3_groups);
+  config.output_error = reader.get_or<bool>("output_error", config.output_error);
+  config.store_rows = reader.get_or<bool>("store_rows", config.store_rows);
+  config.chunk_rows = reader.get_or<std::int64_t>("chunk_rows", config.chunk_rows, at_least(1));
+  reader.finish();
+
+  config.source = document.source();
+  config.resolved_text = document.to_yaml();
+  config.command_line_overrides = join(document.overrides(), " ");
+  return config;
+}
+
+std::vector<CertifiedQkvPoint> certified_qkv_points(const CertifiedConfig& config) {
+  std::vector<CertifiedQkvPoint> points;
+  for (std::size_t s = 0; s < config.qkv.size(); ++s) {
+    const CertifiedQkvSource& source = config.qkv[s];
+    // Unused axes get one placeholder so the product below enumerates the used ones only.
+    const std::vector<std::int64_t> clusters =
+        source.clusters.empty() ? std::vector<std::int64_t>{0} : source.clusters;
+    const std::vector<double> spread =
+        source.spread.empty() ? std::vector<double>{kNaN} : source.spread;
+    const std::vector<double> length =
+        source.correlation_length.empty() ? std::vector<double>{kNaN} : source.correlation_length;
+    for (std::int64_t n : source.n) {
+      for (std::int64_t d : source.d) {
+        for (std::int64_t c : clusters) {
+          for (double strength : source.strength) {
+            for (double sp : spread) {
+              for (double l : length) {
+                CertifiedQkvPoint point;
+                point.source = s;
+                QkvParameters& p = point.parameters;
+                p.family = parse_qkv_family(source.family);
+                p.n = static_cast<std::size_t>(n);
+                p.d = static_cast<std::size_t>(d);
+                p.dv = static_cast<std::size_t>(source.dv);
+                p.strength = strength;
+                if (c > 0) p.clusters = static_cast<std::size_t>(c);
+                if (!std::isnan(sp)) p.spread = sp;
+                if (!std::isnan(l)) p.correlation_length = l;
+                p.query_noise = source.query_noise;
+                p.value_noise = source.value_noise;
+                p.float32 = source.float32;
+                point.clusters = c;
+                point.spread = sp;
+                point.correlation_length = l;
+                points.push_back(point);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return points;
+}
+
+std::string describe(const CertifiedConfig& config) {
+  std::ostringstream out;
+  out << "# config: " << config.source;
+  if (!config.command_line_overrides.empty()) out << " " << config.command_line_overrides;
+  out << "\n" << config.resolved_text;
+  if (!config.resolved_text.empty() && config.resolved_text.back() != '\n') out << "\n";
+  if (config.source_type == "logit_store") {
+    const CertifiedStoreSource& s = config.store;
+    out << "# source: store " << s.store << ", layers " << index_selection_text(s.layers)
+        << ", heads " << index_selection_text(s.heads) << ", sequences "
+        << index_selection_text(s.sequences) << ", min_length " << s.min_length
+        << "; one key set per (layer, head, sequence), every token a query row\n";
+  } else {
+    const auto points = certified_qkv_points(config);
+    std::size_t rows = 0, key_sets = 0;
+    for (const auto& point : points) {
+      const CertifiedQkvSource& s = config.qkv[point.source];
+      rows += static_cast<std::size_t>(s.rows);
+      key_sets +=
+          static_cast<std::size_t>((s.rows + s.queries_per_key_set - 1) / s.queries_per_key_set);
+    }
+    out << "# source: qkv, " << points.size() << " grid points, " << rows << " query rows on "
+        << key_sets << " key sets\n";
+  }
+  out << "# searches:";
+  for (std::size_t i = 0; i < config.searches.size(); ++i)
+    out << (i ? ";" : "") << " " << search_text(config.searches[i]);
+  out << "\n# per row: " << config.searches.size() << " searches x " << config.eps.size()
+      << " eps, exact k_eps and " << config.bounds.size() << " full-row bounds"
+      << (config.output_error ? ", output errors" : "") << "\n";
+  return out.str();
+}
+
+}  // namespace tvk

@@ -1,0 +1,107 @@
+#pragma once
+//! \file The schema of experiment kind "certified" (THEORY §2 B5, §6): certified searches
+//! (MC-Search, B5, Δk-Search) that score only some keys of a row, run on query/key/value rows
+//! from a logit store (real attention) or from the synthetic q/K/V families of
+//! core/certified/qkv_models.h, against the exact k_eps and the full-row bounds B1–B4. Every key is
+//! documented in configs/README.md ("Keys of a certified-search run").
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/certified/qkv_models.h"
+#include "core/config/config_document.h"
+
+namespace tvk {
+
+//! One search of a certified run (`searches:` element).
+struct CertifiedSearchSpec {
+  std::string name;                //!< column value `search`; distinct within the run
+  std::string type;                //!< "mc_search" | "b5" | "delta_k"
+  std::string cells = "clusters";  //!< mc_search: "blocks" | "clusters" (b5: always blocks)
+  std::int64_t block = 16;         //!< cell size of position blocks
+  std::int64_t clusters = 16;      //!< requested k-means clusters
+  std::int64_t iterations = 10;    //!< Lloyd iterations of the k-means
+  std::string bound = "min";       //!< U_j: "box" | "centroid_radius" | "min"
+  std::string kept = "topk";       //!< mc_search: "topk" | "scored" (b5: scored)
+  std::string delta_bound = "b2";  //!< delta_k: the Top-k bound (b1, b2, b3, b3_gap, ...)
+  std::int64_t k0 = 1;             //!< delta_k: first k tried
+  std::int64_t delta_k = 8;        //!< delta_k: step of k
+};
+
+//! The searches a run gets when `searches` is absent: mc_clusters, mc_blocks, b5, delta_k.
+std::vector<CertifiedSearchSpec> default_certified_searches();
+
+//! A logit-store source: every query token of every selected (layer, head, sequence).
+struct CertifiedStoreSource {
+  std::string store;                    //!< path of the store (as written)
+  std::vector<std::int64_t> layers;     //!< empty = all
+  std::vector<std::int64_t> heads;      //!< empty = all
+  std::vector<std::int64_t> sequences;  //!< empty = all
+  std::int64_t min_length = 1;          //!< shorter sequences are skipped
+};
+
+//! One synthetic family with its grid axes (a scalar in the config is a one-value axis).
+//! Axes the family does not use hold one NaN / 0 placeholder and are rejected in the config.
+struct CertifiedQkvSource {
+  std::string family;                      //!< "gaussian" | "clustered" | "positional"
+  std::vector<std::int64_t> n = {1024};    //!< keys per row
+  std::vector<std::int64_t> d = {64};      //!< key dimension
+  std::vector<std::int64_t> clusters;      //!< clustered only (default [16])
+  std::vector<double> strength = {12.0};   //!< scale · ‖q‖
+  std::vector<double> spread;              //!< clustered / positional (default [0.25])
+  std::vector<double> correlation_length;  //!< positional only (default [64])
+  std::int64_t dv = 64;                    //!< value dimension
+  double query_noise = 0.1;                //!< clustered / positional
+  double value_noise = 0.5;
+  bool float32 = false;                  //!< round q, K, V to float
+  std::int64_t rows = 0;                 //!< query rows per grid point (required)
+  std::int64_t queries_per_key_set = 8;  //!< queries drawn against one key set and its cells
+  std::uint64_t seed = 0;                //!< master seed (required)
+};
+
+//! A validated certified-search config.
+struct CertifiedConfig {
+  std::string kind = "certified";
+  std::string name;         //!< output file stem
+  std::string source_type;  //!< "logit_store" | "qkv"
+  CertifiedStoreSource store;
+  std::vector<CertifiedQkvSource> qkv;  //!< `source` as a map (one) or a list of maps
+  std::vector<double> eps;
+  std::vector<CertifiedSearchSpec> searches;
+  double summary_cost = 1.0;  //!< cost of one summary read, in scored keys
+  std::vector<std::string> bounds = {"b1", "b2", "b3", "b4"};  //!< full-row bounds compared
+  std::int64_t block = 16;                                     //!< B4 block size
+  std::string b3_grouping = "geometric";
+  std::int64_t b3_groups = 8;
+  bool output_error = true;  //!< exact ‖Attn − Attn_K‖₂, the output certificate and O2–O5
+  bool store_rows = true;    //!< keep the per-row `rows` table
+  std::int64_t chunk_rows = 64;  //!< query rows per work item (never changes the data)
+  std::string source;            //!< the config file path as given
+  std::string resolved_text;     //!< resolved YAML after overrides
+  std::string command_line_overrides;
+};
+
+//! Validates a loaded (and overridden) document against the certified-search schema. Throws
+//! InputError "<file>:<line>:<col>: <key.path>: <message>".
+CertifiedConfig read_certified_config(const ConfigDocument& document);
+
+//! One qkv grid point: a source's family with one value of each of its axes.
+struct CertifiedQkvPoint {
+  std::size_t source = 0;  //!< index into CertifiedConfig::qkv
+  QkvParameters parameters;
+  //! The axis values as reported (NaN for the axes the family does not use; clusters 0).
+  std::int64_t clusters = 0;
+  double spread = 0.0, correlation_length = 0.0;
+};
+
+//! The qkv grid points in order: sources, then n, d, clusters, strength, spread,
+//! correlation_length (row-major, last axis fastest; unused axes have one placeholder value).
+//! Empty for a store source.
+std::vector<CertifiedQkvPoint> certified_qkv_points(const CertifiedConfig& config);
+
+//! Human summary for `tvk validate`: the resolved YAML, then the source and work as comments.
+std::string describe(const CertifiedConfig& config);
+
+}  // namespace tvk

@@ -1,0 +1,65 @@
+#pragma once
+//! \file Value checks shared by the config schemas of every experiment kind: choices with a
+//! did-you-mean, lower bounds, distinct and non-empty lists, file-stem names.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config/config_reader.h"
+
+namespace tvk {
+
+//! Shortest round-trip text of a number (messages).
+std::string format_number(double value);
+//! Words joined with a separator.
+std::string join(const std::vector<std::string>& words, std::string_view separator);
+//! "unknown model type 'gausian' (did you mean gaussian?)", else the full list of choices.
+std::string unknown_choice(std::string_view what, const std::string& value,
+                           const std::vector<std::string>& choices);
+//! The value must be one of `choices`.
+ValueCheck<std::string> one_of(std::string_view what, const std::vector<std::string>& choices);
+//! The value must be >= minimum.
+ValueCheck<std::int64_t> at_least(std::int64_t minimum);
+//! A config file stem: letters, digits, '_', '.', '-', not "." or "..".
+bool valid_name(const std::string& name);
+
+//! `all` (or absent) → empty; otherwise a list of distinct indices >= 0 (layers, heads, ...).
+std::vector<std::int64_t> read_index_selection(ConfigReader& reader, std::string_view key);
+//! "all" or "[0, 3]".
+std::string index_selection_text(const std::vector<std::int64_t>& indices);
+//! The indices a selection picks out of `size` (empty selection = all). An index out of range
+//! throws InputError "<where>: index 7 is out of range; <what> has 6 (0..5)".
+std::vector<std::size_t> resolve_index_selection(const std::vector<std::int64_t>& selection,
+                                                 std::size_t size, const std::string& where,
+                                                 const std::string& what);
+
+std::string format_value(std::int64_t value);
+std::string format_value(double value);
+std::string format_value(const std::string& value);
+
+//! A grid axis listing a value twice would produce two identical points.
+template <class T>
+void require_distinct(const ConfigReader& reader, std::string_view key,
+                      const std::vector<T>& values) {
+  for (std::size_t j = 1; j < values.size(); ++j) {
+    for (std::size_t i = 0; i < j; ++i) {
+      if (values[i] == values[j]) {
+        reader.fail_element(key, j,
+                            "duplicate value " + format_value(values[j]) + " (also at " +
+                                reader.key_path(key) + "[" + std::to_string(i) + "])");
+      }
+    }
+  }
+}
+
+//! The list must not be empty.
+template <class T>
+void require_nonempty(const ConfigReader& reader, std::string_view key,
+                      const std::vector<T>& values) {
+  if (values.empty()) reader.fail(key, "must list at least one value");
+}
+
+}  // namespace tvk

@@ -1,0 +1,101 @@
+#pragma once
+//! \file The schema of the synthetic sweep (experiment kind "synthetic", the default): score
+//! models with parameter grids, n and eps lists, rows per point, bounds and their settings.
+//! load_sweep_config() turns a YAML file plus Hydra-style overrides into a validated SweepConfig;
+//! every key is documented in configs/README.md.
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/config/config_document.h"
+#include "core/models/score_model.h"
+
+namespace tvk {
+
+//! One parameter axis of a model grid: the values a parameter takes (a scalar in the config is a
+//! one-element axis; a parameter left out is its default).
+struct ModelAxis {
+  std::string param;
+  std::vector<double> values;
+};
+
+//! A score model with a grid over its parameters.
+struct ModelGrid {
+  std::string type;             //!< registered model name, e.g. "gaussian"
+  std::vector<ModelAxis> axes;  //!< one per ParamSpec of the model, in spec order
+
+  //! Number of parameter points: the product of the axis lengths.
+  std::size_t size() const;
+  //! The parameter values of point `index` in row-major order (last axis fastest).
+  //! Throws std::out_of_range when index >= size().
+  ParamValues point(std::size_t index) const;
+};
+
+//! The per-row analysis keys every experiment kind shares (eps, bounds and their settings).
+struct AnalysisSettings {
+  std::vector<double> eps;
+  std::vector<std::string> bounds = {"b1", "b2", "b3", "b4"};
+  std::int64_t block = 16;
+  std::string b3_grouping = "geometric";
+  std::int64_t b3_groups = 8;
+  std::vector<double> k_grid = {0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5};
+  std::int64_t chunk_rows = 64;
+};
+
+class ConfigReader;
+//! Reads the shared analysis keys (eps required) from a config's top-level reader.
+AnalysisSettings read_analysis_settings(ConfigReader& reader);
+
+//! A validated synthetic-sweep config. Defaults here are the documented defaults.
+struct SweepConfig {
+  std::string kind = "synthetic";  //!< experiment kind
+  std::string name;                //!< required; output file stem, [A-Za-z0-9_.-]+
+  std::uint64_t seed = 0;          //!< required
+  std::int64_t rows = 0;           //!< required, >= 1: rows per grid point
+  std::vector<std::int64_t> n;     //!< required, each >= 1, distinct (list = grid axis)
+  std::vector<double> eps;         //!< required, each in (0,1), distinct, in the user's order
+  std::vector<ModelGrid> models;   //!< from `model: {...}` or `models: [{...}, ...]`
+  std::vector<std::string> bounds = {"b1", "b2", "b3", "b4"};  //!< distinct registered bound names
+  std::int64_t block = 16;                                     //!< B4 block size, >= 1
+  std::string b3_grouping = "geometric";                       //!< "geometric" | "equal"
+  std::int64_t b3_groups = 8;                                  //!< r for the equal grouping, >= 1
+  std::vector<double> k_grid = {0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5};  //!< k/n, each in (0,1]
+  bool store_rows = false;             //!< keep per-row values in the results file
+  std::int64_t chunk_rows = 64;        //!< rows per work item, >= 1
+  std::string source;                  //!< the config file path as given
+  std::string resolved_text;           //!< resolved YAML after overrides (deterministic)
+  std::string command_line_overrides;  //!< the overrides as given, joined with spaces
+};
+
+//! The analysis keys of a synthetic config.
+AnalysisSettings analysis_settings(const SweepConfig& config);
+
+//! The names the `bounds` key accepts: every registered bound (core/bounds/bound_registry.h).
+const std::vector<std::string>& known_bound_names();
+
+//! The bound keys every kind reads the same way: bounds (registered names, distinct), block,
+//! b3_grouping, b3_groups. Each argument holds the default and keeps it when the key is absent.
+void read_bound_keys(ConfigReader& reader, std::vector<std::string>& bounds, std::int64_t& block,
+                     std::string& b3_grouping, std::int64_t& b3_groups);
+
+//! Loads `file`, applies `overrides` (Hydra style, see ConfigDocument::apply_override) and
+//! validates the result. Throws InputError with "<file>:<line>:<col>: <key.path>: <message>".
+SweepConfig load_sweep_config(const std::filesystem::path& file,
+                              const std::vector<std::string>& overrides);
+
+//! Validates an already loaded (and overridden) document against the synthetic-sweep schema.
+SweepConfig read_sweep_config(const ConfigDocument& document);
+
+//! Number of model parameter points: the sum over models of their grid sizes.
+std::size_t model_point_count(const SweepConfig& config);
+
+//! Number of grid points: model points × |n| (each row is analysed for every eps).
+std::size_t grid_point_count(const SweepConfig& config);
+
+//! Human summary for `tvk validate`: the resolved YAML, then the grid sizes as YAML comments.
+std::string describe(const SweepConfig& config);
+
+}  // namespace tvk

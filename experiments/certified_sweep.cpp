@@ -43,13 +43,14 @@
 #include "core/rows/row_analysis.h"
 #include "core/rows/tail_profile.h"
 #include "experiments/analysis_plan.h"
+#include "experiments/certified/certified_work.h"
 #include "experiments/certified/item_result.h"
 #include "experiments/certified/key_set_runner.h"
 #include "experiments/certified/search_plan.h"
 #include "experiments/certified/tables.h"
-#include "experiments/checkpointed_run.h"
 #include "experiments/communicator.h"
 #include "experiments/provenance.h"
+#include "experiments/unit_runner.h"
 
 namespace tvk {
 namespace fs = std::filesystem;
@@ -59,184 +60,25 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using namespace certified;
 
-//! One key set: a (layer, head, sequence) of a store or a sampled key set of a qkv point.
-struct KeySetRef {
-  std::size_t head = 0;  //!< store: index into the loaded heads
-  std::int64_t layer = 0, head_index = 0, sequence = 0;
-  std::size_t point = 0;      //!< qkv grid point (store: 0)
-  std::size_t key_set = 0;    //!< qkv: key set index within its point
-  std::size_t first_row = 0;  //!< qkv: the point's row index of the first query
-  std::size_t queries = 0;    //!< query rows of this key set
-  std::size_t n = 0;
-};
-
-//! A work item: rows [first, first + count) of one key set.
-struct WorkItem {
-  std::size_t key_set = 0, first = 0, count = 0;
-};
-
 }  // namespace
 
-CertifiedOutcome run_certified_sweep(const CertifiedConfig& config, const RunOptions& options) {
-  const auto start = Clock::now();
-  if (options.shard_count > 1) {
-    throw InputError("--shard: certified runs are not sharded; run them whole");
-  }
-  CertifiedOutcome outcome;
-  // Certified runs are not split across MPI ranks: rank 0 runs everything.
-  if (!Communicator::world().is_root()) {
-    outcome.wrote_results = false;
-    return outcome;
-  }
-  const RunContext ctx = make_context(config);
-  const bool store_source = config.source_type == "logit_store";
+namespace {
 
-  // Key sets and, for a store, every head read up front (serial HDF5).
-  std::vector<KeySetRef> key_sets;
-  std::vector<HeadVectors> heads;
-  std::optional<LogitStore> store;
-  std::vector<CertifiedQkvPoint> points;
-  double store_scale = 1.0;
-  if (store_source) {
-    store.emplace(LogitStore::open(config.store.store));
-    const LogitStoreInfo& info = store->info();
-    store_scale = info.scale;
-    const auto layers = resolve_index_selection(
-        config.store.layers, info.layers, config.source + ": source.layers", config.store.store);
-    const auto head_ids = resolve_index_selection(
-        config.store.heads, info.heads, config.source + ": source.heads", config.store.store);
-    std::vector<std::size_t> sequences;
-    for (std::size_t s :
-         resolve_index_selection(config.store.sequences, info.sequences.size(),
-                                 config.source + ": source.sequences", config.store.store)) {
-      if (info.sequences[s].length >= static_cast<std::size_t>(config.store.min_length)) {
-        sequences.push_back(s);
-      }
-    }
-    if (sequences.empty()) {
-      throw InputError(config.source + ": source.min_length: no selected sequence of " +
-                       config.store.store + " has at least " +
-                       std::to_string(config.store.min_length) + " tokens");
-    }
-    for (std::size_t layer : layers) {
-      for (std::size_t head : head_ids) {
-        for (std::size_t s : sequences) {
-          KeySetRef ref;
-          ref.head = heads.size();
-          ref.layer = static_cast<std::int64_t>(layer);
-          ref.head_index = static_cast<std::int64_t>(head);
-          ref.sequence = static_cast<std::int64_t>(s);
-          ref.queries = ref.n = info.sequences[s].length;
-          heads.push_back(store->read_head(s, layer, head));
-          key_sets.push_back(ref);
-        }
-      }
-    }
-  } else {
-    points = certified_qkv_points(config);
-    for (std::size_t p = 0; p < points.size(); ++p) {
-      const CertifiedQkvSource& source = config.qkv[points[p].source];
-      const auto rows = static_cast<std::size_t>(source.rows);
-      const auto per_set = static_cast<std::size_t>(source.queries_per_key_set);
-      for (std::size_t first = 0, k = 0; first < rows; first += per_set, ++k) {
-        KeySetRef ref;
-        ref.point = p;
-        ref.key_set = k;
-        ref.first_row = first;
-        ref.queries = std::min(per_set, rows - first);
-        ref.n = points[p].parameters.n;
-        key_sets.push_back(ref);
-      }
-    }
-  }
-  std::vector<WorkItem> items;
-  const auto chunk = static_cast<std::size_t>(config.chunk_rows);
-  for (std::size_t k = 0; k < key_sets.size(); ++k) {
-    for (std::size_t first = 0; first < key_sets[k].queries; first += chunk)
-      items.push_back({k, first, std::min(chunk, key_sets[k].queries - first)});
-  }
+//! The tables and files of a certified run from every item's slot: `<stem>.h5`, `<stem>.csv`,
+//! `<stem>_speed.csv` and, for a store, `<stem>_points.csv`.
+CertifiedOutcome write_certified_results(const CertifiedConfig& config, const RunContext& ctx,
+                                         const CertifiedWork& work,
+                                         const std::vector<ItemResult>& slots, const fs::path& stem,
+                                         const std::string& command_line, std::size_t threads) {
+  CertifiedOutcome outcome;
+  outcome.threads = threads;
+  const bool store_source = work.store_source();
+  const std::vector<KeySetRef>& key_sets = work.key_sets();
+  const std::vector<WorkItem>& items = work.items();
+  const std::vector<CertifiedQkvPoint>& points = work.points();
   for (const WorkItem& item : items)
     outcome.rows_total += item.count;
   outcome.searches_total = outcome.rows_total * config.searches.size() * config.eps.size();
-
-  // Every item fills its own slot; nothing depends on which thread runs it.
-  std::vector<ItemResult> slots(items.size());
-  outcome.threads = resolve_thread_count(options.threads);
-
-  // Checkpoints: one file per work item as it completes, so a kill loses only the items in
-  // flight and --resume reloads the rest (their timings too: the speed table then mixes runs).
-  fs::create_directories(options.out_dir);
-  const CheckpointStore checkpoint(
-      checkpoint_dir(config.name, options),
-      fingerprint_of(config.resolved_text + "\ncertified work items 1\nchunk_rows " +
-                     std::to_string(config.chunk_rows)),
-      options.resume);
-  const std::size_t exact_per_row = config.eps.size() * (1 + config.bounds.size());
-  const std::size_t records_per_row = ctx.searches.size() * config.eps.size();
-  std::vector<char> done(items.size(), 0);
-  if (options.resume) {
-    done = checkpoint.restore_saved(
-        items.size(),
-        [&](std::size_t i, const std::string& bytes) {
-          slots[i] = deserialize_item(bytes, items[i].count, exact_per_row, records_per_row,
-                                      ctx.searches.size());
-        },
-        "work item", std::cerr);
-  }
-  std::size_t remaining_rows = 0;
-  for (std::size_t i = 0; i < items.size(); ++i)
-    remaining_rows += done[i] ? 0 : items[i].count;
-
-  ProgressReporter progress(config.name, remaining_rows, options.progress, std::cerr);
-  auto run_item = [&](std::size_t i) {
-    if (done[i]) return;
-    const WorkItem& item = items[i];
-    const KeySetRef& ks = key_sets[item.key_set];
-    ItemResult& out = slots[i];
-    out.search_seconds.assign(ctx.searches.size(), 0.0);
-    if (store_source) {
-      const HeadVectors& head = heads[ks.head];
-      KeySetRunner runner(ctx, head.k, head.v, store_scale);
-      std::vector<Eigen::VectorXd> queries;
-      std::vector<RowMeta> meta;
-      for (std::size_t r = item.first; r < item.first + item.count; ++r) {
-        queries.push_back(head.q.row(static_cast<Eigen::Index>(r)).transpose());
-        meta.push_back({{ks.layer, ks.head_index, ks.sequence, static_cast<std::int64_t>(r)},
-                        static_cast<std::uint32_t>(runner.n())});
-      }
-      runner.run(queries, meta, out);
-    } else {
-      const CertifiedQkvPoint& point = points[ks.point];
-      const std::uint64_t seed = config.qkv[point.source].seed;
-      RandomStream key_rng = make_stream(seed, ks.point, ks.key_set, StreamPurpose::kKeys);
-      const QkvKeySet set = sample_key_set(point.parameters, key_rng);
-      KeySetRunner runner(ctx, set.keys, set.values, qkv_scale(point.parameters));
-      std::vector<Eigen::VectorXd> queries;
-      std::vector<RowMeta> meta;
-      for (std::size_t r = item.first; r < item.first + item.count; ++r) {
-        const std::size_t row = ks.first_row + r;
-        RandomStream query_rng = make_stream(seed, ks.point, row, StreamPurpose::kQuery);
-        std::size_t target = 0;
-        queries.push_back(sample_query(point.parameters, set, query_rng, &target));
-        meta.push_back({{static_cast<std::int64_t>(ks.point), static_cast<std::int64_t>(ks.key_set),
-                         static_cast<std::int64_t>(row), static_cast<std::int64_t>(target)},
-                        static_cast<std::uint32_t>(runner.n())});
-      }
-      runner.run(queries, meta, out);
-    }
-    checkpoint.save(i, serialize_item(out));
-    progress.advance(item.count);
-  };
-  tbb::task_arena arena(static_cast<int>(outcome.threads));
-  arena.execute([&] {
-    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, items.size(), 1),
-                      [&](const tbb::blocked_range<std::size_t>& range) {
-                        for (std::size_t i = range.begin(); i != range.end(); ++i)
-                          run_item(i);
-                      });
-  });
-  progress.finish();
-  heads.clear();
 
   // Groups of rows, in a fixed order: store points by (layer position, n), pooled by n; qkv
   // points by grid point.
@@ -415,21 +257,21 @@ CertifiedOutcome run_certified_sweep(const CertifiedConfig& config, const RunOpt
   }
 
   // Files.
-  fs::create_directories(options.out_dir);
-  outcome.h5_path = options.out_dir / (config.name + ".h5");
-  outcome.csv_path = options.out_dir / (config.name + ".csv");
-  outcome.speed_csv_path = options.out_dir / (config.name + "_speed.csv");
+  if (!stem.parent_path().empty()) fs::create_directories(stem.parent_path());
+  outcome.h5_path = with_suffix(stem, ".h5");
+  outcome.csv_path = with_suffix(stem, ".csv");
+  outcome.speed_csv_path = with_suffix(stem, "_speed.csv");
   RunIdentity identity{"certified",
                        config.resolved_text,
                        config.source,
-                       options.command_line,
+                       command_line,
                        store_source || config.qkv.empty() ? 0 : config.qkv.front().seed,
-                       outcome.threads};
+                       threads};
   Provenance provenance = make_provenance(identity);
   std::vector<NamedTable> tables;
   if (store_source) {
     provenance.set("store", config.store.store);
-    for (const auto& [key, value] : store->info().attributes.attributes)
+    for (const auto& [key, value] : work.store().info().attributes.attributes)
       provenance.set("store_" + key, value);
     tables.push_back({"points", outcome.points, "one row per (layer, n, search, eps)"});
     tables.push_back({"pooled", outcome.pooled, "one row per (n, search, eps), layers pooled"});
@@ -443,16 +285,66 @@ CertifiedOutcome run_certified_sweep(const CertifiedConfig& config, const RunOpt
   }
   write_results_h5(outcome.h5_path, provenance, tables);
   if (store_source) {
-    outcome.points_csv_path = options.out_dir / (config.name + "_points.csv");
+    outcome.points_csv_path = with_suffix(stem, "_points.csv");
     write_csv(outcome.csv_path, outcome.pooled);
     write_csv(outcome.points_csv_path, outcome.points);
   } else {
     write_csv(outcome.csv_path, outcome.points);
   }
   write_csv(outcome.speed_csv_path, outcome.speed);
-  finish_checkpoint(config.name, options);
+  return outcome;
+}
+
+RunSpec certified_spec(const CertifiedConfig& config, const CertifiedWork& work) {
+  RunSpec spec;
+  spec.kind = "certified";
+  spec.name = config.name;
+  spec.fingerprint_text = config.resolved_text + "\n" + work.fingerprint_text();
+  spec.config_text = config.resolved_text;
+  spec.config_file = config.source;
+  spec.seed = work.store_source() || config.qkv.empty() ? 0 : config.qkv.front().seed;
+  spec.unit_noun = work.store_source() ? "(layer, head)" : "grid point";
+  return spec;
+}
+
+}  // namespace
+
+CertifiedOutcome run_certified_sweep(const CertifiedConfig& config, const RunOptions& options) {
+  const auto start = Clock::now();
+  const RunContext ctx = make_context(config);
+  const std::size_t threads = resolve_thread_count(options.threads);
+  const CertifiedWork work(config, ctx, threads);
+  const RunSpec spec = certified_spec(config, work);
+  const UnitRun run = run_units(work, spec, options);
+  CertifiedOutcome outcome;
+  if (run.wrote_partial()) {
+    outcome.partial_path = run.partial_path;
+    outcome.wrote_results = false;
+  } else if (run.is_root) {
+    outcome = write_certified_results(config, ctx, work, work.slots(run.results),
+                                      results_stem(options.out_dir, config.name),
+                                      options.command_line, threads);
+    finish_checkpoint(config.name, options);
+  } else {
+    outcome.wrote_results = false;
+  }
+  outcome.threads = threads;
+  outcome.rows_total = 0;
+  for (const WorkItem& item : work.items())
+    outcome.rows_total += item.count;
+  outcome.searches_total = outcome.rows_total * config.searches.size() * config.eps.size();
   outcome.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return outcome;
+}
+
+CertifiedOutcome merge_certified_partials(const CertifiedConfig& config,
+                                          const std::vector<Partial>& partials,
+                                          const fs::path& stem, const std::string& command_line) {
+  const RunContext ctx = make_context(config);
+  const CertifiedWork work(config, ctx, 1);
+  const std::vector<std::string> results =
+      merge_partials(work, certified_spec(config, work), partials);
+  return write_certified_results(config, ctx, work, work.slots(results), stem, command_line, 0);
 }
 
 std::string certified_summary(const CertifiedConfig& config, const CertifiedOutcome& outcome,

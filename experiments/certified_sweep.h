@@ -9,7 +9,8 @@
 //! Work items are (key set, chunk of its query rows); a key set is one (layer, head, sequence)
 //! of a store or one sampled key set of a qkv grid point, whose cells are built once per item
 //! and reused by all of its queries. Items run in parallel (oneTBB) into their own slots and are
-//! merged in item order, so every table except `speed` is bit-identical at any thread count.
+//! merged in item order, so every table except `speed` is bit-identical at any thread count,
+//! shard count (`--shard`, `tvk merge`) or MPI rank count (experiments/certified/certified_work.h).
 
 #include <cstddef>
 #include <filesystem>
@@ -17,6 +18,7 @@
 
 #include "core/config/certified_config.h"
 #include "core/results/results_table.h"
+#include "experiments/partial_file.h"
 #include "experiments/run_options.h"
 
 namespace tvk {
@@ -36,12 +38,20 @@ struct CertifiedOutcome {
   std::size_t searches_total = 0;  //!< searches run (query rows × searches × eps)
   std::size_t threads = 0;
   double seconds = 0.0;
-  bool wrote_results = true;  //!< false on MPI ranks other than 0
+  bool wrote_results = true;           //!< false on MPI ranks other than 0 and for shards
+  std::filesystem::path partial_path;  //!< the partial file of a --shard run
 };
 
-//! Runs the searches and writes the results files atomically. Throws InputError for a store
-//! selection out of range, --shard or --resume (certified runs keep no checkpoint).
+//! Runs the searches with checkpoints (per unit: a store's (layer, head) or a qkv grid point)
+//! and writes the results files atomically; with options.shard_count > 1, this shard's partial
+//! file for `tvk merge` instead. Throws InputError for a store selection out of range.
 CertifiedOutcome run_certified_sweep(const CertifiedConfig& config, const RunOptions& options);
+
+//! `tvk merge`: the results files of the run whose shards wrote `partials`, at `stem`.
+CertifiedOutcome merge_certified_partials(const CertifiedConfig& config,
+                                          const std::vector<Partial>& partials,
+                                          const std::filesystem::path& stem,
+                                          const std::string& command_line);
 
 //! The table `tvk run` prints: the pooled table (store) or the points (qkv), one line per
 //! (group, search, eps) with scored/n, kept/n, exact k/n, certified and valid fractions; at

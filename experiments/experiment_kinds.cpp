@@ -1,5 +1,4 @@
 // The table of experiment kinds: one line per kind (experiments/experiment_kind.h).
-#include <algorithm>
 
 #include "core/config/config_checks.h"
 #include "core/config/config_reader.h"
@@ -17,15 +16,18 @@ const std::vector<ExperimentKind>& experiment_kinds() {
   return kinds;
 }
 
+const ExperimentKind* find_experiment_kind(const std::string& name) {
+  for (const ExperimentKind& kind : experiment_kinds()) {
+    if (name == kind.name) return &kind;
+  }
+  return nullptr;
+}
+
 const ExperimentKind& experiment_kind_of(const ConfigDocument& document) {
   const std::string name = experiment_kind(document);
-  const auto& kinds = experiment_kinds();
-  const auto found = std::find_if(kinds.begin(), kinds.end(), [&name](const ExperimentKind& kind) {
-    return name == kind.name;
-  });
-  if (found != kinds.end()) return *found;
+  if (const ExperimentKind* found = find_experiment_kind(name)) return *found;
   std::vector<std::string> names;
-  for (const ExperimentKind& kind : kinds)
+  for (const ExperimentKind& kind : experiment_kinds())
     names.emplace_back(kind.name);
   const ConfigEntry* entry = document.root().find("kind");
   throw_config_error(entry->value.location(), "kind",

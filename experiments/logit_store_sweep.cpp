@@ -8,14 +8,16 @@
 
 #include "core/config/config_checks.h"
 #include "core/engine/point_statistics.h"
+#include "core/engine/thread_count.h"
 #include "core/error.h"
 #include "core/hdf5/logit_store.h"
 #include "core/hdf5/results_writer.h"
 #include "core/models/numerics.h"
 #include "core/results/csv_writer.h"
 #include "experiments/analysis_plan.h"
-#include "experiments/checkpointed_run.h"
+#include "experiments/point_work.h"
 #include "experiments/provenance.h"
+#include "experiments/unit_runner.h"
 
 namespace tvk {
 namespace fs = std::filesystem;
@@ -83,21 +85,7 @@ double linear_quantile(const std::vector<double>& sorted, double q) {
   return sorted[lower] + (h - static_cast<double>(lower)) * (high - sorted[lower]);
 }
 
-//! Per-row values of a point in the PointStatistics layout.
-struct RowView {
-  const double* v;
-  std::size_t eps_count;
-  double n() const { return v[0]; }
-  double sigma_hat() const { return v[2]; }
-  double k(std::size_t e) const { return v[3 + 2 * e]; }
-  double tau(std::size_t e) const { return v[3 + 2 * e + 1]; }
-  double bound_k(std::size_t b, std::size_t e) const {
-    return v[3 + 2 * eps_count + 2 * (b * eps_count + e)];
-  }
-};
-
-//! Summary columns of a set of rows for one eps (a (layer, head) or a whole layer).
-void summarize(const std::vector<RowView>& rows, std::size_t e, double eps,
+void summarize(const std::vector<StoredRow>& rows, std::size_t e, double eps,
                const std::vector<std::string>& bounds, const std::vector<std::int64_t>& held_counts,
                std::map<std::string, std::vector<double>>& columns,
                std::vector<std::string>& order) {
@@ -110,17 +98,17 @@ void summarize(const std::vector<RowView>& rows, std::size_t e, double eps,
   std::vector<double> ratio;
   double n_sum = 0, k_sum = 0, ratio_sum = 0, ratio_sq = 0, tau_sum = 0, reduction_sum = 0;
   double sigma_sum = 0, rule_sum = 0, rule_abs = 0;
-  for (const RowView& row : rows) {
-    const double r = row.k(e) / row.n();
+  for (const StoredRow& row : rows) {
+    const double r = row.k_eps(e) / row.n();
     ratio.push_back(r);
     n_sum += row.n();
-    k_sum += row.k(e);
+    k_sum += row.k_eps(e);
     ratio_sum += r;
     ratio_sq += r * r;
-    tau_sum += row.tau(e);
-    reduction_sum += row.n() / row.k(e);
-    sigma_sum += row.sigma_hat();
-    const double rule = numerics::gaussian_k_fraction(row.sigma_hat(), eps);
+    tau_sum += row.tau_at_k_eps(e);
+    reduction_sum += row.n() / row.k_eps(e);
+    sigma_sum += row.logit_std();
+    const double rule = numerics::gaussian_k_fraction(row.logit_std(), eps);
     rule_sum += rule;
     rule_abs += std::abs(rule - r);
   }
@@ -144,12 +132,12 @@ void summarize(const std::vector<RowView>& rows, std::size_t e, double eps,
   put("rule_abs_error_mean", rule_abs / count);
   for (std::size_t b = 0; b < bounds.size(); ++b) {
     double kb_sum = 0, kb_ratio = 0, kb_ratio_sq = 0, price = 0, reduction = 0;
-    for (const RowView& row : rows) {
-      const double kb = row.bound_k(b, e);
+    for (const StoredRow& row : rows) {
+      const double kb = row.bound_kept(b, e);
       kb_sum += kb;
       kb_ratio += kb / row.n();
       kb_ratio_sq += (kb / row.n()) * (kb / row.n());
-      price += kb / row.k(e);
+      price += kb / row.k_eps(e);
       reduction += row.n() / kb;
     }
     const double kb_mean = kb_ratio / count;
@@ -165,85 +153,86 @@ void summarize(const std::vector<RowView>& rows, std::size_t e, double eps,
   }
 }
 
-std::vector<RowView> row_views(const PointStatistics& statistics, std::size_t eps_count) {
-  std::vector<RowView> rows;
-  const auto& values = statistics.row_values();
-  const std::size_t width = statistics.row_value_count();
-  for (std::size_t r = 0; r * width < values.size(); ++r) {
-    rows.push_back(RowView{values.data() + r * width, eps_count});
-  }
-  return rows;
-}
-
 void append_columns(Table& table, std::map<std::string, std::vector<double>>& columns,
                     const std::vector<std::string>& order) {
   for (const auto& name : order)
     table.columns.push_back({name, std::move(columns[name]), ""});
 }
 
-}  // namespace
-
-StoreSweepOutcome run_logit_store_sweep(const StoreSweepConfig& config, const RunOptions& options) {
-  const auto start = std::chrono::steady_clock::now();
-  if (options.shard_count > 1) {
-    throw InputError("--shard: logit_store runs are not sharded; run them whole or with mpirun");
-  }
-  const LogitStore store = LogitStore::open(config.store);
-  const LogitStoreInfo& info = store.info();
-  const auto layers =
-      resolve_index_selection(config.layers, info.layers, config.source + ": layers", config.store);
-  const auto heads =
-      resolve_index_selection(config.heads, info.heads, config.source + ": heads", config.store);
-  std::vector<std::size_t> sequences;
-  for (std::size_t s : resolve_index_selection(config.sequences, info.sequences.size(),
-                                               config.source + ": sequences", config.store)) {
-    if (info.sequences[s].length >= static_cast<std::size_t>(config.min_length)) {
-      sequences.push_back(s);
-    }
-  }
-  if (sequences.empty()) {
-    throw InputError(config.source + ": min_length: no selected sequence of " + config.store +
-                     " has at least " + std::to_string(config.min_length) + " tokens");
-  }
-  StorePoint shape;
-  shape.offsets.push_back(0);
-  for (std::size_t s : sequences) {
-    shape.offsets.push_back(shape.offsets.back() + info.sequences[s].length);
-    shape.max_length = std::max(shape.max_length, info.sequences[s].length);
-  }
+//! A logit-store run as the engine sees it: the store, its selected (layer, head) points and
+//! the run's identity.
+struct StoreRun {
+  LogitStore store;
+  std::vector<std::size_t> layers, heads, sequences;
   std::vector<StorePoint> points;
-  for (std::size_t layer : layers) {
-    for (std::size_t head : heads) {
-      StorePoint point = shape;
-      point.layer = layer;
-      point.head = head;
-      points.push_back(point);
-    }
-  }
-  StoreRowSource source(store, sequences, points);
+  std::unique_ptr<StoreRowSource> source;
+  std::shared_ptr<const RowAnalysisPlan> plan;
+  std::unique_ptr<PointWork> work;
+  RunSpec spec;
 
+  StoreRun(const StoreSweepConfig& config, std::size_t threads)
+      : store(LogitStore::open(config.store)) {
+    const LogitStoreInfo& info = store.info();
+    layers = resolve_index_selection(config.layers, info.layers, config.source + ": layers",
+                                     config.store);
+    heads =
+        resolve_index_selection(config.heads, info.heads, config.source + ": heads", config.store);
+    for (std::size_t s : resolve_index_selection(config.sequences, info.sequences.size(),
+                                                 config.source + ": sequences", config.store)) {
+      if (info.sequences[s].length >= static_cast<std::size_t>(config.min_length)) {
+        sequences.push_back(s);
+      }
+    }
+    if (sequences.empty()) {
+      throw InputError(config.source + ": min_length: no selected sequence of " + config.store +
+                       " has at least " + std::to_string(config.min_length) + " tokens");
+    }
+    StorePoint shape;
+    shape.offsets.push_back(0);
+    for (std::size_t s : sequences) {
+      shape.offsets.push_back(shape.offsets.back() + info.sequences[s].length);
+      shape.max_length = std::max(shape.max_length, info.sequences[s].length);
+    }
+    for (std::size_t layer : layers) {
+      for (std::size_t head : heads) {
+        StorePoint point = shape;
+        point.layer = layer;
+        point.head = head;
+        points.push_back(point);
+      }
+    }
+    source = std::make_unique<StoreRowSource>(store, sequences, points);
+    plan = make_plan(config.analysis, /*fit_logit_moments=*/true);
+    work = std::make_unique<PointWork>(*source, plan,
+                                       static_cast<std::size_t>(config.analysis.chunk_rows),
+                                       /*store_rows=*/true, threads);
+    spec.kind = "logit_store";
+    spec.name = config.name;
+    // What changes the data: the resolved config and which store (its identity attributes).
+    spec.fingerprint_text = config.resolved_text + "\nformat " + std::to_string(kFormatMajor) +
+                            "\nchunk_rows " + std::to_string(config.analysis.chunk_rows);
+    spec.fingerprint_text += store_identity_text(info, config.store) + "\n";
+    spec.config_text = config.resolved_text;
+    spec.config_file = config.source;
+  }
+};
+
+//! Writes `<stem>.h5` (points, layers, rows tables), `<stem>.csv` (points) and
+//! `<stem>_layers.csv` from every point's statistics.
+StoreSweepOutcome write_store_results(const StoreSweepConfig& config, const StoreRun& run_data,
+                                      const std::vector<PointStatistics>& statistics,
+                                      const fs::path& stem, const std::string& command_line,
+                                      std::size_t threads) {
+  const LogitStoreInfo& info = run_data.store.info();
+  const std::vector<StorePoint>& points = run_data.points;
+  const std::vector<std::size_t>& layers = run_data.layers;
+  const std::vector<std::size_t>& sequences = run_data.sequences;
+  const StoreRowSource& source = *run_data.source;
   const AnalysisSettings& analysis = config.analysis;
-  const auto plan = make_plan(analysis, /*fit_logit_moments=*/true);
-  // What changes the data: the resolved config and which store (its identity attributes).
-  std::string fingerprint = config.resolved_text;
-  for (const char* key : {"created_utc", "model_weights_sha256", "text_source"}) {
-    if (const AttributeValue* value = info.attributes.find(key)) {
-      if (const auto* text = std::get_if<std::string>(value)) fingerprint += "\n" + *text;
-    }
-  }
-  fingerprint += "\nstore size " + std::to_string(fs::file_size(config.store));
-  const CheckpointedRun run = run_checkpointed(source, plan, config.name, fingerprint,
-                                               static_cast<std::size_t>(analysis.chunk_rows),
-                                               /*store_rows=*/true, options);
-
   StoreSweepOutcome outcome;
-  if (!run.is_root) {
-    outcome.wrote_results = false;
-    return outcome;
-  }
-  outcome.h5_path = options.out_dir / (config.name + ".h5");
-  outcome.csv_path = options.out_dir / (config.name + ".csv");
-  outcome.layers_csv_path = options.out_dir / (config.name + "_layers.csv");
+  outcome.h5_path = with_suffix(stem, ".h5");
+  outcome.csv_path = with_suffix(stem, ".csv");
+  outcome.layers_csv_path = with_suffix(stem, "_layers.csv");
   const std::size_t eps_count = analysis.eps.size();
   const std::size_t bound_count = analysis.bounds.size();
 
@@ -253,14 +242,14 @@ StoreSweepOutcome run_logit_store_sweep(const StoreSweepConfig& config, const Ru
     std::map<std::string, std::vector<double>> columns;
     std::vector<std::string> order;
     for (std::size_t p = 0; p < points.size(); ++p) {
-      const auto rows = row_views(run.statistics[p], eps_count);
+      const auto rows = statistics[p].stored_rows();
       for (std::size_t e = 0; e < eps_count; ++e) {
         layer_col.push_back(static_cast<std::int64_t>(points[p].layer));
         head_col.push_back(static_cast<std::int64_t>(points[p].head));
         rows_col.push_back(static_cast<std::int64_t>(rows.size()));
         std::vector<std::int64_t> held(bound_count);
         for (std::size_t b = 0; b < bound_count; ++b)
-          held[b] = run.statistics[p].bound_held(b, e);
+          held[b] = statistics[p].bound_held(b, e);
         summarize(rows, e, analysis.eps[e], analysis.bounds, held, columns, order);
       }
     }
@@ -275,12 +264,12 @@ StoreSweepOutcome run_logit_store_sweep(const StoreSweepConfig& config, const Ru
     std::map<std::string, std::vector<double>> columns;
     std::vector<std::string> order;
     for (std::size_t layer : layers) {
-      std::vector<RowView> rows;
+      std::vector<StoredRow> rows;
       std::vector<std::size_t> members;
       for (std::size_t p = 0; p < points.size(); ++p) {
         if (points[p].layer != layer) continue;
         members.push_back(p);
-        const auto more = row_views(run.statistics[p], eps_count);
+        const auto more = statistics[p].stored_rows();
         rows.insert(rows.end(), more.begin(), more.end());
       }
       for (std::size_t e = 0; e < eps_count; ++e) {
@@ -290,7 +279,7 @@ StoreSweepOutcome run_logit_store_sweep(const StoreSweepConfig& config, const Ru
         std::vector<std::int64_t> held(bound_count, 0);
         for (std::size_t p : members) {
           for (std::size_t b = 0; b < bound_count; ++b)
-            held[b] += run.statistics[p].bound_held(b, e);
+            held[b] += statistics[p].bound_held(b, e);
         }
         summarize(rows, e, analysis.eps[e], analysis.bounds, held, columns, order);
       }
@@ -307,7 +296,7 @@ StoreSweepOutcome run_logit_store_sweep(const StoreSweepConfig& config, const Ru
     std::vector<double> sigma_col, eps_col, ratio_col, tau_col, rule_col;
     std::vector<std::vector<std::int64_t>> bound_cols(bound_count);
     for (std::size_t p = 0; p < points.size(); ++p) {
-      const auto rows = row_views(run.statistics[p], eps_count);
+      const auto rows = statistics[p].stored_rows();
       for (std::size_t r = 0; r < rows.size(); ++r) {
         const std::size_t s = source.sequence_of(r);
         for (std::size_t e = 0; e < eps_count; ++e) {
@@ -316,14 +305,14 @@ StoreSweepOutcome run_logit_store_sweep(const StoreSweepConfig& config, const Ru
           seq_col.push_back(static_cast<std::int64_t>(sequences[s]));
           query_col.push_back(static_cast<std::int64_t>(r - source.offsets()[s]));
           n_col.push_back(static_cast<std::int64_t>(rows[r].n()));
-          sigma_col.push_back(rows[r].sigma_hat());
+          sigma_col.push_back(rows[r].logit_std());
           eps_col.push_back(analysis.eps[e]);
-          k_col.push_back(static_cast<std::int64_t>(rows[r].k(e)));
-          ratio_col.push_back(rows[r].k(e) / rows[r].n());
-          tau_col.push_back(rows[r].tau(e));
-          rule_col.push_back(numerics::gaussian_k_fraction(rows[r].sigma_hat(), analysis.eps[e]));
+          k_col.push_back(static_cast<std::int64_t>(rows[r].k_eps(e)));
+          ratio_col.push_back(rows[r].k_eps(e) / rows[r].n());
+          tau_col.push_back(rows[r].tau_at_k_eps(e));
+          rule_col.push_back(numerics::gaussian_k_fraction(rows[r].logit_std(), analysis.eps[e]));
           for (std::size_t b = 0; b < bound_count; ++b) {
-            bound_cols[b].push_back(static_cast<std::int64_t>(rows[r].bound_k(b, e)));
+            bound_cols[b].push_back(static_cast<std::int64_t>(rows[r].bound_kept(b, e)));
           }
         }
       }
@@ -346,8 +335,8 @@ StoreSweepOutcome run_logit_store_sweep(const StoreSweepConfig& config, const Ru
     outcome.rows_total = layer_col.size() / std::max<std::size_t>(eps_count, 1);
   }
 
-  RunIdentity identity{"logit_store", config.resolved_text, config.source, options.command_line, 0,
-                       run.threads};
+  RunIdentity identity{"logit_store", config.resolved_text, config.source, command_line, 0,
+                       threads};
   Provenance provenance = make_provenance(identity);
   provenance.set("store", config.store);
   for (const auto& [key, value] : info.attributes.attributes) {
@@ -359,9 +348,43 @@ StoreSweepOutcome run_logit_store_sweep(const StoreSweepConfig& config, const Ru
                     {"rows", std::move(rows_table), "one row per (attention row, eps)"}});
   write_csv(outcome.csv_path, outcome.points);
   write_csv(outcome.layers_csv_path, outcome.layers);
-  finish_checkpoint(config.name, options);
+  return outcome;
+}
+
+}  // namespace
+
+StoreSweepOutcome run_logit_store_sweep(const StoreSweepConfig& config, const RunOptions& options) {
+  const auto start = std::chrono::steady_clock::now();
+  const StoreRun store_run(config, resolve_thread_count(options.threads));
+  const UnitRun run = run_units(*store_run.work, store_run.spec, options);
+  StoreSweepOutcome outcome;
+  if (run.wrote_partial()) {
+    outcome.partial_path = run.partial_path;
+    outcome.wrote_results = false;
+  } else if (run.is_root) {
+    outcome = write_store_results(config, store_run, store_run.work->statistics(run.results),
+                                  results_stem(options.out_dir, config.name), options.command_line,
+                                  run.threads);
+    finish_checkpoint(config.name, options);
+  } else {
+    outcome.wrote_results = false;
+  }
+  outcome.rows_total = 0;
+  for (const StorePoint& point : store_run.points)
+    outcome.rows_total += point.offsets.back();
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return outcome;
+}
+
+StoreSweepOutcome merge_logit_store_partials(const StoreSweepConfig& config,
+                                             const std::vector<Partial>& partials,
+                                             const fs::path& stem,
+                                             const std::string& command_line) {
+  const StoreRun store_run(config, 1);
+  const std::vector<std::string> results =
+      merge_partials(*store_run.work, store_run.spec, partials);
+  return write_store_results(config, store_run, store_run.work->statistics(results), stem,
+                             command_line, 0);
 }
 
 }  // namespace tvk

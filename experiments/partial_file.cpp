@@ -4,7 +4,10 @@
 #include <fstream>
 #include <iterator>
 
+#include "core/engine/byte_codec.h"
+#include "core/engine/checksum.h"
 #include "core/error.h"
+#include "core/results/atomic_file.h"
 #include "tvk/version.h"
 
 namespace tvk {
@@ -12,38 +15,14 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr char kMagic[] = "tvk-partial 1\n";
+// Layout: magic line, the header's fields, the shares (ByteWriter records), then the
+// checksum of everything before it. A bump of the magic's number refuses older files.
+constexpr char kMagic[] = "tvk-partial 2\n";
+constexpr std::size_t kMagicSize = sizeof kMagic - 1;
 
-void put_u64(std::string& out, std::uint64_t value) {
-  out.append(reinterpret_cast<const char*>(&value), sizeof value);
+[[noreturn]] void corrupt(const fs::path& path, const std::string& why) {
+  throw InputError(path.string() + ": damaged tvk partial file (" + why + ")");
 }
-void put_text(std::string& out, const std::string& text) {
-  put_u64(out, text.size());
-  out += text;
-}
-
-struct Reader {
-  const std::string& bytes;
-  const fs::path& path;
-  std::size_t offset = 0;
-  std::uint64_t u64() {
-    std::uint64_t value = 0;
-    if (offset + sizeof value > bytes.size()) truncated();
-    std::memcpy(&value, bytes.data() + offset, sizeof value);
-    offset += sizeof value;
-    return value;
-  }
-  std::string text() {
-    const std::uint64_t size = u64();
-    if (size > bytes.size() - offset) truncated();
-    std::string value = bytes.substr(offset, size);
-    offset += size;
-    return value;
-  }
-  [[noreturn]] void truncated() const {
-    throw InputError(path.string() + ": truncated or corrupt tvk partial file");
-  }
-};
 
 }  // namespace
 
@@ -54,54 +33,110 @@ fs::path partial_path(const fs::path& out_dir, const std::string& name, std::siz
 }
 
 void write_partial(const fs::path& path, PartialHeader header,
-                   const std::vector<PointShare>& shares) {
+                   const std::vector<std::string>& shares) {
   header.tvk_version = build::kVersion;
-  std::string bytes = kMagic;
-  put_text(bytes, header.kind);
-  put_text(bytes, header.config_text);
-  put_text(bytes, header.config_file);
-  put_u64(bytes, header.seed);
-  put_u64(bytes, header.shard_index);
-  put_u64(bytes, header.shard_count);
-  put_u64(bytes, header.points);
-  put_text(bytes, header.tvk_version);
-  put_u64(bytes, shares.size());
-  for (const PointShare& share : shares)
-    put_text(bytes, share.serialize());
-  fs::path temporary = path;
-  temporary += ".tmp";
-  {
+  ByteWriter writer;
+  writer.put_record(header.kind);
+  writer.put_record(header.config_text);
+  writer.put_record(header.config_file);
+  writer.put<std::uint64_t>(header.seed);
+  writer.put<std::uint64_t>(header.shard_index);
+  writer.put<std::uint64_t>(header.shard_count);
+  writer.put<std::uint64_t>(header.units);
+  writer.put_record(header.fingerprint);
+  writer.put_record(header.tvk_version);
+  writer.put<std::uint64_t>(shares.size());
+  for (const std::string& share : shares)
+    writer.put_record(share);
+  std::string bytes = kMagic + writer.take();
+  const std::uint64_t sum = checksum64({bytes});
+  bytes.append(reinterpret_cast<const char*>(&sum), sizeof sum);
+  write_atomically(path, [&](const fs::path& temporary) {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) throw std::runtime_error(temporary.string() + ": cannot write");
-  }
-  fs::rename(temporary, path);
+    out.close();
+    if (!out) throw std::runtime_error(temporary.string() + ": cannot write partial file");
+  });
 }
 
 Partial read_partial(const fs::path& path) {
+  if (fs::is_directory(path)) throw InputError(path.string() + ": is a folder, not a partial file");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path.string() + ": cannot open partial file");
-  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (bytes.compare(0, sizeof kMagic - 1, kMagic) != 0) {
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.compare(0, kMagicSize, kMagic) != 0) {
+    if (bytes.compare(0, 12, "tvk-partial ") == 0) {
+      throw InputError(path.string() + ": a partial file of an older tvk; rerun its shard");
+    }
     throw InputError(path.string() + ": not a tvk partial file (written by tvk run --shard)");
   }
-  Reader reader{bytes, path, sizeof kMagic - 1};
+  std::uint64_t stored = 0;
+  if (bytes.size() < kMagicSize + sizeof stored) corrupt(path, "truncated");
+  std::memcpy(&stored, bytes.data() + bytes.size() - sizeof stored, sizeof stored);
+  bytes.resize(bytes.size() - sizeof stored);
+  if (checksum64({bytes}) != stored) corrupt(path, "checksum mismatch");
+  const std::string body = bytes.substr(kMagicSize);
   Partial partial;
   partial.path = path;
   PartialHeader& h = partial.header;
-  h.kind = reader.text();
-  h.config_text = reader.text();
-  h.config_file = reader.text();
-  h.seed = reader.u64();
-  h.shard_index = reader.u64();
-  h.shard_count = reader.u64();
-  h.points = reader.u64();
-  h.tvk_version = reader.text();
-  const std::uint64_t count = reader.u64();
-  for (std::uint64_t i = 0; i < count; ++i)
-    partial.shares.push_back(reader.text());
-  if (reader.offset != bytes.size() || count != h.points) reader.truncated();
+  try {
+    ByteReader reader(body, "partial file");
+    h.kind = reader.get_record();
+    h.config_text = reader.get_record();
+    h.config_file = reader.get_record();
+    h.seed = reader.get<std::uint64_t>();
+    h.shard_index = reader.get<std::uint64_t>();
+    h.shard_count = reader.get<std::uint64_t>();
+    h.units = reader.get<std::uint64_t>();
+    h.fingerprint = reader.get_record();
+    h.tvk_version = reader.get_record();
+    const auto count = reader.get<std::uint64_t>();
+    if (count != h.units) corrupt(path, "share count differs from its unit count");
+    for (std::uint64_t i = 0; i < count; ++i)
+      partial.shares.push_back(reader.get_record());
+    if (!reader.done()) corrupt(path, "bytes after the last share");
+  } catch (const InputError&) {
+    throw;
+  } catch (const std::exception& error) {
+    corrupt(path, error.what());
+  }
+  if (h.shard_count == 0 || h.shard_index >= h.shard_count) corrupt(path, "bad shard index");
   return partial;
+}
+
+std::vector<const Partial*> order_partials(const std::vector<Partial>& partials) {
+  if (partials.empty()) throw InputError("tvk merge: no partial files given");
+  const Partial& first = partials.front();
+  auto refuse = [&](const Partial& other, const std::string& what) {
+    throw InputError(other.path.string() + ": " + what + " differs from " + first.path.string() +
+                     "'s; partials of different runs cannot be merged");
+  };
+  std::vector<const Partial*> ordered(first.header.shard_count, nullptr);
+  for (const Partial& p : partials) {
+    if (p.header.kind != first.header.kind) refuse(p, "experiment kind");
+    if (p.header.config_text != first.header.config_text) refuse(p, "the config");
+    if (p.header.seed != first.header.seed) refuse(p, "the seed");
+    if (p.header.tvk_version != first.header.tvk_version) refuse(p, "the tvk version");
+    if (p.header.shard_count != first.header.shard_count) refuse(p, "the shard count");
+    if (p.header.fingerprint != first.header.fingerprint) refuse(p, "the run fingerprint");
+    if (ordered[p.header.shard_index] != nullptr) {
+      throw InputError(p.path.string() + ": shard " + std::to_string(p.header.shard_index) + "/" +
+                       std::to_string(p.header.shard_count) + " is given twice");
+    }
+    ordered[p.header.shard_index] = &p;
+  }
+  if (first.header.tvk_version != build::kVersion) {
+    throw InputError(first.path.string() + ": written by tvk " + first.header.tvk_version +
+                     ", this is tvk " + build::kVersion);
+  }
+  for (std::size_t i = 0; i < ordered.size(); ++i) {
+    if (ordered[i] == nullptr) {
+      throw InputError("shard " + std::to_string(i) + "/" +
+                       std::to_string(first.header.shard_count) +
+                       " is missing: every shard's partial file is needed");
+    }
+  }
+  return ordered;
 }
 
 void parse_shard(const std::string& text, std::size_t& index, std::size_t& count) {

@@ -6,6 +6,7 @@
 #include <boost/version.hpp>
 #include <cstdint>
 #include <ctime>
+#include <filesystem>
 #include "core/numerics/eigen.h"
 
 #include "core/kernels/kernel_set.h"
@@ -53,6 +54,16 @@ Provenance make_provenance(const RunIdentity& run) {
   p.set("library_onetbb", std::string(TBB_VERSION_STRING));
   p.set("library_yaml_cpp", std::string(TVK_YAML_CPP_VERSION));
   return p;
+}
+
+std::string store_identity_text(const LogitStoreInfo& info, const std::string& path) {
+  std::string text;
+  for (const char* key : {"created_utc", "model_weights_sha256", "text_source"}) {
+    if (const AttributeValue* value = info.attributes.find(key)) {
+      if (const auto* string = std::get_if<std::string>(value)) text += "\n" + *string;
+    }
+  }
+  return text + "\nstore size " + std::to_string(std::filesystem::file_size(path));
 }
 
 }  // namespace tvk

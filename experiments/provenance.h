@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "core/hdf5/logit_store.h"
 #include "core/hdf5/results_writer.h"
 
 namespace tvk {
@@ -30,5 +31,9 @@ Provenance make_provenance(const RunIdentity& run);
 
 //! "2026-11-23T23:59:59Z".
 std::string utc_now();
+
+//! What identifies the data of a logit store for checkpoints and partial files: its identity
+//! attributes (creation time, weights hash, text source) and its size.
+std::string store_identity_text(const LogitStoreInfo& info, const std::string& path);
 
 }  // namespace tvk

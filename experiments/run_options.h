@@ -21,4 +21,23 @@ struct RunOptions {
   std::size_t shard_count = 1;
 };
 
+//! `stem` with `suffix` appended ("results/x" + ".h5"; a dot in the name is kept).
+inline std::filesystem::path with_suffix(const std::filesystem::path& stem,
+                                         const std::string& suffix) {
+  std::filesystem::path path = stem;
+  path += suffix;
+  return path;
+}
+
+//! Where a run's results files go, as a stem: `<out>/<name>` (files `<stem>.h5`, `<stem>.csv`).
+//! For tvk merge's OUT: a `.h5` path gives its own stem, anything else is a folder.
+inline std::filesystem::path results_stem(const std::filesystem::path& out,
+                                          const std::string& name) {
+  if (out.extension() == ".h5") {
+    std::filesystem::path stem = out;
+    return stem.replace_extension();
+  }
+  return out / name;
+}
+
 }  // namespace tvk

@@ -7,14 +7,16 @@
 #include <map>
 
 #include "core/engine/sweep_runner.h"
+#include "core/engine/thread_count.h"
 #include "core/hdf5/results_writer.h"
 #include "core/models/model_registry.h"
 #include "core/random/stream.h"
 #include "core/results/csv_writer.h"
 #include "experiments/analysis_plan.h"
-#include "experiments/checkpointed_run.h"
 #include "experiments/partial_file.h"
+#include "experiments/point_work.h"
 #include "experiments/provenance.h"
+#include "experiments/unit_runner.h"
 
 namespace tvk {
 namespace fs = std::filesystem;
@@ -162,12 +164,11 @@ Table points_table(const SweepConfig& config, const std::vector<SyntheticPoint>&
 SweepOutcome write_synthetic_results(const SweepConfig& config,
                                      const std::vector<SyntheticPoint>& points,
                                      const std::vector<PointStatistics>& statistics,
-                                     const std::filesystem::path& h5_path,
-                                     const std::filesystem::path& csv_path,
+                                     const std::filesystem::path& stem,
                                      const std::string& command_line, std::size_t threads) {
   SweepOutcome outcome;
-  outcome.h5_path = h5_path;
-  outcome.csv_path = csv_path;
+  outcome.h5_path = with_suffix(stem, ".h5");
+  outcome.csv_path = with_suffix(stem, ".csv");
   outcome.points = points_table(config, points, statistics);
   outcome.rows_total = points.size() * static_cast<std::size_t>(config.rows);
 
@@ -183,20 +184,17 @@ SweepOutcome write_synthetic_results(const SweepConfig& config,
     std::vector<std::vector<double>> bound_value(config.bounds.size());
     const std::size_t eps_count = config.eps.size();
     for (std::size_t p = 0; p < points.size(); ++p) {
-      const auto& values = statistics[p].row_values();
-      const std::size_t width = statistics[p].row_value_count();
-      for (std::size_t r = 0; r * width < values.size(); ++r) {
-        const double* v = values.data() + r * width + 3;  // after n, logit mean and std
+      const std::vector<StoredRow> stored = statistics[p].stored_rows();
+      for (std::size_t r = 0; r < stored.size(); ++r) {
         for (std::size_t e = 0; e < eps_count; ++e) {
           point_col.push_back(static_cast<std::int64_t>(p));
           row_col.push_back(static_cast<std::int64_t>(r));
           eps_col.push_back(config.eps[e]);
-          k_col.push_back(static_cast<std::int64_t>(v[2 * e]));
-          tau_col.push_back(v[2 * e + 1]);
+          k_col.push_back(static_cast<std::int64_t>(stored[r].k_eps(e)));
+          tau_col.push_back(stored[r].tau_at_k_eps(e));
           for (std::size_t b = 0; b < config.bounds.size(); ++b) {
-            const double* c = v + 2 * eps_count + 2 * (b * eps_count + e);
-            bound_k[b].push_back(static_cast<std::int64_t>(c[0]));
-            bound_value[b].push_back(c[1]);
+            bound_k[b].push_back(static_cast<std::int64_t>(stored[r].bound_kept(b, e)));
+            bound_value[b].push_back(stored[r].bound_value(b, e));
           }
         }
       }
@@ -217,36 +215,66 @@ SweepOutcome write_synthetic_results(const SweepConfig& config,
   return outcome;
 }
 
+namespace {
+
+//! A synthetic run as the engine sees it: the points, their rows and the run's identity.
+struct SyntheticRun {
+  std::vector<SyntheticPoint> points;
+  std::shared_ptr<const RowAnalysisPlan> plan;
+  SyntheticRowSource source;
+  PointWork work;
+  RunSpec spec;
+
+  SyntheticRun(const SweepConfig& config, std::size_t threads)
+      : points(expand_points(config)),
+        plan(make_plan(analysis_settings(config))),
+        source(points, config.seed, static_cast<std::size_t>(config.rows)),
+        work(source, plan, static_cast<std::size_t>(config.chunk_rows), config.store_rows,
+             threads) {
+    spec.kind = "synthetic";
+    spec.name = config.name;
+    // The resolved config covers everything that changes the data, and nothing that does not.
+    spec.fingerprint_text = config.resolved_text + "\nformat " + std::to_string(kFormatMajor) +
+                            "\nchunk_rows " + std::to_string(config.chunk_rows);
+    spec.config_text = config.resolved_text;
+    spec.config_file = config.source;
+    spec.seed = config.seed;
+  }
+};
+
+}  // namespace
+
 SweepOutcome run_synthetic_sweep(const SweepConfig& config, const RunOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  const std::vector<SyntheticPoint> points = expand_points(config);
-  const auto plan = make_plan(analysis_settings(config));
-  SyntheticRowSource source(points, config.seed, static_cast<std::size_t>(config.rows));
-  // The resolved config covers everything that changes the data, and nothing that does not.
-  CheckpointedRun run =
-      run_checkpointed(source, plan, config.name, config.resolved_text,
-                       static_cast<std::size_t>(config.chunk_rows), config.store_rows, options);
+  const SyntheticRun synthetic(config, resolve_thread_count(options.threads));
+  const UnitRun run = run_units(synthetic.work, synthetic.spec, options);
   SweepOutcome outcome;
-  if (options.shard_count > 1) {
-    PartialHeader header{"synthetic",         config.resolved_text, config.source, config.seed,
-                         options.shard_index, options.shard_count,  points.size(), ""};
-    outcome.partial_path =
-        partial_path(options.out_dir, config.name, options.shard_index, options.shard_count);
-    write_partial(outcome.partial_path, header, run.shares);
+  if (run.wrote_partial()) {
+    outcome.partial_path = run.partial_path;
     outcome.wrote_results = false;
   } else if (run.is_root) {
     outcome = write_synthetic_results(
-        config, points, run.statistics, options.out_dir / (config.name + ".h5"),
-        options.out_dir / (config.name + ".csv"), options.command_line, run.threads);
+        config, synthetic.points, synthetic.work.statistics(run.results),
+        results_stem(options.out_dir, config.name), options.command_line, run.threads);
     finish_checkpoint(config.name, options);
   } else {
     outcome.wrote_results = false;
   }
-  outcome.resumed_points = run.resumed_points;
+  outcome.resumed_points = run.resumed_units;
   outcome.gather_seconds = run.gather_seconds;
-  outcome.rows_total = points.size() * static_cast<std::size_t>(config.rows);
+  outcome.rows_total = synthetic.points.size() * static_cast<std::size_t>(config.rows);
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return outcome;
+}
+
+SweepOutcome merge_synthetic_partials(const SweepConfig& config,
+                                      const std::vector<Partial>& partials,
+                                      const std::filesystem::path& stem,
+                                      const std::string& command_line) {
+  const SyntheticRun synthetic(config, 1);
+  const std::vector<std::string> results = merge_partials(synthetic.work, synthetic.spec, partials);
+  return write_synthetic_results(config, synthetic.points, synthetic.work.statistics(results), stem,
+                                 command_line, 0);
 }
 
 }  // namespace tvk

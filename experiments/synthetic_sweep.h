@@ -13,6 +13,7 @@
 #include "core/engine/progress.h"
 #include "core/models/score_model.h"
 #include "core/results/results_table.h"
+#include "experiments/partial_file.h"
 #include "experiments/run_options.h"
 
 namespace tvk {
@@ -47,12 +48,18 @@ struct SweepOutcome {
 //! options.shard_count > 1, this shard's partial file for `tvk merge`).
 SweepOutcome run_synthetic_sweep(const SweepConfig& config, const RunOptions& options);
 
-//! Writes the results files of a synthetic sweep from every point's statistics.
+//! Writes the results files of a synthetic sweep from every point's statistics:
+//! `<stem>.h5` and `<stem>.csv`.
 SweepOutcome write_synthetic_results(const SweepConfig& config,
                                      const std::vector<SyntheticPoint>& points,
                                      const std::vector<PointStatistics>& statistics,
-                                     const std::filesystem::path& h5_path,
-                                     const std::filesystem::path& csv_path,
+                                     const std::filesystem::path& stem,
                                      const std::string& command_line, std::size_t threads);
+
+//! `tvk merge`: the results files of the run whose shards wrote `partials`, at `stem`.
+SweepOutcome merge_synthetic_partials(const SweepConfig& config,
+                                      const std::vector<Partial>& partials,
+                                      const std::filesystem::path& stem,
+                                      const std::string& command_line);
 
 }  // namespace tvk

@@ -6,6 +6,7 @@
 #include <ostream>
 #include <sstream>
 
+#include "core/engine/checksum.h"
 #include "core/error.h"
 
 namespace tvk {
@@ -33,18 +34,11 @@ void write_atomically(const fs::path& path, const std::string& bytes) {
 }  // namespace
 
 std::string fingerprint_of(const std::string& text) {
-  std::uint64_t hash = 0xcbf29ce484222325ULL;
-  for (unsigned char c : text) {
-    hash ^= c;
-    hash *= 0x100000001b3ULL;
-  }
-  char buffer[17];
-  std::snprintf(buffer, sizeof buffer, "%016llx", static_cast<unsigned long long>(hash));
-  return buffer;
+  return checksum_hex({text});
 }
 
 CheckpointStore::CheckpointStore(fs::path dir, std::string fingerprint, bool resume)
-    : dir_(std::move(dir)) {
+    : dir_(std::move(dir)), fingerprint_(fingerprint) {
   const fs::path manifest = dir_ / "manifest.txt";
   if (resume && fs::exists(manifest)) {
     const std::string found = read_file(manifest);
@@ -63,13 +57,18 @@ CheckpointStore::CheckpointStore(fs::path dir, std::string fingerprint, bool res
   write_atomically(manifest, fingerprint);
 }
 
+std::string CheckpointStore::point_checksum(std::size_t point, const std::string& bytes) const {
+  return checksum_hex({fingerprint_, std::to_string(point), bytes});
+}
+
 fs::path CheckpointStore::point_path(std::size_t point) const {
   return dir_ / ("point_" + std::to_string(point) + ".bin");
 }
 
-// A point file is this header line, then the payload. The checksum (FNV-1a 64 of the payload)
-// catches what a size check cannot: any changed byte changes FNV-1a's hash.
-constexpr char kPointMagic[] = "tvk-checkpoint-point 1 ";
+// A point file is this header line, then the payload. The checksum (XXH3-64 of the run's
+// fingerprint, the point index and the payload) catches a changed byte, and also a file copied
+// from another point or another run, which a checksum of the payload alone would accept.
+constexpr char kPointMagic[] = "tvk-checkpoint-point 2 ";
 constexpr std::size_t kHeaderSize = sizeof kPointMagic - 1 + 16 + 1;  // magic, hex, newline
 
 std::optional<std::string> CheckpointStore::load(std::size_t point) const {
@@ -83,14 +82,15 @@ std::optional<std::string> CheckpointStore::load(std::size_t point) const {
   }
   const std::string stored = bytes.substr(magic.size(), 16);
   bytes.erase(0, kHeaderSize);
-  if (fingerprint_of(bytes) != stored) {
-    throw InputError(path.string() + ": damaged checkpoint (checksum mismatch)");
+  if (point_checksum(point, bytes) != stored) {
+    throw InputError(path.string() +
+                     ": damaged checkpoint, or one of another point or run (checksum mismatch)");
   }
   return bytes;
 }
 
 void CheckpointStore::save(std::size_t point, const std::string& bytes) const {
-  write_atomically(point_path(point), kPointMagic + fingerprint_of(bytes) + "\n" + bytes);
+  write_atomically(point_path(point), kPointMagic + point_checksum(point, bytes) + "\n" + bytes);
 }
 
 std::vector<char> CheckpointStore::restore_saved(

@@ -40,11 +40,13 @@ class CheckpointStore {
 
  private:
   std::filesystem::path point_path(std::size_t point) const;
+  std::string point_checksum(std::size_t point, const std::string& bytes) const;
   std::filesystem::path dir_;
+  std::string fingerprint_;
   std::size_t resumed_ = 0;
 };
 
-//! 64-bit FNV-1a hash of text, as 16 hex digits (fingerprints, not security).
+//! XXH3-64 of text, as 16 hex digits (fingerprints, not security).
 std::string fingerprint_of(const std::string& text);
 
 }  // namespace tvk

@@ -28,7 +28,15 @@ PointStatistics::PointStatistics(const StatisticsShape& shape) : shape_(shape) {
 }
 
 std::size_t PointStatistics::row_value_count() const {
-  return 3 + 2 * shape_.eps + 2 * shape_.bounds * shape_.eps;
+  return StoredRow::width(shape_.eps, shape_.bounds);
+}
+
+std::vector<StoredRow> PointStatistics::stored_rows() const {
+  std::vector<StoredRow> rows;
+  const std::size_t width = row_value_count();
+  for (std::size_t at = 0; at + width <= row_values_.size(); at += width)
+    rows.emplace_back(row_values_.data() + at, shape_.eps);
+  return rows;
 }
 
 void PointStatistics::add(const RowAnalysis& row) {

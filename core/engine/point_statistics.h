@@ -23,6 +23,32 @@ struct StatisticsShape {
   bool operator==(const StatisticsShape& other) const = default;
 };
 
+//! One stored row's values, by name: n, the logit mean and std (0 unless fitted), then k_eps
+//! and the tail mass at k_eps per eps, then each certifying bound's kept count and bound value
+//! per eps. PointStatistics::add writes this layout; nothing else knows its offsets.
+class StoredRow {
+ public:
+  StoredRow(const double* values, std::size_t eps_count) : v_(values), eps_(eps_count) {}
+  //! Values per row for this many budgets and bounds.
+  static constexpr std::size_t width(std::size_t eps_count, std::size_t bounds) {
+    return 3 + 2 * eps_count + 2 * bounds * eps_count;
+  }
+  double n() const { return v_[0]; }
+  double logit_mean() const { return v_[1]; }
+  double logit_std() const { return v_[2]; }  //!< the fitted sigma-hat (ddof 0)
+  double k_eps(std::size_t e) const { return v_[3 + 2 * e]; }
+  double tau_at_k_eps(std::size_t e) const { return v_[4 + 2 * e]; }
+  double bound_kept(std::size_t b, std::size_t e) const { return v_[bound_at(b, e)]; }
+  double bound_value(std::size_t b, std::size_t e) const { return v_[bound_at(b, e) + 1]; }
+
+ private:
+  std::size_t bound_at(std::size_t b, std::size_t e) const {
+    return 3 + 2 * eps_ + 2 * (b * eps_ + e);
+  }
+  const double* v_;
+  std::size_t eps_;
+};
+
 //! Statistics of a set of rows of one point.
 class PointStatistics {
  public:
@@ -80,9 +106,11 @@ class PointStatistics {
   //! Number of rows whose k_eps (for budget e) equals k, k = 0..max_n.
   std::span<const std::int64_t> k_histogram(std::size_t e) const;
 
-  //! Per-row values when shape.store_rows: per row, n, logit mean and std (0 unless fitted),
-  //! then k_eps and tau_at_k_eps per eps, then each bound's kept count and bound value per eps.
+  //! Per-row values when shape.store_rows, in StoredRow's layout; read them through
+  //! stored_rows().
   const std::vector<double>& row_values() const { return row_values_; }
+  //! Every stored row, in row order, as typed views into row_values().
+  std::vector<StoredRow> stored_rows() const;
   //! Number of values per stored row.
   std::size_t row_value_count() const;
 

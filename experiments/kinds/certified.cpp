@@ -12,6 +12,11 @@ namespace {
 int run(const ConfigDocument& document, const RunOptions& options, bool quiet) {
   const CertifiedConfig config = read_certified_config(document);
   const CertifiedOutcome outcome = run_certified_sweep(config, options);
+  if (!outcome.partial_path.empty()) {
+    print_shard_written(config.name, options, outcome.partial_path, outcome.rows_total,
+                        outcome.seconds);
+    return 0;
+  }
   if (!outcome.wrote_results) return 0;
   if (!quiet) std::printf("\n%s", certified_summary(config, outcome, 80).c_str());
   std::printf("\n%s: %zu query rows, %zu searches in %.2f s\nwrote %s\n      %s\n",
@@ -23,13 +28,26 @@ int run(const ConfigDocument& document, const RunOptions& options, bool quiet) {
   return 0;
 }
 
+int merge(const ConfigDocument& document, const std::vector<Partial>& partials,
+          const std::filesystem::path& stem, const std::string& command_line) {
+  const CertifiedConfig config = read_certified_config(document);
+  const CertifiedOutcome outcome = merge_certified_partials(config, partials, stem, command_line);
+  std::printf("merged %zu shards of %s (%zu query rows, %zu searches)\n", partials.size(),
+              config.name.c_str(), outcome.rows_total, outcome.searches_total);
+  print_files_written(
+      {outcome.h5_path, outcome.csv_path, outcome.points_csv_path, outcome.speed_csv_path});
+  return 0;
+}
+
 }  // namespace
 
 ExperimentKind certified_kind() {
-  return {"certified", "certified searches (MC-Search, B5, Delta-k) that score only some keys",
+  return {"certified",
+          "certified searches (MC-Search, B5, Delta-k) that score only some keys",
           [](const ConfigDocument& document) { return read_certified_config(document).name; },
           [](const ConfigDocument& document) { return describe(read_certified_config(document)); },
-          run};
+          run,
+          merge};
 }
 
 }  // namespace tvk::kinds

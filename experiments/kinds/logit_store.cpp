@@ -36,6 +36,11 @@ void print_layer_summary(const Table& layers, const std::vector<std::string>& bo
 int run(const ConfigDocument& document, const RunOptions& options, bool quiet) {
   const StoreSweepConfig config = read_store_sweep_config(document);
   const StoreSweepOutcome outcome = run_logit_store_sweep(config, options);
+  if (!outcome.partial_path.empty()) {
+    print_shard_written(config.name, options, outcome.partial_path, outcome.rows_total,
+                        outcome.seconds);
+    return 0;
+  }
   if (!outcome.wrote_results) return 0;
   if (!quiet) {
     std::printf("\n");
@@ -48,14 +53,27 @@ int run(const ConfigDocument& document, const RunOptions& options, bool quiet) {
   return 0;
 }
 
+int merge(const ConfigDocument& document, const std::vector<Partial>& partials,
+          const std::filesystem::path& stem, const std::string& command_line) {
+  const StoreSweepConfig config = read_store_sweep_config(document);
+  const StoreSweepOutcome outcome =
+      merge_logit_store_partials(config, partials, stem, command_line);
+  std::printf("merged %zu shards of %s (%zu attention rows of %s)\n", partials.size(),
+              config.name.c_str(), outcome.rows_total, config.store.c_str());
+  print_files_written({outcome.h5_path, outcome.csv_path, outcome.layers_csv_path});
+  return 0;
+}
+
 }  // namespace
 
 ExperimentKind logit_store_kind() {
   return {
-      "logit_store", "k_eps, every bound and the fitted-sigma rule on the rows of a logit store",
+      "logit_store",
+      "k_eps, every bound and the fitted-sigma rule on the rows of a logit store",
       [](const ConfigDocument& document) { return read_store_sweep_config(document).name; },
       [](const ConfigDocument& document) { return describe(read_store_sweep_config(document)); },
-      run};
+      run,
+      merge};
 }
 
 }  // namespace tvk::kinds

@@ -1,4 +1,5 @@
 // Experiment kind "synthetic": Monte Carlo sweeps of score models (experiments/synthetic_sweep.h).
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -60,12 +61,8 @@ int run(const ConfigDocument& document, const RunOptions& options, bool quiet) {
   const SweepConfig config = read_sweep_config(document);
   const SweepOutcome outcome = run_synthetic_sweep(config, options);
   if (!outcome.partial_path.empty()) {
-    std::printf(
-        "%s: shard %zu/%zu: %zu work items' rows in %.2f s\nwrote %s (combine the shards "
-        "with tvk merge)\n",
-        config.name.c_str(), options.shard_index, options.shard_count,
-        outcome.rows_total / options.shard_count, outcome.seconds,
-        outcome.partial_path.string().c_str());
+    print_shard_written(config.name, options, outcome.partial_path, outcome.rows_total,
+                        outcome.seconds);
     return 0;
   }
   if (!outcome.wrote_results) return 0;
@@ -87,13 +84,26 @@ int run(const ConfigDocument& document, const RunOptions& options, bool quiet) {
   return 0;
 }
 
+int merge(const ConfigDocument& document, const std::vector<Partial>& partials,
+          const std::filesystem::path& stem, const std::string& command_line) {
+  const SweepConfig config = read_sweep_config(document);
+  const SweepOutcome outcome = merge_synthetic_partials(config, partials, stem, command_line);
+  std::printf(
+      "merged %zu shards of %s (%zu points, %zu rows)\n", partials.size(), config.name.c_str(),
+      outcome.points.rows() / std::max<std::size_t>(config.eps.size(), 1), outcome.rows_total);
+  print_files_written({outcome.h5_path, outcome.csv_path});
+  return 0;
+}
+
 }  // namespace
 
 ExperimentKind synthetic_kind() {
-  return {"synthetic", "Monte Carlo sweeps of score models over parameter, n and eps grids",
+  return {"synthetic",
+          "Monte Carlo sweeps of score models over parameter, n and eps grids",
           [](const ConfigDocument& document) { return read_sweep_config(document).name; },
           [](const ConfigDocument& document) { return describe(read_sweep_config(document)); },
-          run};
+          run,
+          merge};
 }
 
 }  // namespace tvk::kinds

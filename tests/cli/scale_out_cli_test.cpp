@@ -1,7 +1,8 @@
-//! \file Issue 8's promise through the real binary: `mpirun -np N tvk run` for N = 1, 2, 3 and
-//! `tvk run --shard i/N` + `tvk merge` give the single-process data byte for byte (points and
-//! per-row tables), merge refuses foreign or incomplete partials, and a logit-store run is the
-//! same under MPI. MPI tests skip when tvk was built without MPI or mpirun is absent.
+//! \file Issue 8's promise through the real binary, for every experiment kind: `mpirun -np N tvk
+//! run` for N = 1, 2, 3 and `tvk run --shard i/N` + `tvk merge` give the single-process data
+//! byte for byte (points and per-row tables), merge refuses foreign or incomplete partials, and
+//! logit-store and certified runs are the same sharded, merged and under MPI. MPI tests skip
+//! when tvk was built without MPI or mpirun is absent.
 
 #include <gtest/gtest.h>
 
@@ -206,6 +207,102 @@ TEST_F(ScaleOut, MpiLogitStoreRunEqualsSingleProcess) {
     EXPECT_EQ(to_canonical_text(read_table(root_ / "s1" / "store.h5", name)),
               to_canonical_text(read_table(root_ / "s2" / "store.h5", name)))
         << name;
+  }
+}
+
+//! Every kind but synthetic, sharded and merged, and under MPI: the same tables as one process.
+class KindScaleOut : public ScaleOut {
+ protected:
+  struct Kind {
+    std::string name, yaml;
+    std::vector<std::string> tables, csvs;
+  };
+  static std::vector<Kind> kinds() {
+    const fs::path store = kSource / "tests" / "fixtures" / "minilm_store.h5";
+    const std::string searches =
+        "searches:\n"
+        "  - {name: mc_clusters, type: mc_search, cells: clusters, clusters: 8, bound: min}\n"
+        "  - {name: b5, type: b5, block: 16, bound: min}\n"
+        "  - {name: delta_k, type: delta_k, delta_bound: b2, k0: 1, delta_k: 8}\n";
+    return {
+        {"store",
+         "kind: logit_store\nname: store\nstore: " + store.string() +
+             "\nlayers: [0, 5]\nheads: [1, 7]\neps: [0.01, 0.1]\nchunk_rows: 16\n",
+         {"points", "layers", "rows"},
+         {".csv", "_layers.csv"}},
+        {"cstore",
+         "kind: certified\nname: cstore\nsource:\n  type: logit_store\n  store: " + store.string() +
+             "\n  layers: [1, 4]\n  heads: [0, 5]\n  sequences: [0, 1]\neps: [0.01, 0.1]\n" +
+             searches + "bounds: [b1, b2]\noutput_error: true\nchunk_rows: 16\nstore_rows: true\n",
+         {"points", "pooled", "rows"},
+         {".csv", "_points.csv"}},
+        {"cqkv",
+         "kind: certified\nname: cqkv\nsource:\n  - {type: qkv, family: clustered, n: 128, d: 16, "
+         "clusters: 8, strength: 12, spread: 0.25, rows: 24, queries_per_key_set: 4, seed: 7}\n"
+         "  - {type: qkv, family: positional, n: 96, d: 16, strength: 12, spread: 0.25, "
+         "correlation_length: 16, rows: 12, seed: 7}\neps: [0.05, 0.1]\n" +
+             searches + "bounds: [b1, b2]\nchunk_rows: 3\nstore_rows: true\n",
+         {"points", "rows"},
+         {".csv"}},
+    };
+  }
+  static std::string kind_tables(const fs::path& h5, const Kind& kind) {
+    std::string text;
+    for (const std::string& table : kind.tables)
+      text += table + "\n" + to_canonical_text(read_table(h5, table));
+    return text;
+  }
+  static std::string read(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+  //! Runs `kind` as one process into root_/<name>1 and returns its tables.
+  std::string single(const Kind& kind) {
+    const fs::path config = root_ / (kind.name + ".yaml");
+    std::ofstream(config) << kind.yaml;
+    Result one = shell(q(kTvk) + " run " + q(config) + " --out " + q(root_ / (kind.name + "1")) +
+                       " --threads 2 --progress none --quiet");
+    EXPECT_EQ(one.code, 0) << one.out;
+    return kind_tables(root_ / (kind.name + "1") / (kind.name + ".h5"), kind);
+  }
+};
+
+TEST_F(KindScaleOut, ShardsOfEveryKindMergeToTheSingleProcessBytes) {
+  if (!fs::exists(kSource / "tests" / "fixtures" / "minilm_store.h5")) GTEST_SKIP() << "no fixture";
+  for (const Kind& kind : kinds()) {
+    const std::string reference = single(kind);
+    const fs::path config = root_ / (kind.name + ".yaml"), parts = root_ / (kind.name + "parts");
+    std::string list;
+    for (int i = 0; i < 3; ++i) {
+      Result shard = shell(q(kTvk) + " run " + q(config) + " --shard " + std::to_string(i) +
+                           "/3 --out " + q(parts) + " --threads 1 --progress none");
+      ASSERT_EQ(shard.code, 0) << kind.name << ": " << shard.out;
+      list += " " + q(parts / (kind.name + ".shard-" + std::to_string(i) + "-of-3.tvkpart"));
+    }
+    const fs::path merged = root_ / (kind.name + "merged");
+    Result merge = shell(q(kTvk) + " merge " + q(merged) + list);
+    ASSERT_EQ(merge.code, 0) << kind.name << ": " << merge.out;
+    EXPECT_NE(merge.out.find("merged 3 shards of " + kind.name), std::string::npos) << merge.out;
+    EXPECT_EQ(kind_tables(merged / (kind.name + ".h5"), kind), reference) << kind.name;
+    for (const std::string& csv : kind.csvs) {
+      EXPECT_EQ(read(merged / (kind.name + csv)),
+                read(root_ / (kind.name + "1") / (kind.name + csv)))
+          << kind.name << csv;
+    }
+  }
+}
+
+TEST_F(KindScaleOut, MpiRanksOfEveryKindGiveTheSingleProcessBytes) {
+  if (!mpi_available()) GTEST_SKIP() << "tvk built without MPI or no mpirun";
+  if (!fs::exists(kSource / "tests" / "fixtures" / "minilm_store.h5")) GTEST_SKIP() << "no fixture";
+  for (const Kind& kind : kinds()) {
+    if (kind.name == "store") continue;  // MpiLogitStoreRunEqualsSingleProcess
+    const std::string reference = single(kind);
+    const fs::path config = root_ / (kind.name + ".yaml"), out = root_ / (kind.name + "mpi");
+    Result two = shell(mpirun(2) + q(kTvk) + " run " + q(config) + " --out " + q(out) +
+                       " --threads 1 --progress none --quiet");
+    ASSERT_EQ(two.code, 0) << kind.name << ": " << two.out;
+    EXPECT_EQ(kind_tables(out / (kind.name + ".h5"), kind), reference) << kind.name;
   }
 }
 

@@ -6,6 +6,8 @@
 
 #include <gtest/gtest.h>
 #include <unistd.h>
+#define XXH_INLINE_ALL  // header-only, as core/engine/checksum.cpp uses it
+#include <xxhash.h>
 
 #include <atomic>
 #include <filesystem>
@@ -20,6 +22,7 @@
 #include "core/bounds/bound_registry.h"
 #include "core/config/sweep_config.h"
 #include "core/engine/checkpoint.h"
+#include "core/engine/checksum.h"
 #include "core/engine/sweep_runner.h"
 #include "core/error.h"
 #include "core/models/model_registry.h"
@@ -47,11 +50,15 @@ class CheckpointTest : public ::testing::Test {
   fs::path root_;
 };
 
-TEST(CheckpointFingerprintTest, IsFnv1a64) {
-  // Known answers of 64-bit FNV-1a.
-  EXPECT_EQ(fingerprint_of(""), "cbf29ce484222325");
-  EXPECT_EQ(fingerprint_of("a"), "af63dc4c8601ec8c");
-  EXPECT_EQ(fingerprint_of("foobar"), "85944171f73967e8");
+TEST(CheckpointFingerprintTest, IsXxh3OfTheLengthPrefixedParts) {
+  // The library's own known answer (XXH3-64 of no bytes), then tvk's framing: each part is
+  // preceded by its 8-byte length, so a split between parts changes the checksum.
+  EXPECT_EQ(XXH3_64bits("", 0), 0x2D06800538D394C2ULL);
+  const std::string framed = std::string("\x01\0\0\0\0\0\0\0", 8) + "a";
+  EXPECT_EQ(checksum64({"a"}), XXH3_64bits(framed.data(), framed.size()));
+  EXPECT_EQ(fingerprint_of("a"), checksum_hex({"a"}));
+  EXPECT_EQ(checksum_hex({"a"}).size(), 16u);
+  EXPECT_NE(checksum64({"ab", "c"}), checksum64({"a", "bc"}));
   EXPECT_NE(fingerprint_of("rows: 100\n"), fingerprint_of("rows: 101\n"));
 }
 
@@ -74,6 +81,30 @@ TEST_F(CheckpointTest, SavesAndLoadsPointsAtomically) {
     EXPECT_NE(entry.path().extension(), ".tmp") << entry.path();
   store.remove();
   EXPECT_FALSE(fs::exists(dir));
+}
+
+TEST_F(CheckpointTest, PointFilesAreBoundToTheirPointAndRun) {
+  // Valid files in the wrong place: swapped between points, or copied from another run. A
+  // checksum of the payload alone accepted both.
+  const fs::path dir = root_ / "run.checkpoint", other_dir = root_ / "other.checkpoint";
+  const CheckpointStore store(dir, "fp1", false);
+  const CheckpointStore other(other_dir, "fp2", false);
+  store.save(0, "point zero");
+  store.save(1, "point one!");
+  other.save(2, "other run");
+  fs::rename(dir / "point_0.bin", dir / "swap");
+  fs::rename(dir / "point_1.bin", dir / "point_0.bin");
+  fs::rename(dir / "swap", dir / "point_1.bin");
+  fs::copy_file(other_dir / "point_2.bin", dir / "point_2.bin");
+  for (std::size_t p : {0, 1, 2}) {
+    try {
+      const auto loaded = store.load(p);
+      ADD_FAILURE() << "point " << p << " loaded another's bytes: " << loaded.value_or("");
+    } catch (const InputError& error) {
+      EXPECT_NE(std::string(error.what()).find("of another point or run"), std::string::npos)
+          << error.what();
+    }
+  }
 }
 
 TEST_F(CheckpointTest, DamagedPointFilesAreRefusedNamingTheFile) {

@@ -6,7 +6,6 @@
 #include <limits>
 #include <map>
 
-#include "core/config/config_checks.h"
 #include "core/engine/point_statistics.h"
 #include "core/engine/thread_count.h"
 #include "core/error.h"
@@ -17,6 +16,7 @@
 #include "experiments/analysis_plan.h"
 #include "experiments/point_work.h"
 #include "experiments/provenance.h"
+#include "experiments/store_selection.h"
 #include "experiments/unit_runner.h"
 
 namespace tvk {
@@ -173,20 +173,12 @@ struct StoreRun {
   StoreRun(const StoreSweepConfig& config, std::size_t threads)
       : store(LogitStore::open(config.store)) {
     const LogitStoreInfo& info = store.info();
-    layers = resolve_index_selection(config.layers, info.layers, config.source + ": layers",
-                                     config.store);
-    heads =
-        resolve_index_selection(config.heads, info.heads, config.source + ": heads", config.store);
-    for (std::size_t s : resolve_index_selection(config.sequences, info.sequences.size(),
-                                                 config.source + ": sequences", config.store)) {
-      if (info.sequences[s].length >= static_cast<std::size_t>(config.min_length)) {
-        sequences.push_back(s);
-      }
-    }
-    if (sequences.empty()) {
-      throw InputError(config.source + ": min_length: no selected sequence of " + config.store +
-                       " has at least " + std::to_string(config.min_length) + " tokens");
-    }
+    StoreSelection selection =
+        select_from_store(info, config.store, config.layers, config.heads, config.sequences,
+                          config.min_length, config.source + ": ");
+    layers = std::move(selection.layers);
+    heads = std::move(selection.heads);
+    sequences = std::move(selection.sequences);
     StorePoint shape;
     shape.offsets.push_back(0);
     for (std::size_t s : sequences) {

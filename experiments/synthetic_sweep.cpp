@@ -93,7 +93,7 @@ Table points_table(const SweepConfig& config, const std::vector<SyntheticPoint>&
     const PointStatistics& s = statistics[p];
     const ScoreModel& model = *point.model;
     const double n = static_cast<double>(point.n);
-    for (std::size_t e = 0; e < config.eps.size(); ++e) {
+    for (std::size_t e = 0; e < config.analysis.eps.size(); ++e) {
       model_col.push_back(model.info().name);
       for (const auto& param : params) {
         auto it = model.params().find(param);
@@ -102,7 +102,7 @@ Table points_table(const SweepConfig& config, const std::vector<SyntheticPoint>&
       n_col.push_back(static_cast<std::int64_t>(point.n));
       rows_col.push_back(s.rows());
       finite_col.push_back(model.exp_mean_finite() ? 1 : 0);
-      const double eps = config.eps[e];
+      const double eps = config.analysis.eps[e];
       put("eps", eps);
       KSummary k = summarize_k(s.k_sum(e), s.k_sq_sum(e), s.rows(), point.n);
       add_quantiles(k, s.k_histogram(e), s.rows(), point.n);
@@ -120,8 +120,8 @@ Table points_table(const SweepConfig& config, const std::vector<SyntheticPoint>&
       put("rule_k_over_n", rule ? *rule : kNaN);
       put("rule_rel_error", rule ? (*rule - k.mean) / k.mean : kNaN);
       rule_note.push_back(rule ? "" : model.no_rule_reason());
-      for (std::size_t b = 0; b < config.bounds.size(); ++b) {
-        const std::string& X = config.bounds[b];
+      for (std::size_t b = 0; b < config.analysis.bounds.size(); ++b) {
+        const std::string& X = config.analysis.bounds[b];
         KSummary kb = summarize_k(s.bound_k_sum(b, e), s.bound_k_sq_sum(b, e), s.rows(), point.n);
         put(X + "_k_over_n_mean", kb.mean);
         put(X + "_k_over_n_sem", kb.sem);
@@ -129,8 +129,8 @@ Table points_table(const SweepConfig& config, const std::vector<SyntheticPoint>&
         put(X + "_held", static_cast<double>(s.bound_held(b, e)) / rows);
         put(X + "_key_reduction_mean", s.bound_reduction_sum(b, e) / rows);
       }
-      for (std::size_t g = 0; g < config.k_grid.size(); ++g) {
-        const double rho = config.k_grid[g];
+      for (std::size_t g = 0; g < config.analysis.k_grid.size(); ++g) {
+        const double rho = config.analysis.k_grid[g];
         const double mean = s.tau_grid_sum(g) / rows;
         const double var =
             rows > 1 ? std::max(0.0, (s.tau_grid_sq_sum(g) - rows * mean * mean) / (rows - 1))
@@ -180,19 +180,19 @@ SweepOutcome write_synthetic_results(const SweepConfig& config,
     Table rows;
     std::vector<std::int64_t> point_col, row_col, k_col;
     std::vector<double> eps_col, tau_col;
-    std::vector<std::vector<std::int64_t>> bound_k(config.bounds.size());
-    std::vector<std::vector<double>> bound_value(config.bounds.size());
-    const std::size_t eps_count = config.eps.size();
+    std::vector<std::vector<std::int64_t>> bound_k(config.analysis.bounds.size());
+    std::vector<std::vector<double>> bound_value(config.analysis.bounds.size());
+    const std::size_t eps_count = config.analysis.eps.size();
     for (std::size_t p = 0; p < points.size(); ++p) {
       const std::vector<StoredRow> stored = statistics[p].stored_rows();
       for (std::size_t r = 0; r < stored.size(); ++r) {
         for (std::size_t e = 0; e < eps_count; ++e) {
           point_col.push_back(static_cast<std::int64_t>(p));
           row_col.push_back(static_cast<std::int64_t>(r));
-          eps_col.push_back(config.eps[e]);
+          eps_col.push_back(config.analysis.eps[e]);
           k_col.push_back(static_cast<std::int64_t>(stored[r].k_eps(e)));
           tau_col.push_back(stored[r].tau_at_k_eps(e));
-          for (std::size_t b = 0; b < config.bounds.size(); ++b) {
+          for (std::size_t b = 0; b < config.analysis.bounds.size(); ++b) {
             bound_k[b].push_back(static_cast<std::int64_t>(stored[r].bound_kept(b, e)));
             bound_value[b].push_back(stored[r].bound_value(b, e));
           }
@@ -204,9 +204,10 @@ SweepOutcome write_synthetic_results(const SweepConfig& config,
     rows.columns.push_back({"eps", eps_col, "TV budget"});
     rows.columns.push_back({"k_eps", k_col, "minimal certified k"});
     rows.columns.push_back({"tau", tau_col, "tail mass at k_eps"});
-    for (std::size_t b = 0; b < config.bounds.size(); ++b) {
-      rows.columns.push_back({config.bounds[b] + "_k", bound_k[b], "certified kept keys"});
-      rows.columns.push_back({config.bounds[b] + "_bound", bound_value[b], "certified bound"});
+    for (std::size_t b = 0; b < config.analysis.bounds.size(); ++b) {
+      rows.columns.push_back({config.analysis.bounds[b] + "_k", bound_k[b], "certified kept keys"});
+      rows.columns.push_back(
+          {config.analysis.bounds[b] + "_bound", bound_value[b], "certified bound"});
     }
     tables.push_back({"rows", std::move(rows), "per-row values (store_rows: true)"});
   }
@@ -227,15 +228,15 @@ struct SyntheticRun {
 
   SyntheticRun(const SweepConfig& config, std::size_t threads)
       : points(expand_points(config)),
-        plan(make_plan(analysis_settings(config))),
+        plan(make_plan(config.analysis)),
         source(points, config.seed, static_cast<std::size_t>(config.rows)),
-        work(source, plan, static_cast<std::size_t>(config.chunk_rows), config.store_rows,
+        work(source, plan, static_cast<std::size_t>(config.analysis.chunk_rows), config.store_rows,
              threads) {
     spec.kind = "synthetic";
     spec.name = config.name;
     // The resolved config covers everything that changes the data, and nothing that does not.
     spec.fingerprint_text = config.resolved_text + "\nformat " + std::to_string(kFormatMajor) +
-                            "\nchunk_rows " + std::to_string(config.chunk_rows);
+                            "\nchunk_rows " + std::to_string(config.analysis.chunk_rows);
     spec.config_text = config.resolved_text;
     spec.config_file = config.source;
     spec.seed = config.seed;

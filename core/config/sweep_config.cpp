@@ -94,11 +94,6 @@ AnalysisSettings read_analysis_settings(ConfigReader& reader) {
   return settings;
 }
 
-AnalysisSettings analysis_settings(const SweepConfig& config) {
-  return AnalysisSettings{config.eps,       config.bounds, config.block,     config.b3_grouping,
-                          config.b3_groups, config.k_grid, config.chunk_rows};
-}
-
 SweepConfig read_sweep_config(const ConfigDocument& document) {
   SweepConfig config;
   ConfigReader reader(document);
@@ -130,14 +125,7 @@ SweepConfig read_sweep_config(const ConfigDocument& document) {
     config.models.push_back(read_model(model_reader));
   }
 
-  const AnalysisSettings analysis = read_analysis_settings(reader);
-  config.eps = analysis.eps;
-  config.bounds = analysis.bounds;
-  config.block = analysis.block;
-  config.b3_grouping = analysis.b3_grouping;
-  config.b3_groups = analysis.b3_groups;
-  config.k_grid = analysis.k_grid;
-  config.chunk_rows = analysis.chunk_rows;
+  config.analysis = read_analysis_settings(reader);
   config.store_rows = reader.get_or<bool>("store_rows", config.store_rows);
   reader.finish();
 
@@ -179,14 +167,14 @@ std::string describe(const SweepConfig& config) {
   }
   const std::size_t points = grid_point_count(config);
   const auto rows = static_cast<std::size_t>(config.rows);
-  const auto chunk = static_cast<std::size_t>(config.chunk_rows);
+  const auto chunk = static_cast<std::size_t>(config.analysis.chunk_rows);
   out << "#   model points: " << model_point_count(config) << "\n";
   out << "#   n values: " << config.n.size() << "\n";
   out << "#   grid points: " << points << " (model points x n values)\n";
   out << "#   rows: " << rows << " per point, " << points * rows << " in all, "
       << points * ((rows + chunk - 1) / chunk) << " work items of up to " << chunk << " rows\n";
-  out << "#   per row: " << config.eps.size() << " eps values, bounds ["
-      << join(config.bounds, ", ") << "]\n";
+  out << "#   per row: " << config.analysis.eps.size() << " eps values, bounds ["
+      << join(config.analysis.bounds, ", ") << "]\n";
   return out.str();
 }
 

@@ -56,22 +56,15 @@ struct SweepConfig {
   std::uint64_t seed = 0;          //!< required
   std::int64_t rows = 0;           //!< required, >= 1: rows per grid point
   std::vector<std::int64_t> n;     //!< required, each >= 1, distinct (list = grid axis)
-  std::vector<double> eps;         //!< required, each in (0,1), distinct, in the user's order
   std::vector<ModelGrid> models;   //!< from `model: {...}` or `models: [{...}, ...]`
-  std::vector<std::string> bounds = {"b1", "b2", "b3", "b4"};  //!< distinct registered bound names
-  std::int64_t block = 16;                                     //!< B4 block size, >= 1
-  std::string b3_grouping = "geometric";                       //!< "geometric" | "equal"
-  std::int64_t b3_groups = 8;                                  //!< r for the equal grouping, >= 1
-  std::vector<double> k_grid = {0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5};  //!< k/n, each in (0,1]
+  //! eps (required, each in (0,1), distinct, in the user's order), bounds (distinct registered
+  //! names), block (B4, >= 1), b3_grouping, b3_groups, k_grid (k/n in (0,1]), chunk_rows (>= 1).
+  AnalysisSettings analysis;
   bool store_rows = false;             //!< keep per-row values in the results file
-  std::int64_t chunk_rows = 64;        //!< rows per work item, >= 1
   std::string source;                  //!< the config file path as given
   std::string resolved_text;           //!< resolved YAML after overrides (deterministic)
   std::string command_line_overrides;  //!< the overrides as given, joined with spaces
 };
-
-//! The analysis keys of a synthetic config.
-AnalysisSettings analysis_settings(const SweepConfig& config);
 
 //! The names the `bounds` key accepts: every registered bound (core/bounds/bound_registry.h).
 const std::vector<std::string>& known_bound_names();

@@ -10,12 +10,12 @@
 #include <algorithm>
 #include <stdexcept>
 
-#include "core/config/config_checks.h"
 #include "core/engine/byte_codec.h"
 #include "core/error.h"
 #include "core/random/stream.h"
 #include "experiments/certified/key_set_runner.h"
 #include "experiments/provenance.h"
+#include "experiments/store_selection.h"
 
 namespace tvk::certified {
 
@@ -28,26 +28,12 @@ CertifiedWork::CertifiedWork(const CertifiedConfig& config, const RunContext& ct
     store_.emplace(LogitStore::open(config.store.store));
     const LogitStoreInfo& info = store_->info();
     store_scale_ = info.scale;
-    const auto layers = resolve_index_selection(
-        config.store.layers, info.layers, config.source + ": source.layers", config.store.store);
-    const auto head_ids = resolve_index_selection(
-        config.store.heads, info.heads, config.source + ": source.heads", config.store.store);
-    std::vector<std::size_t> sequences;
-    for (std::size_t s :
-         resolve_index_selection(config.store.sequences, info.sequences.size(),
-                                 config.source + ": source.sequences", config.store.store)) {
-      if (info.sequences[s].length >= static_cast<std::size_t>(config.store.min_length)) {
-        sequences.push_back(s);
-      }
-    }
-    if (sequences.empty()) {
-      throw InputError(config.source + ": source.min_length: no selected sequence of " +
-                       config.store.store + " has at least " +
-                       std::to_string(config.store.min_length) + " tokens");
-    }
-    for (std::size_t layer : layers) {
-      for (std::size_t head : head_ids) {
-        for (std::size_t s : sequences) {
+    const StoreSelection selection = select_from_store(
+        info, config.store.store, config.store.layers, config.store.heads, config.store.sequences,
+        config.store.min_length, config.source + ": source.");
+    for (std::size_t layer : selection.layers) {
+      for (std::size_t head : selection.heads) {
+        for (std::size_t s : selection.sequences) {
           KeySetRef ref;
           ref.layer = static_cast<std::int64_t>(layer);
           ref.head_index = static_cast<std::int64_t>(head);

@@ -75,7 +75,7 @@ int run(const ConfigDocument& document, const RunOptions& options, bool quiet) {
   }
   if (!quiet) {
     std::printf("\n");
-    print_summary(outcome.points, config.bounds, 60);
+    print_summary(outcome.points, config.analysis.bounds, 60);
   }
   std::printf("\n%s: %zu rows in %.2f s (%.4g rows/s)\nwrote %s\n      %s\n", config.name.c_str(),
               outcome.rows_total, outcome.seconds,
@@ -88,9 +88,10 @@ int merge(const ConfigDocument& document, const std::vector<Partial>& partials,
           const std::filesystem::path& stem, const std::string& command_line) {
   const SweepConfig config = read_sweep_config(document);
   const SweepOutcome outcome = merge_synthetic_partials(config, partials, stem, command_line);
-  std::printf(
-      "merged %zu shards of %s (%zu points, %zu rows)\n", partials.size(), config.name.c_str(),
-      outcome.points.rows() / std::max<std::size_t>(config.eps.size(), 1), outcome.rows_total);
+  std::printf("merged %zu shards of %s (%zu points, %zu rows)\n", partials.size(),
+              config.name.c_str(),
+              outcome.points.rows() / std::max<std::size_t>(config.analysis.eps.size(), 1),
+              outcome.rows_total);
   print_files_written({outcome.h5_path, outcome.csv_path});
   return 0;
 }

@@ -83,7 +83,7 @@ void expect_same_sweep(const SweepConfig& a, const SweepConfig& b) {
   EXPECT_EQ(a.seed, b.seed);
   EXPECT_EQ(a.rows, b.rows);
   EXPECT_EQ(a.n, b.n);
-  EXPECT_EQ(a.eps, b.eps);
+  EXPECT_EQ(a.analysis.eps, b.analysis.eps);
   ASSERT_EQ(a.models.size(), b.models.size());
   for (std::size_t m = 0; m < a.models.size(); ++m) {
     EXPECT_EQ(a.models[m].type, b.models[m].type);
@@ -93,13 +93,13 @@ void expect_same_sweep(const SweepConfig& a, const SweepConfig& b) {
       EXPECT_EQ(a.models[m].axes[i].values, b.models[m].axes[i].values);
     }
   }
-  EXPECT_EQ(a.bounds, b.bounds);
-  EXPECT_EQ(a.block, b.block);
-  EXPECT_EQ(a.b3_grouping, b.b3_grouping);
-  EXPECT_EQ(a.b3_groups, b.b3_groups);
-  EXPECT_EQ(a.k_grid, b.k_grid);
+  EXPECT_EQ(a.analysis.bounds, b.analysis.bounds);
+  EXPECT_EQ(a.analysis.block, b.analysis.block);
+  EXPECT_EQ(a.analysis.b3_grouping, b.analysis.b3_grouping);
+  EXPECT_EQ(a.analysis.b3_groups, b.analysis.b3_groups);
+  EXPECT_EQ(a.analysis.k_grid, b.analysis.k_grid);
   EXPECT_EQ(a.store_rows, b.store_rows);
-  EXPECT_EQ(a.chunk_rows, b.chunk_rows);
+  EXPECT_EQ(a.analysis.chunk_rows, b.analysis.chunk_rows);
 }
 
 TEST_F(ConfigSweep, IssueExampleParses) {
@@ -110,7 +110,7 @@ TEST_F(ConfigSweep, IssueExampleParses) {
   EXPECT_EQ(config.seed, 2025u);
   EXPECT_EQ(config.rows, 4000);
   EXPECT_EQ(config.n, (std::vector<std::int64_t>{128, 512, 4096}));
-  EXPECT_EQ(config.eps, (std::vector<double>{0.01, 0.05, 0.1}));
+  EXPECT_EQ(config.analysis.eps, (std::vector<double>{0.01, 0.05, 0.1}));
   ASSERT_EQ(config.models.size(), 1u);
   const ModelGrid& model = config.models[0];
   EXPECT_EQ(model.type, "gaussian");
@@ -126,14 +126,14 @@ TEST_F(ConfigSweep, IssueExampleParses) {
   ASSERT_NE(axis(model, "mu"), nullptr);
   EXPECT_EQ(axis(model, "mu")->values, (std::vector<double>{0.0}));
   EXPECT_EQ(model.size(), 5u);
-  EXPECT_EQ(config.bounds, (std::vector<std::string>{"b1", "b2", "b3", "b4"}));
+  EXPECT_EQ(config.analysis.bounds, (std::vector<std::string>{"b1", "b2", "b3", "b4"}));
   // Documented defaults.
-  EXPECT_EQ(config.block, 16);
-  EXPECT_EQ(config.b3_grouping, "geometric");
-  EXPECT_EQ(config.b3_groups, 8);
-  EXPECT_EQ(config.k_grid, (std::vector<double>{0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5}));
+  EXPECT_EQ(config.analysis.block, 16);
+  EXPECT_EQ(config.analysis.b3_grouping, "geometric");
+  EXPECT_EQ(config.analysis.b3_groups, 8);
+  EXPECT_EQ(config.analysis.k_grid, (std::vector<double>{0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5}));
   EXPECT_FALSE(config.store_rows);
-  EXPECT_EQ(config.chunk_rows, 64);
+  EXPECT_EQ(config.analysis.chunk_rows, 64);
   EXPECT_EQ(config.source, path);
   EXPECT_EQ(config.command_line_overrides, "");
   EXPECT_EQ(model_point_count(config), 5u);
@@ -147,7 +147,7 @@ TEST_F(ConfigSweep, ScalarAndListAxesExpandRowMajor) {
                               "model: {type: gaussian, mu: [0, 1], sigma: [1, 2, 3]}\n"),
                         {});
   EXPECT_EQ(config.n, (std::vector<std::int64_t>{512}));
-  EXPECT_EQ(config.eps, (std::vector<double>{0.05}));
+  EXPECT_EQ(config.analysis.eps, (std::vector<double>{0.05}));
   const ModelGrid& model = config.models[0];
   EXPECT_EQ(model.size(), 6u);
   // mu is the first gaussian parameter, so sigma (the last axis) runs fastest.
@@ -167,8 +167,8 @@ TEST_F(ConfigSweep, OverridesChangeAddAndReplaceLists) {
   EXPECT_EQ(axis(config.models[0], "sigma")->values, (std::vector<double>{1, 2}));
   EXPECT_EQ(config.n, (std::vector<std::int64_t>{512}));
   EXPECT_TRUE(config.store_rows);
-  EXPECT_EQ(config.eps, (std::vector<double>{0.01, 0.2, 0.1}));
-  EXPECT_EQ(config.block, 4);
+  EXPECT_EQ(config.analysis.eps, (std::vector<double>{0.01, 0.2, 0.1}));
+  EXPECT_EQ(config.analysis.block, 4);
   EXPECT_EQ(config.command_line_overrides,
             "rows=100 model.sigma=[1,2] n=512 +store_rows=true eps[1]=0.2 +block=4");
   EXPECT_EQ(grid_point_count(config), 2u);
@@ -286,7 +286,7 @@ TEST_F(ConfigSweep, ResolvedTextIsDeterministicAndReparses) {
   const SweepConfig again = load_sweep_config(write("resolved.yaml", first.resolved_text), {});
   expect_same_sweep(first, again);
   EXPECT_EQ(again.resolved_text, first.resolved_text);  // a fixed point
-  EXPECT_EQ(first.k_grid, (std::vector<double>{0.1, 0.5}));
+  EXPECT_EQ(first.analysis.k_grid, (std::vector<double>{0.1, 0.5}));
 }
 
 TEST_F(ConfigSweep, ModelsListForm) {
@@ -344,13 +344,13 @@ TEST_F(ConfigSweep, OptionalKeys) {
       write("options.yaml", std::string(kIssueExample) + "bounds_note_free: 1\n"),
       {"~bounds_note_free", "bounds=b2", "+block=4", "+b3_grouping=equal", "+b3_groups=3",
        "+k_grid=0.25", "+store_rows=yes", "+chunk_rows=128", "+kind=synthetic"});
-  EXPECT_EQ(config.bounds, (std::vector<std::string>{"b2"}));
-  EXPECT_EQ(config.block, 4);
-  EXPECT_EQ(config.b3_grouping, "equal");
-  EXPECT_EQ(config.b3_groups, 3);
-  EXPECT_EQ(config.k_grid, (std::vector<double>{0.25}));
+  EXPECT_EQ(config.analysis.bounds, (std::vector<std::string>{"b2"}));
+  EXPECT_EQ(config.analysis.block, 4);
+  EXPECT_EQ(config.analysis.b3_grouping, "equal");
+  EXPECT_EQ(config.analysis.b3_groups, 3);
+  EXPECT_EQ(config.analysis.k_grid, (std::vector<double>{0.25}));
   EXPECT_TRUE(config.store_rows);
-  EXPECT_EQ(config.chunk_rows, 128);
+  EXPECT_EQ(config.analysis.chunk_rows, 128);
   EXPECT_EQ(load_error(kIssueExample, {"+chunk_rows=0"}),
             "<command line>: chunk_rows: must be >= 1, got 0");
   EXPECT_EQ(load_error(kIssueExample, {"+k_grid=[0.5, 0]"}),

@@ -81,7 +81,7 @@ class RegressionFiniteNTest : public ::testing::Test {
         file, {"n=[4096]", "model.sigma=[2,4]", "rows=1000", "name=finite_n_4096"});
     h5_paths_ = {run_synthetic_sweep(small, options).h5_path,
                  run_synthetic_sweep(large, options).h5_path};
-    bounds_ = small.bounds;
+    bounds_ = small.analysis.bounds;
   }
   static void TearDownTestSuite() {
     std::error_code ignored;

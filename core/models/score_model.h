@@ -4,6 +4,7 @@
 //! core/models/model_registry.cpp; `tvk models`, config validation and the generic
 //! conformance tests then cover it.
 
+#include <cstddef>
 #include <map>
 #include <memory>
 #include <optional>
@@ -14,6 +15,18 @@
 #include "core/random/stream.h"
 
 namespace tvk {
+
+class ScoreModel;
+
+//! A row that is `fixed_count` deterministic keys at one logit plus an i.i.d. bulk of the other
+//! n − fixed_count keys (attention sinks): what the finite-n predictor and the Blom baseline
+//! need of such a model, instead of knowing it by name.
+struct FixedKeysAndBulk {
+  std::size_t fixed_count = 0;
+  double fixed_logit = 0.0;
+  double bulk_survival_at_fixed = 0.0;  //!< P(bulk logit > fixed_logit), to full accuracy
+  std::shared_ptr<const ScoreModel> bulk;
+};
 
 //! One parameter of a model: name, default and valid range (plain data, no behaviour).
 struct ParamSpec {
@@ -70,6 +83,11 @@ class ScoreModel {
   //! Density f(s) of one logit, where the model has one (i.i.d. models); lets tests check
   //! tail_mass_limit() against brute-force integration of e^s f(s).
   virtual std::optional<double> density(double /*s*/) const { return std::nullopt; }
+  //! For a row of n keys that is fixed keys plus an i.i.d. bulk, that decomposition; nullopt
+  //! for every other model.
+  virtual std::optional<FixedKeysAndBulk> fixed_keys_and_bulk(std::size_t /*n*/) const {
+    return std::nullopt;
+  }
 };
 
 }  // namespace tvk

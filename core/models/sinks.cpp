@@ -8,6 +8,7 @@
 #include <cstddef>
 
 #include "core/models/model_base.h"
+#include "core/models/model_registry.h"
 #include "core/models/numerics.h"
 #include "core/random/normal_block.h"
 
@@ -37,7 +38,8 @@ class SinksModel final : public ScoreModelBase {
         mu_(param("mu")),
         sigma_(param("sigma")),
         sink_count_(static_cast<std::size_t>(param("m"))),
-        sink_logit_(mu_ + param("offset")) {}
+        offset_(param("offset")),
+        sink_logit_(mu_ + offset_) {}
 
   void sample(RandomStream& stream, std::span<double> out) const override {
     const std::size_t sinks = std::min(sink_count_, out.size());
@@ -50,6 +52,12 @@ class SinksModel final : public ScoreModelBase {
   }
 
   bool iid() const override { return false; }
+
+  std::optional<FixedKeysAndBulk> fixed_keys_and_bulk(std::size_t n) const override {
+    return FixedKeysAndBulk{std::min(sink_count_, n), sink_logit_,
+                            numerics::normal_ccdf(offset_ / sigma_),
+                            make_model("gaussian", {{"mu", mu_}, {"sigma", sigma_}})};
+  }
 
  protected:
   double tail_mass_interior(double rho) const override {
@@ -64,6 +72,7 @@ class SinksModel final : public ScoreModelBase {
   double mu_;
   double sigma_;
   std::size_t sink_count_;
+  double offset_;
   double sink_logit_;
 };
 

@@ -11,8 +11,6 @@
 #include <stdexcept>
 #include <vector>
 
-#include "core/models/model_registry.h"
-#include "core/models/numerics.h"
 #include "core/predictors/finite_n_numerics.h"
 #include "core/predictors/laplace_inversion.h"
 #include "core/predictors/logit_law.h"
@@ -40,11 +38,6 @@ namespace {
 
 using namespace finite_n;
 
-double param_or(const ScoreModel& model, const std::string& name, double fallback) {
-  const auto it = model.params().find(name);
-  return it == model.params().end() ? fallback : it->second;
-}
-
 void check_arguments(std::size_t n, double eps) {
   if (n < 1) throw std::invalid_argument("finite_n: n must be >= 1");
   if (!(eps > 0.0 && eps < 1.0)) throw std::invalid_argument("finite_n: eps must be in (0, 1)");
@@ -71,20 +64,17 @@ FiniteNPrediction predict_iid(const ScoreModel& model, std::size_t n, double eps
   return {std::clamp(integral, floor, 1.0), stats.evaluations, stats.terms, stats.truncated};
 }
 
-// sinks: m_s = min(m, n) deterministic keys at v = mu + offset, n - m_s Gaussian bulk keys.
-FiniteNPrediction predict_sinks(const ScoreModel& model, std::size_t n, double eps,
-                                const FiniteNOptions& options) {
-  const double mu = param_or(model, "mu", 0.0), sigma = param_or(model, "sigma", 1.0);
-  const double offset = param_or(model, "offset", 5.0);
-  const auto bulk = make_model("gaussian", {{"mu", mu}, {"sigma", sigma}});
-  const std::size_t sinks =
-      static_cast<std::size_t>(std::min(param_or(model, "m", 0.0), static_cast<double>(n)));
+// Fixed keys plus a bulk (sinks): m_s deterministic keys at logit v, n - m_s i.i.d. bulk keys.
+FiniteNPrediction predict_fixed_plus_bulk(const FixedKeysAndBulk& row, std::size_t n, double eps,
+                                          const FiniteNOptions& options) {
+  const ScoreModel& bulk = *row.bulk;
+  const std::size_t sinks = row.fixed_count;
   const std::size_t bulk_count = n - sinks;
-  const double v = mu + offset;
-  const double q_v = numerics::normal_ccdf(offset / sigma);
+  const double v = row.fixed_logit;
+  const double q_v = row.bulk_survival_at_fixed;
   const double floor = 1.0 / static_cast<double>(n);
   const double sink_count = static_cast<double>(sinks);
-  const LogitLaw law(*bulk);
+  const LogitLaw law(bulk);
   Stats stats;
   double kept_keys = 0.0;
   if (bulk_count >= 1) {
@@ -103,7 +93,7 @@ FiniteNPrediction predict_sinks(const ScoreModel& model, std::size_t n, double e
       }
       return probability_below(others, q, y, x, tolerance, stats);
     };
-    const double integral = integrate_over_survival(kept, transition_guess(*bulk, bulk_count, eps),
+    const double integral = integrate_over_survival(kept, transition_guess(bulk, bulk_count, eps),
                                                     options.tolerance, floor, {q_v});
     kept_keys += static_cast<double>(bulk_count) * integral;
   }
@@ -121,14 +111,10 @@ FiniteNPrediction predict_sinks(const ScoreModel& model, std::size_t n, double e
           stats.terms, stats.truncated};
 }
 
-bool is_sinks(const ScoreModel& model) {
-  return model.info().name == "sinks";
-}
-
 }  // namespace
 
 std::string finite_n_unsupported_reason(const ScoreModel& model) {
-  if (is_sinks(model)) return {};
+  if (model.fixed_keys_and_bulk(1)) return {};
   const std::string& name = model.info().name;
   if (!model.iid()) {
     return "no finite-n prediction: " + name + " is not i.i.d. and has no explicit handling";
@@ -145,8 +131,10 @@ std::optional<FiniteNPrediction> finite_n_prediction(const ScoreModel& model, st
   check_arguments(n, eps);
   if (!finite_n_unsupported_reason(model).empty()) return std::nullopt;
   if (n == 1) return FiniteNPrediction{1.0, 0, 0, 0};
-  return is_sinks(model) ? predict_sinks(model, n, eps, options)
-                         : predict_iid(model, n, eps, options);
+  if (const std::optional<FixedKeysAndBulk> row = model.fixed_keys_and_bulk(n)) {
+    return predict_fixed_plus_bulk(*row, n, eps, options);
+  }
+  return predict_iid(model, n, eps, options);
 }
 
 std::optional<double> finite_n_k_fraction(const ScoreModel& model, std::size_t n, double eps,
@@ -159,7 +147,9 @@ std::optional<double> finite_n_k_fraction(const ScoreModel& model, std::size_t n
 std::optional<double> kept_probability(const ScoreModel& model, std::size_t n, double eps, double q,
                                        const FiniteNOptions& options) {
   check_arguments(n, eps);
-  if (is_sinks(model) || !finite_n_unsupported_reason(model).empty()) return std::nullopt;
+  if (model.fixed_keys_and_bulk(n) || !finite_n_unsupported_reason(model).empty()) {
+    return std::nullopt;
+  }
   if (!(q >= kQMin && q < 1.0)) throw std::invalid_argument("kept_probability: q out of range");
   Stats stats;
   const LogitLaw law(model);
@@ -177,13 +167,9 @@ std::optional<double> blom_k_fraction(const ScoreModel& model, std::size_t n, do
       row.push_back(*law.quantile(1.0 - (static_cast<double>(i) - 0.375) / denominator));
     }
   };
-  if (is_sinks(model)) {
-    const double mu = param_or(model, "mu", 0.0), sigma = param_or(model, "sigma", 1.0);
-    const auto bulk = make_model("gaussian", {{"mu", mu}, {"sigma", sigma}});
-    const std::size_t sinks =
-        static_cast<std::size_t>(std::min(param_or(model, "m", 0.0), static_cast<double>(n)));
-    row.assign(sinks, mu + param_or(model, "offset", 5.0));
-    append_blom(*bulk, n - sinks);
+  if (const std::optional<FixedKeysAndBulk> fixed = model.fixed_keys_and_bulk(n)) {
+    row.assign(fixed->fixed_count, fixed->fixed_logit);
+    append_blom(*fixed->bulk, n - fixed->fixed_count);
   } else {
     if (!model.iid() || !model.quantile(0.5)) return std::nullopt;
     append_blom(model, n);

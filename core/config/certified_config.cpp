@@ -22,14 +22,14 @@ const std::vector<std::string> kFamilies = {"gaussian", "clustered", "positional
 ValueCheck<double> at_least_real(double minimum) {
   return [minimum](const double& value) -> std::string {
     if (value >= minimum) return "";
-    return "must be >= " + format_number(minimum) + ", got " + format_number(value);
+    return "must be >= " + format_shortest(minimum) + ", got " + format_shortest(value);
   };
 }
 
 ValueCheck<double> positive_real() {
   return [](const double& value) -> std::string {
     if (value > 0.0) return "";
-    return "must be > 0, got " + format_number(value);
+    return "must be > 0, got " + format_shortest(value);
   };
 }
 
@@ -241,7 +241,7 @@ CertifiedConfig read_certified_config(const ConfigDocument& document) {
 
   config.eps = reader.get_list<double>("eps", [](const double& eps) -> std::string {
     if (eps > 0.0 && eps < 1.0) return "";
-    return "must be in (0, 1), got " + format_number(eps);
+    return "must be in (0, 1), got " + format_shortest(eps);
   });
   require_nonempty(reader, "eps", config.eps);
   require_distinct(reader, "eps", config.eps);

@@ -16,8 +16,6 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-const std::vector<std::string> kFamilies = {"gaussian", "clustered", "positional"};
-
 ValueCheck<double> at_least_real(double minimum) {
   return [minimum](const double& value) -> std::string {
     if (value >= minimum) return "";
@@ -52,29 +50,29 @@ void reject_unused(ConfigReader& reader, const std::string& family,
 
 CertifiedQkvSource read_qkv_source(ConfigReader& reader) {
   CertifiedQkvSource source;
-  source.family = reader.get<std::string>("family", one_of("qkv family", kFamilies));
+  source.family =
+      parse_qkv_family(reader.get<std::string>("family", one_of("qkv family", qkv_family_names())));
+  const QkvFamilyInfo& family = qkv_family_info(source.family);
   source.n = read_axis<std::int64_t>(reader, "n", source.n, at_least(1));
   source.d = read_axis<std::int64_t>(reader, "d", source.d, at_least(1));
   source.strength = read_axis<double>(reader, "strength", source.strength, at_least_real(0.0));
-  const bool clustered = source.family == "clustered";
-  const bool positional = source.family == "positional";
-  if (clustered) {
+  if (family.clusters) {
     source.clusters = read_axis<std::int64_t>(reader, "clusters", {16}, at_least(1));
   } else {
-    reject_unused(reader, source.family, {"clusters"});
+    reject_unused(reader, family.name, {"clusters"});
   }
-  if (clustered || positional) {
+  if (family.spread) {
     source.spread = read_axis<double>(reader, "spread", {0.25}, at_least_real(0.0));
     source.query_noise =
         reader.get_or<double>("query_noise", source.query_noise, at_least_real(0.0));
   } else {
-    reject_unused(reader, source.family, {"spread", "query_noise"});
+    reject_unused(reader, family.name, {"spread", "query_noise"});
   }
-  if (positional) {
+  if (family.correlation_length) {
     source.correlation_length =
         read_axis<double>(reader, "correlation_length", {64.0}, positive_real());
   } else {
-    reject_unused(reader, source.family, {"correlation_length"});
+    reject_unused(reader, family.name, {"correlation_length"});
   }
   source.dv = reader.get_or<std::int64_t>("dv", source.dv, at_least(1));
   source.value_noise = reader.get_or<double>("value_noise", source.value_noise, at_least_real(0.0));
@@ -256,7 +254,7 @@ std::vector<CertifiedQkvPoint> certified_qkv_points(const CertifiedConfig& confi
                 CertifiedQkvPoint point;
                 point.source = s;
                 QkvParameters& p = point.parameters;
-                p.family = parse_qkv_family(source.family);
+                p.family = source.family;
                 p.n = static_cast<std::size_t>(n);
                 p.d = static_cast<std::size_t>(d);
                 p.dv = static_cast<std::size_t>(source.dv);

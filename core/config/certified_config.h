@@ -40,15 +40,15 @@ struct CertifiedStoreSource {
 //! One synthetic family with its grid axes (a scalar in the config is a one-value axis).
 //! Axes the family does not use hold one NaN / 0 placeholder and are rejected in the config.
 struct CertifiedQkvSource {
-  std::string family;                      //!< "gaussian" | "clustered" | "positional"
-  std::vector<std::int64_t> n = {1024};    //!< keys per row
-  std::vector<std::int64_t> d = {64};      //!< key dimension
-  std::vector<std::int64_t> clusters;      //!< clustered only (default [16])
-  std::vector<double> strength = {12.0};   //!< scale · ‖q‖
-  std::vector<double> spread;              //!< clustered / positional (default [0.25])
-  std::vector<double> correlation_length;  //!< positional only (default [64])
-  std::int64_t dv = 64;                    //!< value dimension
-  double query_noise = 0.1;                //!< clustered / positional
+  QkvFamily family = QkvFamily::kGaussian;  //!< parsed from its name (qkv_families())
+  std::vector<std::int64_t> n = {1024};     //!< keys per row
+  std::vector<std::int64_t> d = {64};       //!< key dimension
+  std::vector<std::int64_t> clusters;       //!< clustered only (default [16])
+  std::vector<double> strength = {12.0};    //!< scale · ‖q‖
+  std::vector<double> spread;               //!< clustered / positional (default [0.25])
+  std::vector<double> correlation_length;   //!< positional only (default [64])
+  std::int64_t dv = 64;                     //!< value dimension
+  double query_noise = 0.1;                 //!< clustered / positional
   double value_noise = 0.5;
   bool float32 = false;                  //!< round q, K, V to float
   std::int64_t rows = 0;                 //!< query rows per grid point (required)

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/certified/cell_kinds.h"
 #include "core/kernels/kernel_set.h"
 #include "core/random/stream.h"
 
@@ -102,15 +103,13 @@ std::vector<double> row_major(const Eigen::MatrixXd& m) {
 
 }  // namespace
 
+// The names live in the cell-kind registry (cell_kinds.cpp), with each kind's keys.
 std::string cell_kind_name(CellKind kind) {
-  return kind == CellKind::kBlocks ? "blocks" : "clusters";
+  return cell_kind_entry(kind).name;
 }
 
 CellKind parse_cell_kind(std::string_view name) {
-  if (name == "blocks") return CellKind::kBlocks;
-  if (name == "clusters") return CellKind::kClusters;
-  throw std::invalid_argument("unknown cell kind '" + std::string(name) +
-                              "' (expected blocks or clusters)");
+  return cell_kind_entry(name).kind;
 }
 
 std::string upper_bound_kind_name(UpperBoundKind kind) {

@@ -43,24 +43,42 @@ Eigen::VectorXd unit(const Eigen::VectorXd& v) {
 
 }  // namespace
 
-std::string qkv_family_name(QkvFamily family) {
-  switch (family) {
-    case QkvFamily::kGaussian:
-      return "gaussian";
-    case QkvFamily::kClustered:
-      return "clustered";
-    case QkvFamily::kPositional:
-      return "positional";
+std::span<const QkvFamilyInfo> qkv_families() {
+  static const QkvFamilyInfo families[] = {
+      {QkvFamily::kGaussian, "gaussian", false, false, false},
+      {QkvFamily::kClustered, "clustered", true, true, false},
+      {QkvFamily::kPositional, "positional", false, true, true},
+  };
+  return families;
+}
+
+std::vector<std::string> qkv_family_names() {
+  std::vector<std::string> names;
+  for (const QkvFamilyInfo& info : qkv_families())
+    names.push_back(info.name);
+  return names;
+}
+
+const QkvFamilyInfo& qkv_family_info(QkvFamily family) {
+  for (const QkvFamilyInfo& info : qkv_families()) {
+    if (info.family == family) return info;
   }
-  return "?";
+  throw std::logic_error("qkv family without a table entry");
+}
+
+std::string qkv_family_name(QkvFamily family) {
+  return qkv_family_info(family).name;
 }
 
 QkvFamily parse_qkv_family(std::string_view name) {
-  if (name == "gaussian") return QkvFamily::kGaussian;
-  if (name == "clustered") return QkvFamily::kClustered;
-  if (name == "positional") return QkvFamily::kPositional;
-  throw std::invalid_argument("unknown qkv family '" + std::string(name) +
-                              "' (expected gaussian, clustered or positional)");
+  for (const QkvFamilyInfo& info : qkv_families()) {
+    if (info.name == name) return info.family;
+  }
+  std::string known;
+  for (const std::string& family : qkv_family_names())
+    known += (known.empty() ? "" : ", ") + family;
+  throw std::invalid_argument("unknown qkv family '" + std::string(name) + "' (expected " + known +
+                              ")");
 }
 
 void validate(const QkvParameters& p) {

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,22 @@ enum class QkvFamily {
   kPositional,  //!< k_i an AR(1) path in i (correlation length L) + noise; q matches one position
 };
 
+//! A family by name, with the axes of QkvParameters it uses besides n, d, dv, strength and
+//! value_noise (a config rejects the others).
+struct QkvFamilyInfo {
+  QkvFamily family;
+  std::string name;                 //!< the config's `family:` value
+  bool clusters = false;            //!< uses `clusters`
+  bool spread = false;              //!< uses `spread` and `query_noise`
+  bool correlation_length = false;  //!< uses `correlation_length`
+};
+
+//! Every family, in listing order: gaussian, clustered, positional.
+std::span<const QkvFamilyInfo> qkv_families();
+//! Their names, in listing order.
+std::vector<std::string> qkv_family_names();
+//! The entry of a family.
+const QkvFamilyInfo& qkv_family_info(QkvFamily family);
 //! "gaussian", "clustered" or "positional".
 std::string qkv_family_name(QkvFamily family);
 //! Inverse of qkv_family_name(); throws std::invalid_argument for an unknown name.

@@ -5,8 +5,10 @@
 #include <limits>
 #include <sstream>
 
+#include "core/certified/search_registry.h"
 #include "core/config/config_checks.h"
 #include "core/config/config_reader.h"
+#include "core/config/config_section_reader.h"
 #include "core/config/sweep_config.h"
 
 namespace tvk {
@@ -14,22 +16,17 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-const std::vector<std::string> kSearchTypes = {"mc_search", "b5", "delta_k"};
-const std::vector<std::string> kDeltaBounds = {"b1",     "b2",       "b3",
-                                               "b3_gap", "b3_equal", "b3_equal_gap"};
-const std::vector<std::string> kFamilies = {"gaussian", "clustered", "positional"};
-
 ValueCheck<double> at_least_real(double minimum) {
   return [minimum](const double& value) -> std::string {
     if (value >= minimum) return "";
-    return "must be >= " + format_number(minimum) + ", got " + format_number(value);
+    return "must be >= " + format_shortest(minimum) + ", got " + format_shortest(value);
   };
 }
 
 ValueCheck<double> positive_real() {
   return [](const double& value) -> std::string {
     if (value > 0.0) return "";
-    return "must be > 0, got " + format_number(value);
+    return "must be > 0, got " + format_shortest(value);
   };
 }
 
@@ -53,29 +50,29 @@ void reject_unused(ConfigReader& reader, const std::string& family,
 
 CertifiedQkvSource read_qkv_source(ConfigReader& reader) {
   CertifiedQkvSource source;
-  source.family = reader.get<std::string>("family", one_of("qkv family", kFamilies));
+  source.family =
+      parse_qkv_family(reader.get<std::string>("family", one_of("qkv family", qkv_family_names())));
+  const QkvFamilyInfo& family = qkv_family_info(source.family);
   source.n = read_axis<std::int64_t>(reader, "n", source.n, at_least(1));
   source.d = read_axis<std::int64_t>(reader, "d", source.d, at_least(1));
   source.strength = read_axis<double>(reader, "strength", source.strength, at_least_real(0.0));
-  const bool clustered = source.family == "clustered";
-  const bool positional = source.family == "positional";
-  if (clustered) {
+  if (family.clusters) {
     source.clusters = read_axis<std::int64_t>(reader, "clusters", {16}, at_least(1));
   } else {
-    reject_unused(reader, source.family, {"clusters"});
+    reject_unused(reader, family.name, {"clusters"});
   }
-  if (clustered || positional) {
+  if (family.spread) {
     source.spread = read_axis<double>(reader, "spread", {0.25}, at_least_real(0.0));
     source.query_noise =
         reader.get_or<double>("query_noise", source.query_noise, at_least_real(0.0));
   } else {
-    reject_unused(reader, source.family, {"spread", "query_noise"});
+    reject_unused(reader, family.name, {"spread", "query_noise"});
   }
-  if (positional) {
+  if (family.correlation_length) {
     source.correlation_length =
         read_axis<double>(reader, "correlation_length", {64.0}, positive_real());
   } else {
-    reject_unused(reader, source.family, {"correlation_length"});
+    reject_unused(reader, family.name, {"correlation_length"});
   }
   source.dv = reader.get_or<std::int64_t>("dv", source.dv, at_least(1));
   source.value_noise = reader.get_or<double>("value_noise", source.value_noise, at_least_real(0.0));
@@ -99,109 +96,84 @@ CertifiedStoreSource read_store_source(ConfigReader& reader) {
   return source;
 }
 
-//! Which search types each search key belongs to (the did-you-mean vocabulary is all of them).
-struct SearchKey {
-  const char* key;
+//! The search types that take `key`, in registry order.
+std::vector<std::string> types_taking(const std::string& key) {
   std::vector<std::string> types;
-};
-const std::vector<SearchKey> kSearchKeys = {
-    {"cells", {"mc_search", "b5"}}, {"block", {"mc_search", "b5"}},
-    {"clusters", {"mc_search"}},    {"iterations", {"mc_search"}},
-    {"bound", {"mc_search", "b5"}}, {"kept", {"mc_search"}},
-    {"delta_bound", {"delta_k"}},   {"k0", {"delta_k"}},
-    {"delta_k", {"delta_k"}},
-};
+  for (const SearchEntry& entry : search_entries()) {
+    if (std::find(entry.keys.begin(), entry.keys.end(), key) != entry.keys.end()) {
+      types.push_back(entry.name);
+    }
+  }
+  return types;
+}
+
+//! Every key some search type takes, in registry order (the did-you-mean vocabulary).
+std::vector<std::string> search_keys() {
+  std::vector<std::string> keys;
+  for (const SearchEntry& entry : search_entries()) {
+    for (const std::string& key : entry.keys) {
+      if (std::find(keys.begin(), keys.end(), key) == keys.end()) keys.push_back(key);
+    }
+  }
+  return keys;
+}
 
 CertifiedSearchSpec read_search(ConfigReader& reader) {
   CertifiedSearchSpec spec;
-  spec.type = reader.get<std::string>("type", one_of("search type", kSearchTypes));
+  spec.type = reader.get<std::string>("type", one_of("search type", search_type_names()));
   spec.name = reader.get_or<std::string>("name", spec.type, [](const std::string& name) {
     if (valid_name(name)) return std::string();
     return "must be letters, digits, '_', '.' and '-', got '" + name + "'";
   });
-  for (const SearchKey& key : kSearchKeys) {
-    if (reader.has(key.key) &&
-        std::find(key.types.begin(), key.types.end(), spec.type) == key.types.end()) {
-      reader.fail(key.key, "is not a key of search type " + spec.type + " (it applies to " +
-                               join(key.types, ", ") + ")");
+  const SearchEntry& entry = *find_search_entry(spec.type);
+  for (const std::string& key : search_keys()) {
+    if (reader.has(key) &&
+        std::find(entry.keys.begin(), entry.keys.end(), key) == entry.keys.end()) {
+      reader.fail(key, "is not a key of search type " + spec.type + " (it applies to " +
+                           join(types_taking(key), ", ") + ")");
     }
   }
-  if (spec.type == "delta_k") {
-    spec.cells = "";
-    spec.kept = "";
-    spec.bound = "";
-    spec.delta_bound = reader.get_or<std::string>("delta_bound", spec.delta_bound,
-                                                  one_of("Δk bound", kDeltaBounds));
-    spec.k0 = reader.get_or<std::int64_t>("k0", spec.k0, at_least(1));
-    spec.delta_k = reader.get_or<std::int64_t>("delta_k", spec.delta_k, at_least(1));
-    return spec;
-  }
-  spec.delta_bound = "";
-  if (spec.type == "b5") {
-    spec.cells = reader.get_or<std::string>("cells", "blocks", [](const std::string& cells) {
-      if (cells == "blocks") return std::string();
-      return "b5 runs on position blocks (cells: blocks), got '" + cells + "'";
-    });
-    spec.kept = "scored";
-  } else {
-    spec.cells = reader.get_or<std::string>("cells", spec.cells,
-                                            one_of("cells kind", {"blocks", "clusters"}));
-    spec.kept =
-        reader.get_or<std::string>("kept", spec.kept, one_of("kept set", {"topk", "scored"}));
-  }
-  spec.bound = reader.get_or<std::string>("bound", spec.bound,
-                                          one_of("upper bound", {"box", "centroid_radius", "min"}));
-  const bool blocks = spec.cells == "blocks";
-  if (blocks) {
-    spec.block = reader.get_or<std::int64_t>("block", spec.block, at_least(1));
-    for (const char* key : {"clusters", "iterations"}) {
-      if (reader.has(key)) reader.fail(key, "is used only with cells: clusters");
-    }
-  } else {
-    if (reader.has("block")) reader.fail("block", "is used only with cells: blocks");
-    spec.clusters = reader.get_or<std::int64_t>("clusters", spec.clusters, at_least(1));
-    spec.iterations = reader.get_or<std::int64_t>("iterations", spec.iterations, at_least(0));
-  }
+  ConfigSectionReader keys(reader);
+  spec.search = entry.read(keys);
   return spec;
 }
 
-std::string search_text(const CertifiedSearchSpec& spec) {
-  std::ostringstream out;
-  out << spec.name << " (" << spec.type;
-  if (spec.type == "delta_k") {
-    out << ", " << spec.delta_bound << ", k0 " << spec.k0 << ", step " << spec.delta_k;
-  } else {
-    if (spec.cells == "blocks") {
-      out << ", blocks of " << spec.block;
-    } else {
-      out << ", " << spec.clusters << " clusters";
+//! The `searches:` list under `reader`.
+std::vector<CertifiedSearchSpec> read_searches(ConfigReader& reader) {
+  std::vector<CertifiedSearchSpec> specs;
+  std::vector<ConfigReader> searches = reader.children("searches");
+  if (searches.empty()) reader.fail("searches", "must list at least one search");
+  for (ConfigReader& search : searches) {
+    CertifiedSearchSpec spec = read_search(search);
+    for (const auto& earlier : specs) {
+      if (earlier.name == spec.name) {
+        search.fail("name",
+                    "duplicate search name '" + spec.name + "' (give each search its own name)");
+      }
     }
-    out << ", " << spec.bound << " bound, kept " << spec.kept;
+    search.finish();
+    specs.push_back(std::move(spec));
   }
-  out << ")";
-  return out.str();
+  return specs;
+}
+
+std::string search_text(const CertifiedSearchSpec& spec) {
+  return spec.name + " (" + spec.type + ", " + spec.search->details() + ")";
 }
 
 }  // namespace
 
 std::vector<CertifiedSearchSpec> default_certified_searches() {
-  CertifiedSearchSpec clusters;
-  clusters.name = "mc_clusters";
-  clusters.type = "mc_search";
-  CertifiedSearchSpec blocks = clusters;
-  blocks.name = "mc_blocks";
-  blocks.cells = "blocks";
-  CertifiedSearchSpec b5 = blocks;
-  b5.name = "b5";
-  b5.type = "b5";
-  b5.kept = "scored";
-  CertifiedSearchSpec delta;
-  delta.name = "delta_k";
-  delta.type = "delta_k";
-  delta.cells = delta.bound = delta.kept = "";
-  for (CertifiedSearchSpec* spec : {&clusters, &blocks, &b5})
-    spec->delta_bound = "";
-  return {clusters, blocks, b5, delta};
+  // Written as a config would write them, and read by the same code.
+  static const ConfigDocument defaults = ConfigDocument::parse(
+      "searches:\n"
+      "  - {name: mc_clusters, type: mc_search}\n"
+      "  - {name: mc_blocks, type: mc_search, cells: blocks}\n"
+      "  - {name: b5, type: b5}\n"
+      "  - {name: delta_k, type: delta_k}\n",
+      "<default searches>");
+  ConfigReader reader(defaults);
+  return read_searches(reader);
 }
 
 CertifiedConfig read_certified_config(const ConfigDocument& document) {
@@ -241,28 +213,12 @@ CertifiedConfig read_certified_config(const ConfigDocument& document) {
 
   config.eps = reader.get_list<double>("eps", [](const double& eps) -> std::string {
     if (eps > 0.0 && eps < 1.0) return "";
-    return "must be in (0, 1), got " + format_number(eps);
+    return "must be in (0, 1), got " + format_shortest(eps);
   });
   require_nonempty(reader, "eps", config.eps);
   require_distinct(reader, "eps", config.eps);
 
-  if (reader.has("searches")) {
-    std::vector<ConfigReader> searches = reader.children("searches");
-    if (searches.empty()) reader.fail("searches", "must list at least one search");
-    for (ConfigReader& search : searches) {
-      CertifiedSearchSpec spec = read_search(search);
-      for (const auto& earlier : config.searches) {
-        if (earlier.name == spec.name) {
-          search.fail("name",
-                      "duplicate search name '" + spec.name + "' (give each search its own name)");
-        }
-      }
-      search.finish();
-      config.searches.push_back(std::move(spec));
-    }
-  } else {
-    config.searches = default_certified_searches();
-  }
+  config.searches = reader.has("searches") ? read_searches(reader) : default_certified_searches();
 
   config.summary_cost =
       reader.get_or<double>("summary_cost", config.summary_cost, at_least_real(0));
@@ -298,7 +254,7 @@ std::vector<CertifiedQkvPoint> certified_qkv_points(const CertifiedConfig& confi
                 CertifiedQkvPoint point;
                 point.source = s;
                 QkvParameters& p = point.parameters;
-                p.family = parse_qkv_family(source.family);
+                p.family = source.family;
                 p.n = static_cast<std::size_t>(n);
                 p.d = static_cast<std::size_t>(d);
                 p.dv = static_cast<std::size_t>(source.dv);

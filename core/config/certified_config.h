@@ -7,9 +7,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "core/certified/certified_search.h"
 #include "core/certified/qkv_models.h"
 #include "core/config/config_document.h"
 
@@ -17,17 +19,10 @@ namespace tvk {
 
 //! One search of a certified run (`searches:` element).
 struct CertifiedSearchSpec {
-  std::string name;                //!< column value `search`; distinct within the run
-  std::string type;                //!< "mc_search" | "b5" | "delta_k"
-  std::string cells = "clusters";  //!< mc_search: "blocks" | "clusters" (b5: always blocks)
-  std::int64_t block = 16;         //!< cell size of position blocks
-  std::int64_t clusters = 16;      //!< requested k-means clusters
-  std::int64_t iterations = 10;    //!< Lloyd iterations of the k-means
-  std::string bound = "min";       //!< U_j: "box" | "centroid_radius" | "min"
-  std::string kept = "topk";       //!< mc_search: "topk" | "scored" (b5: scored)
-  std::string delta_bound = "b2";  //!< delta_k: the Top-k bound (b1, b2, b3, b3_gap, ...)
-  std::int64_t k0 = 1;             //!< delta_k: first k tried
-  std::int64_t delta_k = 8;        //!< delta_k: step of k
+  std::string name;  //!< column value `search`; distinct within the run
+  std::string type;  //!< its `type:`, a registered search type (core/certified/search_registry.h)
+  //! As its type read it from its keys (core/certified/certified_search.h).
+  std::shared_ptr<const CertifiedSearch> search;
 };
 
 //! The searches a run gets when `searches` is absent: mc_clusters, mc_blocks, b5, delta_k.
@@ -45,15 +40,15 @@ struct CertifiedStoreSource {
 //! One synthetic family with its grid axes (a scalar in the config is a one-value axis).
 //! Axes the family does not use hold one NaN / 0 placeholder and are rejected in the config.
 struct CertifiedQkvSource {
-  std::string family;                      //!< "gaussian" | "clustered" | "positional"
-  std::vector<std::int64_t> n = {1024};    //!< keys per row
-  std::vector<std::int64_t> d = {64};      //!< key dimension
-  std::vector<std::int64_t> clusters;      //!< clustered only (default [16])
-  std::vector<double> strength = {12.0};   //!< scale · ‖q‖
-  std::vector<double> spread;              //!< clustered / positional (default [0.25])
-  std::vector<double> correlation_length;  //!< positional only (default [64])
-  std::int64_t dv = 64;                    //!< value dimension
-  double query_noise = 0.1;                //!< clustered / positional
+  QkvFamily family = QkvFamily::kGaussian;  //!< parsed from its name (qkv_families())
+  std::vector<std::int64_t> n = {1024};     //!< keys per row
+  std::vector<std::int64_t> d = {64};       //!< key dimension
+  std::vector<std::int64_t> clusters;       //!< clustered only (default [16])
+  std::vector<double> strength = {12.0};    //!< scale · ‖q‖
+  std::vector<double> spread;               //!< clustered / positional (default [0.25])
+  std::vector<double> correlation_length;   //!< positional only (default [64])
+  std::int64_t dv = 64;                     //!< value dimension
+  double query_noise = 0.1;                 //!< clustered / positional
   double value_noise = 0.5;
   bool float32 = false;                  //!< round q, K, V to float
   std::int64_t rows = 0;                 //!< query rows per grid point (required)

@@ -1,24 +1,17 @@
 #include "core/config/config_checks.h"
 
 #include <algorithm>
-#include <charconv>
 
 #include "core/config/config_document.h"
 #include "core/error.h"
 
 namespace tvk {
 
-std::string format_number(double value) {
-  char buffer[32];
-  const auto [end, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return ec == std::errc() ? std::string(buffer, end) : std::to_string(value);
-}
-
 std::string format_value(std::int64_t value) {
   return std::to_string(value);
 }
 std::string format_value(double value) {
-  return format_number(value);
+  return format_shortest(value);
 }
 std::string format_value(const std::string& value) {
   return "'" + value + "'";
@@ -37,7 +30,7 @@ std::string join(const std::vector<std::string>& words, std::string_view separat
 std::string unknown_choice(std::string_view what, const std::string& value,
                            const std::vector<std::string>& choices) {
   std::string message = "unknown " + std::string(what) + " '" + value + "'";
-  const std::string guess = closest_match(value, choices);
+  const std::string guess = closest_name(value, choices);
   // A hint only when it is unambiguous: 'b5' is as near to b1 as to b4.
   const std::size_t distance = edit_distance(value, guess);
   const auto equally_near = std::count_if(choices.begin(), choices.end(), [&](const auto& choice) {

@@ -9,11 +9,10 @@
 #include <vector>
 
 #include "core/config/config_reader.h"
+#include "core/text/text.h"
 
 namespace tvk {
 
-//! Shortest round-trip text of a number (messages).
-std::string format_number(double value);
 //! Words joined with a separator.
 std::string join(const std::vector<std::string>& words, std::string_view separator);
 //! "unknown model type 'gausian' (did you mean gaussian?)", else the full list of choices.

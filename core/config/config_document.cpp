@@ -9,11 +9,12 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/text/text.h"
 
 namespace tvk {
 
 // ---------------------------------------------------------------------------------------------
-// Locations, messages, did-you-mean
+// Locations and messages
 
 std::string SourceLocation::to_string() const {
   if (line <= 0) return file;
@@ -35,52 +36,6 @@ std::string format_config_error(const SourceLocation& where, std::string_view pa
 void throw_config_error(const SourceLocation& where, std::string_view path,
                         std::string_view message) {
   throw InputError(format_config_error(where, path, message));
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  // Full table: keys are short, and the swap rule needs two rows back.
-  const std::size_t rows = a.size() + 1;
-  const std::size_t cols = b.size() + 1;
-  std::vector<std::size_t> d(rows * cols);
-  auto at = [&](std::size_t i, std::size_t j) -> std::size_t& { return d[i * cols + j]; };
-  for (std::size_t i = 0; i < rows; ++i)
-    at(i, 0) = i;
-  for (std::size_t j = 0; j < cols; ++j)
-    at(0, j) = j;
-  for (std::size_t i = 1; i < rows; ++i) {
-    for (std::size_t j = 1; j < cols; ++j) {
-      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      std::size_t best = std::min({at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        best = std::min(best, at(i - 2, j - 2) + 1);
-      }
-      at(i, j) = best;
-    }
-  }
-  return at(rows - 1, cols - 1);
-}
-
-std::string closest_match(std::string_view word, const std::vector<std::string>& candidates) {
-  std::string best;
-  std::size_t best_distance = 3;
-  for (const auto& candidate : candidates) {
-    if (candidate == word) continue;
-    const std::size_t distance = edit_distance(word, candidate);
-    const std::size_t longer = std::max(word.size(), candidate.size());
-    if (distance <= 2 && distance < longer && distance < best_distance) {
-      best = candidate;
-      best_distance = distance;
-    }
-  }
-  if (!best.empty()) return best;
-  for (const auto& candidate : candidates) {
-    const std::string_view c = candidate;
-    if (c == word) continue;
-    if ((word.size() >= 2 && c.starts_with(word)) || (c.size() >= 2 && word.starts_with(c))) {
-      return candidate;
-    }
-  }
-  return best;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -418,7 +373,7 @@ class OverrideApplier {
     const std::string parent = display_path(steps_, step);
     const std::string path = display_path(steps_, step + 1);
     std::string message = "no key " + path;
-    const std::string guess = closest_match(steps_[step].key, map.keys());
+    const std::string guess = closest_name(steps_[step].key, map.keys());
     if (!guess.empty()) {
       message += " (did you mean " + child_path(parent, guess) + "?)";
     } else {

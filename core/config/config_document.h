@@ -34,15 +34,6 @@ std::string format_config_error(const SourceLocation& where, std::string_view pa
 [[noreturn]] void throw_config_error(const SourceLocation& where, std::string_view path,
                                      std::string_view message);
 
-//! Optimal-string-alignment (restricted Damerau-Levenshtein) distance: insertions, deletions,
-//! substitutions and swaps of adjacent characters each cost 1.
-std::size_t edit_distance(std::string_view a, std::string_view b);
-
-//! The candidate `word` was most likely meant to be, or "" when none is close: the nearest by
-//! edit distance (at most 2, and less than the longer length, so "x" does not suggest "n"),
-//! else one that `word` is a prefix of (or that is a prefix of `word`), at least 2 characters.
-std::string closest_match(std::string_view word, const std::vector<std::string>& candidates);
-
 struct ConfigEntry;
 
 //! One node of a config: an empty value (YAML null), a scalar, a sequence or a map. Maps keep

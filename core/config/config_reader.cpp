@@ -7,6 +7,8 @@
 #include <limits>
 #include <utility>
 
+#include "core/text/text.h"
+
 namespace tvk {
 
 namespace {
@@ -164,7 +166,7 @@ const ConfigEntry& ConfigReader::require(std::string_view key) {
     const bool is_known = std::find(known_.begin(), known_.end(), entries[i].key) != known_.end();
     if (!consumed_[i] && !is_known) strangers.push_back(entries[i].key);
   }
-  const std::string near = closest_match(key, strangers);
+  const std::string near = closest_name(key, strangers);
   if (!near.empty()) {
     const ConfigEntry* entry = map_->find(near);
     throw_config_error(entry->key_location, key_path(near),
@@ -213,7 +215,7 @@ void ConfigReader::finish() const {
 }
 
 void ConfigReader::fail_unknown(const ConfigEntry& entry) const {
-  const std::string guess = closest_match(entry.key, known_);
+  const std::string guess = closest_name(entry.key, known_);
   std::string message = "unknown key";
   if (!guess.empty()) {
     message += " (did you mean " + key_path(guess) + "?)";

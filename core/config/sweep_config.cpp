@@ -79,7 +79,7 @@ AnalysisSettings read_analysis_settings(ConfigReader& reader) {
   AnalysisSettings settings;
   settings.eps = reader.get_list<double>("eps", [](const double& eps) -> std::string {
     if (eps > 0.0 && eps < 1.0) return "";
-    return "must be in (0, 1), got " + format_number(eps);
+    return "must be in (0, 1), got " + format_shortest(eps);
   });
   require_nonempty(reader, "eps", settings.eps);
   require_distinct(reader, "eps", settings.eps);
@@ -87,7 +87,7 @@ AnalysisSettings read_analysis_settings(ConfigReader& reader) {
                   settings.b3_groups);
   settings.k_grid = reader.get_list_or<double>("k_grid", settings.k_grid, [](const double& k) {
     if (k > 0.0 && k <= 1.0) return std::string();
-    return "must be in (0, 1], got " + format_number(k);
+    return "must be in (0, 1], got " + format_shortest(k);
   });
   require_distinct(reader, "k_grid", settings.k_grid);
   settings.chunk_rows = reader.get_or<std::int64_t>("chunk_rows", settings.chunk_rows, at_least(1));

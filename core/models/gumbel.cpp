@@ -9,6 +9,7 @@
 #include "core/models/model_base.h"
 #include "core/models/numerics.h"
 #include "core/numerics/elementary.h"
+#include "core/text/text.h"
 
 namespace tvk {
 namespace {
@@ -42,7 +43,7 @@ class GumbelModel final : public ScoreModelBase {
  protected:
   std::string infinite_exp_mean_detail() const override {
     if (scale_ < 1.0) return {};
-    return "gumbel with scale >= 1, got scale = " + numerics::format_number(scale_);
+    return "gumbel with scale >= 1, got scale = " + format_shortest(scale_);
   }
 
   // s < F^{-1}(1 - rho)  <=>  E > t with t = -log(1 - rho); tilted E ~ Gamma(1 - b).

@@ -7,6 +7,7 @@
 #include "core/models/model_base.h"
 #include "core/models/numerics.h"
 #include "core/numerics/elementary.h"
+#include "core/text/text.h"
 
 namespace tvk {
 namespace {
@@ -43,7 +44,7 @@ class LaplaceModel final : public ScoreModelBase {
  protected:
   std::string infinite_exp_mean_detail() const override {
     if (scale_ < 1.0) return {};
-    return "laplace with scale >= 1, got scale = " + numerics::format_number(scale_);
+    return "laplace with scale >= 1, got scale = " + format_shortest(scale_);
   }
 
   // With mu = 0 (tau is free of mu) and x = F^{-1}(1 - rho), the tilted CDF is

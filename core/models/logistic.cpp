@@ -10,6 +10,7 @@
 #include "core/models/model_base.h"
 #include "core/models/numerics.h"
 #include "core/numerics/elementary.h"
+#include "core/text/text.h"
 
 namespace tvk {
 namespace {
@@ -44,7 +45,7 @@ class LogisticModel final : public ScoreModelBase {
  protected:
   std::string infinite_exp_mean_detail() const override {
     if (scale_ < 1.0) return {};
-    return "logistic with scale >= 1, got scale = " + numerics::format_number(scale_);
+    return "logistic with scale >= 1, got scale = " + format_shortest(scale_);
   }
 
   // s < F^{-1}(1 - rho)  <=>  U < 1 - rho, and I_{1-rho}(1+b, 1-b) = 1 - I_rho(1-b, 1+b).

@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 #include "core/models/model_base.h"
-#include "core/models/numerics.h"
+#include "core/text/text.h"
 
 // The built-in models, in listing order: one line each. Model NAME is implemented in
 // core/models/NAME.cpp, which defines `ModelEntry NAME_model_entry()`. An explicit list rather
@@ -42,34 +42,10 @@ const ModelEntry* find_entry(std::string_view name) {
   return nullptr;
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j)
-    row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-// " (did you mean 'x'?)" when a candidate is within a couple of typos, else "".
+// " (did you mean 'x'?)" when a candidate is close (closest_name), else "".
 std::string did_you_mean(std::string_view given, const std::vector<std::string>& candidates) {
-  const std::string* best = nullptr;
-  std::size_t best_distance = 3;
-  for (const std::string& candidate : candidates) {
-    const std::size_t distance = edit_distance(given, candidate);
-    if (distance < best_distance) {
-      best_distance = distance;
-      best = &candidate;
-    }
-  }
-  return best ? " (did you mean '" + *best + "'?)" : std::string();
+  const std::string guess = closest_name(given, candidates);
+  return guess.empty() ? std::string() : " (did you mean '" + guess + "'?)";
 }
 
 std::string join(const std::vector<std::string>& names) {
@@ -123,8 +99,7 @@ std::unique_ptr<ScoreModel> make_model(std::string_view name, const ParamValues&
 }
 
 std::string check_param(const ParamSpec& spec, double value) {
-  using numerics::format_number;
-  const std::string got = ", got " + format_number(value);
+  const std::string got = ", got " + format_shortest(value);
   if (std::isnan(value)) return "must be a number" + got;
   if (spec.integer && value != std::floor(value)) return "must be an integer" + got;
   const bool below = spec.min_inclusive ? value < spec.min : value <= spec.min;
@@ -136,14 +111,14 @@ std::string check_param(const ParamSpec& spec, double value) {
   const bool has_min = spec.min > -kUnbounded;
   const bool has_max = spec.max < kUnbounded;
   if (has_min && has_max) {
-    return "must be in " + std::string(spec.min_inclusive ? "[" : "(") + format_number(spec.min) +
-           ", " + format_number(spec.max) + (spec.max_inclusive ? "]" : ")") + got;
+    return "must be in " + std::string(spec.min_inclusive ? "[" : "(") + format_shortest(spec.min) +
+           ", " + format_shortest(spec.max) + (spec.max_inclusive ? "]" : ")") + got;
   }
   if (below) {
-    return std::string("must be ") + (spec.min_inclusive ? ">= " : "> ") + format_number(spec.min) +
-           got;
+    return std::string("must be ") + (spec.min_inclusive ? ">= " : "> ") +
+           format_shortest(spec.min) + got;
   }
-  return std::string("must be ") + (spec.max_inclusive ? "<= " : "< ") + format_number(spec.max) +
+  return std::string("must be ") + (spec.max_inclusive ? "<= " : "< ") + format_shortest(spec.max) +
          got;
 }
 

@@ -91,7 +91,4 @@ double find_root(F f, double lo, double hi) {
   return 0.5 * (a + b);
 }
 
-//! Shortest text that reads back as `value` ("-2", "0.5", "1e+300", "nan", "inf").
-std::string format_number(double value);
-
 }  // namespace tvk::numerics

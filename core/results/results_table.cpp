@@ -130,14 +130,6 @@ void Table::append_rows_from(const Table& source) {
   }
 }
 
-std::string format_shortest(double value) {
-  if (std::isnan(value)) return "nan";  // to_chars may print "-nan"; NaN payloads don't matter
-  std::array<char, 64> buffer{};
-  const auto [end, error] = std::to_chars(buffer.data(), buffer.data() + buffer.size(), value);
-  if (error != std::errc()) throw std::runtime_error("format_shortest: to_chars failed");
-  return std::string(buffer.data(), end);
-}
-
 std::string csv_field(std::string_view text) {
   if (text.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(text);
   std::string quoted = "\"";

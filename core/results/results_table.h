@@ -10,6 +10,9 @@
 #include <variant>
 #include <vector>
 
+// Tables print numbers as format_shortest writes them.
+#include "core/text/text.h"
+
 namespace tvk {
 
 //! The values of one column. uint8 holds booleans (0/1); strings become fixed-length ASCII
@@ -57,10 +60,6 @@ struct Table {
 
 //! The same columns (names, kinds, docs) with no rows.
 Table empty_like(const Table& table);
-
-//! Shortest decimal text that reads back to exactly `value` (std::to_chars), e.g. "0.1",
-//! "1e-300", "-0"; NaN gives "nan" and infinities "inf" / "-inf".
-std::string format_shortest(double value);
 
 //! `text` as an RFC 4180 CSV field: quoted (with inner quotes doubled) only when it contains
 //! a comma, a double quote, CR or LF.

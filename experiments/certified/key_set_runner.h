@@ -11,9 +11,11 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "core/certified/cells.h"
+#include "core/certified/certified_search.h"
 #include "core/certified/output_certificate.h"
 #include "core/certified/search.h"
 #include "core/kernels/kernel_set.h"
@@ -45,19 +47,22 @@ class KeySetRunner {
     for (const CellOptions& options : ctx.cell_options)
       cells_.emplace_back(keys, values, options);
     for (const SearchPlan& plan : ctx.searches) {
-      if (plan.type == SearchType::kDeltaK) {
-        delta_.emplace_back(std::make_unique<DeltaKSearch>(plan.delta_bound, ctx.bound_options,
-                                                           plan.k0, plan.delta_k));
-      } else {
-        delta_.emplace_back();
-      }
+      KeySetView view;
+      view.cells = plan.cells ? &cells_[*plan.cells] : nullptr;
+      view.scale = scale_;
+      view.scorer = &scorer_;
+      view.bound_options = ctx.bound_options;
+      view.cost = ctx.cost;
+      searches_.push_back(plan.search->start(view));
     }
     if (ctx.config->output_error) build_distances();
     logits_.resize(n_);
-    scratch_logits_.resize(n_);
     kept_mask_.resize(n_);
     tail_mask_.resize(static_cast<Eigen::Index>(n_));
   }
+
+  KeySetRunner(const KeySetRunner&) = delete;  // its scorer and searches point into it
+  KeySetRunner& operator=(const KeySetRunner&) = delete;
 
   std::size_t n() const { return n_; }
 
@@ -85,7 +90,7 @@ class KeySetRunner {
       for (std::size_t e = 0; e < E; ++e) {
         const double start = thread_seconds();
         for (std::size_t r = 0; r < rows; ++r)
-          results_[(r * S + s) * E + e] = search(ctx_.searches[s], s, queries[r], eps[e]);
+          results_[(r * S + s) * E + e] = searches_[s]->run(queries[r], eps[e]);
         out.search_seconds[s] += thread_seconds() - start;
       }
     }
@@ -119,32 +124,22 @@ class KeySetRunner {
     return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
   }
 
-  void score_all(const Eigen::VectorXd& query, std::vector<double>& out) const {
-    kernels::active_kernels().key_logits(query.data(), keys_.data(), n_, d_, scale_, out.data());
-  }
-
-  //! The search alone, as deployed: no true tau (computed afterwards, untimed). Δk-Search needs
-  //! the whole row scored and sorted, so that is part of its time.
-  SearchResult search(const SearchPlan& plan, std::size_t s, const Eigen::VectorXd& query,
-                      double eps) {
-    switch (plan.type) {
-      case SearchType::kMc: {
-        McSearchOptions options;
-        options.eps = eps;
-        options.kept = plan.kept;
-        options.upper_bound = plan.upper;
-        options.cost = ctx_.cost;
-        options.true_tau = false;
-        return mc_search(cells_[plan.cells], query, scale_, options);
-      }
-      case SearchType::kB5:
-        return b5_search(cells_[plan.cells], query, scale_, eps, plan.upper, ctx_.cost, false);
-      case SearchType::kDeltaK:
-        score_all(query, scratch_logits_);
-        delta_profile_.assign(scratch_logits_);
-        return delta_[s]->run(delta_profile_, eps, ctx_.cost);
+  //! The dense scoring of every key, for the baseline and for searches that read the whole row.
+  class Scorer final : public RowScorer {
+   public:
+    explicit Scorer(const KeySetRunner& runner) : runner_(runner) {}
+    std::size_t n() const override { return runner_.n_; }
+    void score_all(const Eigen::VectorXd& query, std::span<double> out) const override {
+      kernels::active_kernels().key_logits(query.data(), runner_.keys_.data(), runner_.n_,
+                                           runner_.d_, runner_.scale_, out.data());
     }
-    throw std::logic_error("certified sweep: unknown search type");
+
+   private:
+    const KeySetRunner& runner_;
+  };
+
+  void score_all(const Eigen::VectorXd& query, std::vector<double>& out) const {
+    scorer_.score_all(query, out);
   }
 
   //! P(K^c) from the full row, summed from the bottom of the sorted order (as kept_set_tau).
@@ -175,7 +170,7 @@ class KeySetRunner {
     rec.cost = result.cost;
     rec.valid = rec.true_tau <= rec.bound && rec.bound <= eps ? 1 : 0;
     if (!ctx_.config->output_error) return rec;
-    const KeyCells* cells = plan.type == SearchType::kDeltaK ? nullptr : &cells_[plan.cells];
+    const KeyCells* cells = plan.cells ? &cells_[*plan.cells] : nullptr;
     const OutputCertificate oc =
         output_certificate(result, values_, cells, logits_, /*with_diameter=*/false);
     rec.exact_error = oc.exact;
@@ -219,12 +214,13 @@ class KeySetRunner {
   std::size_t n_, d_;
   std::vector<double> keys_;  // n × d row-major, for the dense scoring
   std::vector<KeyCells> cells_;
-  std::vector<std::unique_ptr<DeltaKSearch>> delta_;  // per search (null unless Δk)
+  Scorer scorer_{*this};
+  std::vector<std::unique_ptr<KeySetSearch>> searches_;  // per search, on this key set
   std::vector<double> distances_;
   RowAnalyzer analyzer_;
   RowAnalysis analysis_;
-  TailProfile dense_profile_, delta_profile_;
-  std::vector<double> logits_, scratch_logits_;
+  TailProfile dense_profile_;
+  std::vector<double> logits_;
   std::vector<char> kept_mask_;
   Eigen::ArrayXd tail_mask_;
   std::vector<SearchResult> results_;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/certified/cell_kinds.h"
 #include "experiments/analysis_plan.h"
 
 namespace tvk::certified {
@@ -22,35 +23,17 @@ RunContext make_context(const CertifiedConfig& config) {
   ctx.plan = make_plan(settings);
   for (const CertifiedSearchSpec& spec : config.searches) {
     SearchPlan plan;
-    if (spec.type == "delta_k") {
-      plan.type = SearchType::kDeltaK;
-      plan.delta_bound = spec.delta_bound;
-      plan.k0 = static_cast<std::size_t>(spec.k0);
-      plan.delta_k = static_cast<std::size_t>(spec.delta_k);
-      ctx.searches.push_back(plan);
-      continue;
+    plan.search = spec.search.get();
+    if (const std::optional<CellOptions> cells = spec.search->cells()) {
+      // Searches over the same partition share its cells (built once per key set).
+      const CellKindEntry& kind = cell_kind_entry(cells->kind);
+      auto same = [&](const CellOptions& o) {
+        return o.kind == cells->kind && kind.same(o, *cells);
+      };
+      const auto found = std::find_if(ctx.cell_options.begin(), ctx.cell_options.end(), same);
+      plan.cells = static_cast<std::size_t>(found - ctx.cell_options.begin());
+      if (found == ctx.cell_options.end()) ctx.cell_options.push_back(*cells);
     }
-    plan.type = spec.type == "b5" ? SearchType::kB5 : SearchType::kMc;
-    plan.kept = parse_kept_mode(spec.kept);
-    plan.upper = parse_upper_bound_kind(spec.bound);
-    CellOptions cells;
-    cells.kind = parse_cell_kind(spec.cells);
-    if (cells.kind == CellKind::kBlocks) {
-      cells.block = static_cast<std::size_t>(spec.block);
-    } else {
-      cells.clusters = static_cast<std::size_t>(spec.clusters);
-      cells.iterations = static_cast<std::size_t>(spec.iterations);
-    }
-    // Searches over the same partition share its cells (built once per key set).
-    auto same = [&cells](const CellOptions& o) {
-      return o.kind == cells.kind &&
-             (cells.kind == CellKind::kBlocks
-                  ? o.block == cells.block
-                  : o.clusters == cells.clusters && o.iterations == cells.iterations);
-    };
-    const auto found = std::find_if(ctx.cell_options.begin(), ctx.cell_options.end(), same);
-    plan.cells = static_cast<std::size_t>(found - ctx.cell_options.begin());
-    if (found == ctx.cell_options.end()) ctx.cell_options.push_back(cells);
     ctx.searches.push_back(plan);
   }
   return ctx;

@@ -6,11 +6,13 @@
 #include <cstddef>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/bounds/bound.h"
 #include "core/certified/cells.h"
+#include "core/certified/certified_search.h"
 #include "core/certified/search.h"
 #include "core/config/certified_config.h"
 #include "core/rows/row_analysis.h"
@@ -23,16 +25,11 @@ inline constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr std::size_t kRatioCount = 5;  // certificate, O2, O3, O4, O5
 const std::array<const char*, kRatioCount> kRatioNames = {"certificate", "o2", "o3", "o4", "o5"};
 
-enum class SearchType { kMc, kB5, kDeltaK };
-
 //! A search ready to run.
 struct SearchPlan {
-  SearchType type = SearchType::kMc;
-  std::size_t cells = 0;  //!< index into RunContext::cell_options (MC and B5)
-  KeptMode kept = KeptMode::kTopk;
-  UpperBoundKind upper = UpperBoundKind::kMin;
-  std::string delta_bound;
-  std::size_t k0 = 1, delta_k = 1;
+  const CertifiedSearch* search = nullptr;  //!< the config's search (CertifiedSearchSpec::search)
+  //! Index into RunContext::cell_options of the partition it runs on; nullopt when it uses none.
+  std::optional<std::size_t> cells;
 };
 
 //! What every work item shares (read-only).
@@ -41,7 +38,7 @@ struct RunContext {
   std::vector<CellOptions> cell_options;  //!< distinct cell partitions the searches use
   std::vector<SearchPlan> searches;
   std::shared_ptr<const RowAnalysisPlan> plan;  //!< exact k_eps and the full-row bounds
-  BoundOptions bound_options;                   //!< for Δk-Search's bound
+  BoundOptions bound_options;                   //!< for the searches' Top-k bounds
   CostModel cost;
 };
 

@@ -148,12 +148,4 @@ long long parse_integer(const std::string& text, const std::string& what) {
   return value;
 }
 
-std::string format_exact(double value) {
-  if (std::isnan(value)) return "nan";
-  if (std::isinf(value)) return value > 0 ? "inf" : "-inf";
-  char buffer[64];
-  const auto [ptr, ec] = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return std::string(buffer, ptr);
-}
-
 }  // namespace tvk::cli

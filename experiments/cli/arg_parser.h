@@ -56,7 +56,5 @@ class ArgParser {
 double parse_double(const std::string& text, const std::string& what);
 //! Parses a non-negative integer for option `what`.
 long long parse_integer(const std::string& text, const std::string& what);
-//! Shortest text that reads back to exactly `value` (std::to_chars); "inf", "-inf", "nan".
-std::string format_exact(double value);
 
 }  // namespace tvk::cli

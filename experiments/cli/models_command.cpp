@@ -4,6 +4,7 @@
 
 #include "core/bounds/bound_registry.h"
 #include "core/models/model_registry.h"
+#include "core/text/text.h"
 #include "experiments/cli/arg_parser.h"
 #include "experiments/cli/cli.h"
 
@@ -13,8 +14,8 @@ namespace {
 std::string range_text(const ParamSpec& spec) {
   const bool low_open = spec.min <= -1e300, high_open = spec.max >= 1e300;
   std::string text = (low_open || !spec.min_inclusive ? "(" : "[") +
-                     (low_open ? std::string("-inf") : format_exact(spec.min)) + ", " +
-                     (high_open ? std::string("inf") : format_exact(spec.max)) +
+                     (low_open ? std::string("-inf") : format_shortest(spec.min)) + ", " +
+                     (high_open ? std::string("inf") : format_shortest(spec.max)) +
                      (high_open || !spec.max_inclusive ? ")" : "]");
   if (spec.integer) text += ", integer";
   return text;
@@ -34,7 +35,7 @@ int run_models_command(const std::vector<std::string>& args) {
     std::printf("%s\n    %s\n", name.c_str(), info->doc.c_str());
     for (const ParamSpec& spec : info->params) {
       std::printf("    %-10s default %-8s range %-22s %s\n", spec.name.c_str(),
-                  format_exact(spec.default_value).c_str(), range_text(spec).c_str(),
+                  format_shortest(spec.default_value).c_str(), range_text(spec).c_str(),
                   spec.doc.c_str());
     }
     std::printf("    E[e^s] at defaults: %s\n\n",

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/rows/divergence.h"
 #include "core/rows/tail_profile.h"
+#include "core/text/text.h"
 #include "experiments/cli/arg_parser.h"
 #include "experiments/cli/cli.h"
 
@@ -42,7 +43,7 @@ std::vector<double> parse_eps_list(const std::string& text) {
 void print_json(std::ostream& out, std::size_t n, std::size_t masked,
                 const std::vector<std::unique_ptr<CertifyingBound>>& bounds,
                 const std::vector<EpsResult>& results, std::size_t block) {
-  auto num = [](double x) { return std::isfinite(x) ? format_exact(x) : std::string("null"); };
+  auto num = [](double x) { return std::isfinite(x) ? format_shortest(x) : std::string("null"); };
   out << "{\"n\": " << n << ", \"masked\": " << masked << ", \"block\": " << block
       << ", \"results\": [";
   for (std::size_t e = 0; e < results.size(); ++e) {
@@ -93,7 +94,7 @@ void print_text(std::ostream& out, const std::string& source, std::size_t n, std
                   "  identities at k_eps: TV half-L1 = %.6g (tau %+.2g); KL(P^|P) = %.6g "
                   "(-log1p(-tau) %+.2g); KL(P|P^) = %s\n",
                   r.tv_direct, r.tv_direct - r.tau, r.kl_direct, r.kl_direct - r.kl_identity,
-                  std::isinf(r.kl_reverse) ? "inf" : format_exact(r.kl_reverse).c_str());
+                  std::isinf(r.kl_reverse) ? "inf" : format_shortest(r.kl_reverse).c_str());
     out << line;
     std::snprintf(line, sizeof line,
                   "  TV = 1 - exp(-KL) = %.6g; generic bounds: Pinsker %.6g, Bretagnolle-Huber "

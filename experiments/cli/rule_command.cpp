@@ -19,6 +19,7 @@
 #include "core/models/model_registry.h"
 #include "core/predictors/finite_n_rule.h"
 #include "core/results/results_table.h"
+#include "core/text/text.h"
 #include "experiments/cli/arg_parser.h"
 #include "experiments/cli/cli.h"
 
@@ -100,7 +101,7 @@ std::string params_text(const ScoreModel& model, const char* between, const char
   std::string text;
   for (const ParamSpec& spec : model.info().params) {
     if (!text.empty()) text += separator;
-    text += spec.name + between + format_exact(model.params().at(spec.name));
+    text += spec.name + between + format_shortest(model.params().at(spec.name));
   }
   return text;
 }
@@ -112,7 +113,7 @@ std::string asymptotic_note(const ScoreModel& model) {
 
 //! A JSON number, or null for NaN (a value that does not exist).
 std::string json_number(double value) {
-  return std::isfinite(value) ? format_exact(value) : std::string("null");
+  return std::isfinite(value) ? format_shortest(value) : std::string("null");
 }
 
 constexpr double kNone = std::numeric_limits<double>::quiet_NaN();
@@ -130,7 +131,7 @@ void print_json(std::ostream& out, const ScoreModel& model, const std::vector<Ru
   std::string params = "{";
   for (const ParamSpec& spec : model.info().params) {
     params += (params.size() > 1 ? ", " : "") + json_string(spec.name) + ": " +
-              format_exact(model.params().at(spec.name));
+              format_shortest(model.params().at(spec.name));
   }
   params += "}";
   const std::string finite_note = finite_n_unsupported_reason(model);
@@ -140,7 +141,8 @@ void print_json(std::ostream& out, const ScoreModel& model, const std::vector<Ru
     const double finite = p.finite_n ? p.finite_n->k_fraction : kNone;
     const double keys = finite * static_cast<double>(p.n);
     out << (i ? ",\n " : "") << "{\"model\": " << json_string(model.info().name)
-        << ", \"params\": " << params << ", \"n\": " << p.n << ", \"eps\": " << format_exact(p.eps)
+        << ", \"params\": " << params << ", \"n\": " << p.n
+        << ", \"eps\": " << format_shortest(p.eps)
         << ", \"asymptotic\": " << json_number(p.asymptotic.value_or(kNone))
         << ", \"asymptotic_note\": " << json_string(asymptotic_note(model))
         << ", \"finite_n\": " << json_number(finite) << ", \"finite_n_keys\": " << json_number(keys)
@@ -158,7 +160,7 @@ void print_text(std::ostream& out, const ScoreModel& model, const std::vector<Ru
   const std::string header = model.info().name + " (" + params_text(model, " = ", ", ") + ")";
   if (points.size() == 1) {
     const RulePoint& p = points[0];
-    out << header << ", n = " << p.n << ", eps = " << format_exact(p.eps) << "\n";
+    out << header << ", n = " << p.n << ", eps = " << format_shortest(p.eps) << "\n";
     if (p.asymptotic) {
       std::snprintf(line, sizeof line, "  asymptotic rule  rho_eps = %-12.6g (n -> infinity)\n",
                     *p.asymptotic);
@@ -316,9 +318,9 @@ int run_from_csv(const std::string& path, const std::optional<std::string>& out_
     const double z = sem > 0.0 ? (finite - mean) / sem : std::nan("");
 
     const std::string params = params_text(*model, "=", ";");
-    out << name << "," << params << "," << n_value << "," << format_exact(eps) << "," << rows << ","
-        << format6(mean) << "," << format6(sem) << "," << format6(rule) << "," << format6(blom)
-        << "," << format6(finite) << "," << format6(relative(rule)) << ","
+    out << name << "," << params << "," << n_value << "," << format_shortest(eps) << "," << rows
+        << "," << format6(mean) << "," << format6(sem) << "," << format6(rule) << ","
+        << format6(blom) << "," << format6(finite) << "," << format6(relative(rule)) << ","
         << format6(relative(blom)) << "," << format6(relative(finite)) << "," << format6(z) << ","
         << (p.finite_n ? p.finite_n->kept_probability_evaluations : 0) << ","
         << (p.finite_n ? p.finite_n->transform_terms : 0) << "\n";

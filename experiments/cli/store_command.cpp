@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/hdf5/logit_store.h"
+#include "core/text/text.h"
 #include "experiments/cli/arg_parser.h"
 #include "experiments/cli/cli.h"
 
@@ -68,7 +69,7 @@ std::string printable(const std::string& text) {
 
 std::string value_text(const AttributeValue& value) {
   if (const auto* text = std::get_if<std::string>(&value)) return printable(*text);
-  if (const auto* number = std::get_if<double>(&value)) return format_exact(*number);
+  if (const auto* number = std::get_if<double>(&value)) return format_shortest(*number);
   if (const auto* integer = std::get_if<std::int64_t>(&value)) return std::to_string(*integer);
   std::string text = "[";
   const auto& values = std::get<std::vector<std::int64_t>>(value);
@@ -155,7 +156,7 @@ int run_info(const std::vector<std::string>& args) {
               << "\n";
   }
   std::cout << "\ndimensions:     " << info.layers << " layers x " << info.heads
-            << " heads, head_dim " << info.head_dim << ", scale " << format_exact(info.scale)
+            << " heads, head_dim " << info.head_dim << ", scale " << format_shortest(info.scale)
             << "\n";
   std::cout << "sequences:      " << info.sequences.size() << " (length " << shortest << " to "
             << longest << ")\n";

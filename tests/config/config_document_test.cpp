@@ -229,22 +229,5 @@ TEST(ConfigOverride, MalformedOverridesFail) {
   EXPECT_TRUE(document.overrides().empty());
 }
 
-TEST(ConfigDidYouMean, EditDistanceCountsSwapsOnce) {
-  EXPECT_EQ(edit_distance("sigma", "sigma"), 0u);
-  EXPECT_EQ(edit_distance("sigam", "sigma"), 1u);
-  EXPECT_EQ(edit_distance("sigmaa", "sigma"), 1u);
-  EXPECT_EQ(edit_distance("", "abc"), 3u);
-  EXPECT_EQ(edit_distance("kitten", "sitting"), 3u);
-}
-
-TEST(ConfigDidYouMean, ClosestMatch) {
-  const std::vector<std::string> keys = {"n", "rows", "store_rows", "seed", "sigma"};
-  EXPECT_EQ(closest_match("rowz", keys), "rows");
-  EXPECT_EQ(closest_match("sigm", keys), "sigma");
-  EXPECT_EQ(closest_match("store", keys), "store_rows");  // prefix
-  EXPECT_EQ(closest_match("x", keys), "");                // one letter off "n" is no hint
-  EXPECT_EQ(closest_match("completely_different", keys), "");
-}
-
 }  // namespace
 }  // namespace tvk

@@ -2,9 +2,7 @@
 
 #include <gtest/gtest.h>
 
-#include <charconv>
 #include <cmath>
-#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -82,30 +80,6 @@ TEST(ResultsTable, EmptyLikeKeepsSchema) {
   EXPECT_EQ(empty.rows(), 0u);
   EXPECT_EQ(empty.columns[2].kind(), ColumnKind::kBool);
   EXPECT_EQ(empty.columns[2].doc, "a flag");
-}
-
-double parse(const std::string& text) {
-  double value = 0;
-  const auto result = std::from_chars(text.data(), text.data() + text.size(), value);
-  EXPECT_EQ(result.ec, std::errc());
-  EXPECT_EQ(result.ptr, text.data() + text.size());
-  return value;
-}
-
-TEST(ResultsTable, FormatShortestIsExact) {
-  EXPECT_EQ(format_shortest(0.1), "0.1");
-  EXPECT_EQ(format_shortest(1.0), "1");
-  EXPECT_EQ(format_shortest(-0.0), "-0");
-  EXPECT_EQ(format_shortest(1e-300), "1e-300");
-  EXPECT_EQ(format_shortest(std::nan("")), "nan");
-  EXPECT_EQ(format_shortest(-std::nan("")), "nan");
-  EXPECT_EQ(format_shortest(std::numeric_limits<double>::infinity()), "inf");
-  EXPECT_EQ(format_shortest(-std::numeric_limits<double>::infinity()), "-inf");
-  for (double value : {0.1 + 0.2, 1.0 / 3.0, 1e-300, 5e-324, 1.7976931348623157e308, -2.5e-7,
-                       123456789012345680.0}) {
-    const double back = parse(format_shortest(value));
-    EXPECT_EQ(std::memcmp(&back, &value, sizeof value), 0) << format_shortest(value);
-  }
 }
 
 TEST(ResultsTable, CsvFieldQuotesOnlyWhenNeeded) {

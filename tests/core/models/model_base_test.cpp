@@ -86,12 +86,5 @@ TEST(Numerics, UniformOpen01StaysInside) {
   EXPECT_LT((static_cast<double>((1ULL << 52) - 1) + 0.5) * 0x1.0p-52, 1.0);
 }
 
-TEST(Numerics, FormatNumberIsShortest) {
-  EXPECT_EQ(numerics::format_number(-2.0), "-2");
-  EXPECT_EQ(numerics::format_number(0.1), "0.1");
-  EXPECT_EQ(numerics::format_number(1e300), "1e+300");
-  EXPECT_EQ(numerics::format_number(-std::numeric_limits<double>::infinity()), "-inf");
-}
-
 }  // namespace
 }  // namespace tvk

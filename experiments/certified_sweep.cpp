@@ -78,7 +78,7 @@ CertifiedOutcome write_certified_results(const CertifiedConfig& config, const Ru
   const std::vector<CertifiedQkvPoint>& points = work.points();
   for (const WorkItem& item : items)
     outcome.rows_total += item.count;
-  outcome.searches_total = outcome.rows_total * config.searches.size() * config.eps.size();
+  outcome.searches_total = outcome.rows_total * config.searches.size() * config.analysis.eps.size();
 
   // Groups of rows, in a fixed order: store points by (layer position, n), pooled by n; qkv
   // points by grid point.
@@ -114,7 +114,7 @@ CertifiedOutcome write_certified_results(const CertifiedConfig& config, const Ru
   for (const auto& [layer, position] : layer_position)
     layer_of_position[position] = layer;
 
-  const std::size_t S = ctx.searches.size(), E = config.eps.size();
+  const std::size_t S = ctx.searches.size(), E = config.analysis.eps.size();
   if (store_source) {
     TableBuilder points_table, pooled_table;
     for (const auto& [key, refs] : by_layer) {
@@ -203,7 +203,7 @@ CertifiedOutcome write_certified_results(const CertifiedConfig& config, const Ru
     std::vector<double> eps, bound, tau, error, certificate;
     std::vector<std::int64_t> n, scored, summaries, kept, k;
     std::vector<std::uint8_t> dense, valid;
-    const std::size_t B = config.bounds.size();
+    const std::size_t B = config.analysis.bounds.size();
     for (const ItemResult& item : slots) {
       for (std::size_t r = 0; r < item.meta.size(); ++r) {
         for (std::size_t s = 0; s < S; ++s) {
@@ -212,7 +212,7 @@ CertifiedOutcome write_certified_results(const CertifiedConfig& config, const Ru
             for (std::size_t c = 0; c < 4; ++c)
               id[c].push_back(item.meta[r].id[c]);
             search.push_back(config.searches[s].name);
-            eps.push_back(config.eps[e]);
+            eps.push_back(config.analysis.eps[e]);
             n.push_back(item.meta[r].n);
             scored.push_back(rec.scored);
             summaries.push_back(rec.summaries);
@@ -332,7 +332,7 @@ CertifiedOutcome run_certified_sweep(const CertifiedConfig& config, const RunOpt
   outcome.rows_total = 0;
   for (const WorkItem& item : work.items())
     outcome.rows_total += item.count;
-  outcome.searches_total = outcome.rows_total * config.searches.size() * config.eps.size();
+  outcome.searches_total = outcome.rows_total * config.searches.size() * config.analysis.eps.size();
   outcome.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   return outcome;
 }

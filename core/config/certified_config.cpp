@@ -211,21 +211,18 @@ CertifiedConfig read_certified_config(const ConfigDocument& document) {
     source.finish();
   }
 
-  config.eps = reader.get_list<double>("eps", [](const double& eps) -> std::string {
-    if (eps > 0.0 && eps < 1.0) return "";
-    return "must be in (0, 1), got " + format_shortest(eps);
-  });
-  require_nonempty(reader, "eps", config.eps);
-  require_distinct(reader, "eps", config.eps);
+  config.analysis.eps = read_eps(reader);
 
   config.searches = reader.has("searches") ? read_searches(reader) : default_certified_searches();
 
   config.summary_cost =
       reader.get_or<double>("summary_cost", config.summary_cost, at_least_real(0));
-  read_bound_keys(reader, config.bounds, config.block, config.b3_grouping, config.b3_groups);
+  AnalysisSettings& analysis = config.analysis;
+  read_bound_keys(reader, analysis.bounds, analysis.block, analysis.b3_grouping,
+                  analysis.b3_groups);
   config.output_error = reader.get_or<bool>("output_error", config.output_error);
   config.store_rows = reader.get_or<bool>("store_rows", config.store_rows);
-  config.chunk_rows = reader.get_or<std::int64_t>("chunk_rows", config.chunk_rows, at_least(1));
+  analysis.chunk_rows = reader.get_or<std::int64_t>("chunk_rows", analysis.chunk_rows, at_least(1));
   reader.finish();
 
   config.source = document.source();
@@ -306,8 +303,8 @@ std::string describe(const CertifiedConfig& config) {
   out << "# searches:";
   for (std::size_t i = 0; i < config.searches.size(); ++i)
     out << (i ? ";" : "") << " " << search_text(config.searches[i]);
-  out << "\n# per row: " << config.searches.size() << " searches x " << config.eps.size()
-      << " eps, exact k_eps and " << config.bounds.size() << " full-row bounds"
+  out << "\n# per row: " << config.searches.size() << " searches x " << config.analysis.eps.size()
+      << " eps, exact k_eps and " << config.analysis.bounds.size() << " full-row bounds"
       << (config.output_error ? ", output errors" : "") << "\n";
   return out.str();
 }

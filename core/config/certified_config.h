@@ -13,6 +13,7 @@
 
 #include "core/certified/certified_search.h"
 #include "core/certified/qkv_models.h"
+#include "core/config/analysis_settings.h"
 #include "core/config/config_document.h"
 
 namespace tvk {
@@ -63,18 +64,15 @@ struct CertifiedConfig {
   std::string source_type;  //!< "logit_store" | "qkv"
   CertifiedStoreSource store;
   std::vector<CertifiedQkvSource> qkv;  //!< `source` as a map (one) or a list of maps
-  std::vector<double> eps;
+  //! eps, the full-row bounds compared and their settings, chunk_rows (query rows per work
+  //! item; never changes the data); no k_grid (certified runs have no tau profile).
+  AnalysisSettings analysis = {{}, {"b1", "b2", "b3", "b4"}, 16, "geometric", 8, {}, 64};
   std::vector<CertifiedSearchSpec> searches;
   double summary_cost = 1.0;  //!< cost of one summary read, in scored keys
-  std::vector<std::string> bounds = {"b1", "b2", "b3", "b4"};  //!< full-row bounds compared
-  std::int64_t block = 16;                                     //!< B4 block size
-  std::string b3_grouping = "geometric";
-  std::int64_t b3_groups = 8;
   bool output_error = true;  //!< exact ‖Attn − Attn_K‖₂, the output certificate and O2–O5
   bool store_rows = true;    //!< keep the per-row `rows` table
-  std::int64_t chunk_rows = 64;  //!< query rows per work item (never changes the data)
-  std::string source;            //!< the config file path as given
-  std::string resolved_text;     //!< resolved YAML after overrides
+  std::string source;        //!< the config file path as given
+  std::string resolved_text;  //!< resolved YAML after overrides
   std::string command_line_overrides;
 };
 

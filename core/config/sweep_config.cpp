@@ -1,7 +1,5 @@
 #include "core/config/sweep_config.h"
 
-#include "core/bounds/bound_registry.h"
-
 #include <algorithm>
 #include <charconv>
 #include <sstream>
@@ -58,40 +56,6 @@ ParamValues ModelGrid::point(std::size_t index) const {
     rest /= length;
   }
   return values;
-}
-
-const std::vector<std::string>& known_bound_names() {
-  static const std::vector<std::string> names = bound_names();  // the bound registry's
-  return names;
-}
-
-void read_bound_keys(ConfigReader& reader, std::vector<std::string>& bounds, std::int64_t& block,
-                     std::string& b3_grouping, std::int64_t& b3_groups) {
-  bounds = reader.get_list_or<std::string>("bounds", bounds, one_of("bound", known_bound_names()));
-  require_distinct(reader, "bounds", bounds);
-  block = reader.get_or<std::int64_t>("block", block, at_least(1));
-  b3_grouping = reader.get_or<std::string>("b3_grouping", b3_grouping,
-                                           one_of("b3_grouping", {"geometric", "equal"}));
-  b3_groups = reader.get_or<std::int64_t>("b3_groups", b3_groups, at_least(1));
-}
-
-AnalysisSettings read_analysis_settings(ConfigReader& reader) {
-  AnalysisSettings settings;
-  settings.eps = reader.get_list<double>("eps", [](const double& eps) -> std::string {
-    if (eps > 0.0 && eps < 1.0) return "";
-    return "must be in (0, 1), got " + format_shortest(eps);
-  });
-  require_nonempty(reader, "eps", settings.eps);
-  require_distinct(reader, "eps", settings.eps);
-  read_bound_keys(reader, settings.bounds, settings.block, settings.b3_grouping,
-                  settings.b3_groups);
-  settings.k_grid = reader.get_list_or<double>("k_grid", settings.k_grid, [](const double& k) {
-    if (k > 0.0 && k <= 1.0) return std::string();
-    return "must be in (0, 1], got " + format_shortest(k);
-  });
-  require_distinct(reader, "k_grid", settings.k_grid);
-  settings.chunk_rows = reader.get_or<std::int64_t>("chunk_rows", settings.chunk_rows, at_least(1));
-  return settings;
 }
 
 SweepConfig read_sweep_config(const ConfigDocument& document) {

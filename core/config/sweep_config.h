@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/config/analysis_settings.h"
 #include "core/config/config_document.h"
 #include "core/models/score_model.h"
 
@@ -34,21 +35,6 @@ struct ModelGrid {
   ParamValues point(std::size_t index) const;
 };
 
-//! The per-row analysis keys every experiment kind shares (eps, bounds and their settings).
-struct AnalysisSettings {
-  std::vector<double> eps;
-  std::vector<std::string> bounds = {"b1", "b2", "b3", "b4"};
-  std::int64_t block = 16;
-  std::string b3_grouping = "geometric";
-  std::int64_t b3_groups = 8;
-  std::vector<double> k_grid = {0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5};
-  std::int64_t chunk_rows = 64;
-};
-
-class ConfigReader;
-//! Reads the shared analysis keys (eps required) from a config's top-level reader.
-AnalysisSettings read_analysis_settings(ConfigReader& reader);
-
 //! A validated synthetic-sweep config. Defaults here are the documented defaults.
 struct SweepConfig {
   std::string kind = "synthetic";  //!< experiment kind
@@ -65,14 +51,6 @@ struct SweepConfig {
   std::string resolved_text;           //!< resolved YAML after overrides (deterministic)
   std::string command_line_overrides;  //!< the overrides as given, joined with spaces
 };
-
-//! The names the `bounds` key accepts: every registered bound (core/bounds/bound_registry.h).
-const std::vector<std::string>& known_bound_names();
-
-//! The bound keys every kind reads the same way: bounds (registered names, distinct), block,
-//! b3_grouping, b3_groups. Each argument holds the default and keeps it when the key is absent.
-void read_bound_keys(ConfigReader& reader, std::vector<std::string>& bounds, std::int64_t& block,
-                     std::string& b3_grouping, std::int64_t& b3_groups);
 
 //! Loads `file`, applies `overrides` (Hydra style, see ConfigDocument::apply_override) and
 //! validates the result. Throws InputError with "<file>:<line>:<col>: <key.path>: <message>".

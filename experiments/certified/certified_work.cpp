@@ -60,7 +60,7 @@ CertifiedWork::CertifiedWork(const CertifiedConfig& config, const RunContext& ct
       }
     }
   }
-  const auto chunk = static_cast<std::size_t>(config.chunk_rows);
+  const auto chunk = static_cast<std::size_t>(config.analysis.chunk_rows);
   for (std::size_t k = 0; k < key_sets_.size(); ++k) {
     // A unit per store (layer, head) or qkv point: its key sets are consecutive.
     const KeySetRef& ks = key_sets_[k];
@@ -75,7 +75,8 @@ CertifiedWork::CertifiedWork(const CertifiedConfig& config, const RunContext& ct
 }
 
 std::string CertifiedWork::fingerprint_text() const {
-  std::string text = "certified work items 2\nchunk_rows " + std::to_string(config_.chunk_rows);
+  std::string text =
+      "certified work items 2\nchunk_rows " + std::to_string(config_.analysis.chunk_rows);
   if (store_) text += "\n" + store_identity_text(store_->info(), config_.store.store);
   return text;
 }
@@ -192,8 +193,9 @@ std::string CertifiedWork::merge_shares(std::size_t unit,
 }
 
 ItemResult CertifiedWork::decode_item(std::size_t item, const std::string& bytes) const {
-  const std::size_t exact_per_row = config_.eps.size() * (1 + config_.bounds.size());
-  const std::size_t records_per_row = ctx_.searches.size() * config_.eps.size();
+  const std::size_t exact_per_row =
+      config_.analysis.eps.size() * (1 + config_.analysis.bounds.size());
+  const std::size_t records_per_row = ctx_.searches.size() * config_.analysis.eps.size();
   return deserialize_item(bytes, items_[item].count, exact_per_row, records_per_row,
                           ctx_.searches.size());
 }

@@ -71,7 +71,7 @@ class KeySetRunner {
   void run(const std::vector<Eigen::VectorXd>& queries, const std::vector<RowMeta>& meta,
            ItemResult& out) {
     const CertifiedConfig& config = *ctx_.config;
-    const auto& eps = config.eps;
+    const auto& eps = config.analysis.eps;
     const std::size_t rows = queries.size(), S = ctx_.searches.size(), E = eps.size();
     // Timed in blocks (one search at one eps over every query of the item), as a kernel serving
     // many queries against one key set would run: the dense baseline scores every key, sorts the
@@ -95,7 +95,7 @@ class KeySetRunner {
       }
     }
     // Untimed: the full row's exact analysis, and each result checked against it.
-    const std::size_t bounds = config.bounds.size();
+    const std::size_t bounds = config.analysis.bounds.size();
     for (std::size_t r = 0; r < rows; ++r) {
       score_all(queries[r], logits_);
       analyzer_.analyze(logits_, analysis_);

@@ -11,16 +11,9 @@ RunContext make_context(const CertifiedConfig& config) {
   RunContext ctx;
   ctx.config = &config;
   ctx.cost.summary_cost = config.summary_cost;
-  ctx.bound_options.block = static_cast<std::size_t>(config.block);
-  ctx.bound_options.equal_groups = static_cast<std::size_t>(config.b3_groups);
-  AnalysisSettings settings;
-  settings.eps = config.eps;
-  settings.bounds = config.bounds;
-  settings.block = config.block;
-  settings.b3_grouping = config.b3_grouping;
-  settings.b3_groups = config.b3_groups;
-  settings.k_grid = {};
-  ctx.plan = make_plan(settings);
+  ctx.bound_options.block = static_cast<std::size_t>(config.analysis.block);
+  ctx.bound_options.equal_groups = static_cast<std::size_t>(config.analysis.b3_groups);
+  ctx.plan = make_plan(config.analysis);
   for (const CertifiedSearchSpec& spec : config.searches) {
     SearchPlan plan;
     plan.search = spec.search.get();

@@ -18,7 +18,7 @@ double median(std::vector<double>& values) {
 void summarize(const RunContext& ctx, const std::vector<ItemResult>& items,
                const std::vector<RowRef>& refs, std::size_t s, std::size_t e, TableBuilder& out) {
   const CertifiedConfig& config = *ctx.config;
-  const std::size_t E = config.eps.size(), B = config.bounds.size();
+  const std::size_t E = config.analysis.eps.size(), B = config.analysis.bounds.size();
   const double count = static_cast<double>(refs.size());
   double n_sum = 0, scored = 0, summaries = 0, kept = 0, kept_keys = 0, k = 0, k_keys = 0;
   double certified = 0, valid = 0, dense = 0, cost = 0, positions = 0, bound = 0, tau = 0;
@@ -57,7 +57,7 @@ void summarize(const RunContext& ctx, const std::vector<ItemResult>& items,
     const ItemResult& item = items[ref.item];
     certified_rows += item.records[(ref.row * ctx.searches.size() + s) * E + e].certified;
   }
-  out.put("eps", config.eps[e], "TV budget");
+  out.put("eps", config.analysis.eps[e], "TV budget");
   out.put_int("rows", static_cast<std::int64_t>(refs.size()), "query rows");
   out.put("n_mean", n_sum / count, "mean keys per row");
   out.put("scored_over_n_mean", scored / count, "mean over rows of scored keys / n");
@@ -79,7 +79,7 @@ void summarize(const RunContext& ctx, const std::vector<ItemResult>& items,
   out.put("bound_mean", bound / count, "mean certified bound on tau of the kept set");
   out.put("true_tau_mean", tau / count, "mean true tau of the kept set");
   for (std::size_t b = 0; b < B; ++b) {
-    out.put(config.bounds[b] + "_k_over_n_mean", bound_k[b] / count,
+    out.put(config.analysis.bounds[b] + "_k_over_n_mean", bound_k[b] / count,
             "full-row bound's certified kept keys / n");
   }
   if (config.output_error) {

@@ -13,6 +13,7 @@
 #include "core/text/text.h"
 #include "experiments/cli/arg_parser.h"
 #include "experiments/cli/cli.h"
+#include "experiments/cli/json_text.h"
 
 namespace tvk::cli {
 namespace {
@@ -43,7 +44,7 @@ std::vector<double> parse_eps_list(const std::string& text) {
 void print_json(std::ostream& out, std::size_t n, std::size_t masked,
                 const std::vector<std::unique_ptr<CertifyingBound>>& bounds,
                 const std::vector<EpsResult>& results, std::size_t block) {
-  auto num = [](double x) { return std::isfinite(x) ? format_shortest(x) : std::string("null"); };
+  const auto num = json_number;
   out << "{\"n\": " << n << ", \"masked\": " << masked << ", \"block\": " << block
       << ", \"results\": [";
   for (std::size_t e = 0; e < results.size(); ++e) {
@@ -52,7 +53,7 @@ void print_json(std::ostream& out, std::size_t n, std::size_t masked,
         << ", \"tau\": " << num(r.tau) << ", \"bounds\": {";
     for (std::size_t b = 0; b < bounds.size(); ++b) {
       const Certificate& c = r.certificates[b];
-      out << (b ? ", " : "") << "\"" << bounds[b]->name() << "\": {\"k\": " << c.kept
+      out << (b ? ", " : "") << json_string(bounds[b]->name()) << ": {\"k\": " << c.kept
           << ", \"price\": " << num(static_cast<double>(c.kept) / static_cast<double>(r.k_eps))
           << ", \"bound\": " << num(c.bound) << ", \"tau\": " << num(c.tau) << "}";
     }

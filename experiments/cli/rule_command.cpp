@@ -22,6 +22,7 @@
 #include "core/text/text.h"
 #include "experiments/cli/arg_parser.h"
 #include "experiments/cli/cli.h"
+#include "experiments/cli/json_text.h"
 
 namespace tvk::cli {
 namespace {
@@ -111,21 +112,7 @@ std::string asymptotic_note(const ScoreModel& model) {
   return "rho_eps solving tau_inf(rho) = eps: the n -> infinity limit of k_eps/n";
 }
 
-//! A JSON number, or null for NaN (a value that does not exist).
-std::string json_number(double value) {
-  return std::isfinite(value) ? format_shortest(value) : std::string("null");
-}
-
 constexpr double kNone = std::numeric_limits<double>::quiet_NaN();
-
-std::string json_string(const std::string& text) {
-  std::string quoted = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') quoted += '\\';
-    quoted += c;
-  }
-  return quoted + "\"";
-}
 
 void print_json(std::ostream& out, const ScoreModel& model, const std::vector<RulePoint>& points) {
   std::string params = "{";

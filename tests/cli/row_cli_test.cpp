@@ -23,17 +23,17 @@
 
 #include "core/bounds/bound_registry.h"
 #include "core/rows/tail_profile.h"
-#include "tests/support/json_reader.h"
 #include "tests/support/row_generators.h"
 #include "tests/support/run_tvk.h"
+#include "tests/support/strict_json.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-using tvk::test::Json;
-using tvk::test::parse_json;
+using Json = nlohmann::json;
+using tvk::test::parse_strict_json;
 
 // ---------------------------------------------------------------------------------------------
 // Running the built tool.
@@ -129,45 +129,46 @@ TEST_F(RowCli, JsonIsParseable) {
   ASSERT_EQ(result.code, 0) << result.err;
   EXPECT_EQ(line_count(result.out), 1u);
   Json json;
-  ASSERT_NO_THROW(json = parse_json(result.out)) << result.out;
+  ASSERT_NO_THROW(json = parse_strict_json(result.out)) << result.out;
   ASSERT_TRUE(json.is_object());
-  ASSERT_TRUE(json.has("n") && json["n"].is_number());
-  EXPECT_EQ(json["n"].number(), 512.0);
-  EXPECT_EQ(json["masked"].number(), 0.0);
-  EXPECT_EQ(json["block"].number(), 8.0);
-  ASSERT_TRUE(json.has("results") && json["results"].is_array());
-  const auto& results = json["results"].array();
+  ASSERT_TRUE(json.contains("n") && json.at("n").is_number());
+  EXPECT_EQ(json.at("n").get<double>(), 512.0);
+  EXPECT_EQ(json.at("masked").get<double>(), 0.0);
+  EXPECT_EQ(json.at("block").get<double>(), 8.0);
+  ASSERT_TRUE(json.contains("results") && json.at("results").is_array());
+  const auto& results = json.at("results");
   ASSERT_EQ(results.size(), 3u);
   const double eps[] = {0.01, 0.05, 0.3};
   for (std::size_t i = 0; i < results.size(); ++i) {
     const Json& r = results[i];
     for (const char* key : {"eps", "k_eps", "tau"}) {
-      ASSERT_TRUE(r.has(key) && r[key].is_number()) << key;
+      ASSERT_TRUE(r.contains(key) && r.at(key).is_number()) << key;
     }
-    EXPECT_EQ(r["eps"].number(), eps[i]);
-    const double k_eps = r["k_eps"].number();
+    EXPECT_EQ(r.at("eps").get<double>(), eps[i]);
+    const double k_eps = r.at("k_eps").get<double>();
     EXPECT_EQ(k_eps, std::floor(k_eps));
     EXPECT_GE(k_eps, 1.0);
     EXPECT_LE(k_eps, 512.0);
-    EXPECT_GE(r["tau"].number(), 0.0);
-    EXPECT_LE(r["tau"].number(), eps[i]);
-    ASSERT_TRUE(r.has("bounds") && r["bounds"].is_object());
+    EXPECT_GE(r.at("tau").get<double>(), 0.0);
+    EXPECT_LE(r.at("tau").get<double>(), eps[i]);
+    ASSERT_TRUE(r.contains("bounds") && r.at("bounds").is_object());
     for (const std::string& name : tvk::bound_names()) {
-      ASSERT_TRUE(r["bounds"].has(name)) << name;
-      const Json& b = r["bounds"][name];
+      ASSERT_TRUE(r.at("bounds").contains(name)) << name;
+      const Json& b = r.at("bounds").at(name);
       for (const char* key : {"k", "price", "bound", "tau"}) {
-        ASSERT_TRUE(b.has(key) && b[key].is_number()) << name << "." << key;
+        ASSERT_TRUE(b.contains(key) && b.at(key).is_number()) << name << "." << key;
       }
-      EXPECT_GE(b["k"].number(), k_eps) << name;
-      EXPECT_DOUBLE_EQ(b["price"].number(), b["k"].number() / k_eps) << name;
-      EXPECT_LE(b["bound"].number(), eps[i]) << name;
-      EXPECT_LE(b["tau"].number(), b["bound"].number() * (1 + 1e-12) + 1e-300) << name;
+      EXPECT_GE(b.at("k").get<double>(), k_eps) << name;
+      EXPECT_DOUBLE_EQ(b.at("price").get<double>(), b.at("k").get<double>() / k_eps) << name;
+      EXPECT_LE(b.at("bound").get<double>(), eps[i]) << name;
+      EXPECT_LE(b.at("tau").get<double>(), b.at("bound").get<double>() * (1 + 1e-12) + 1e-300)
+          << name;
     }
-    EXPECT_GE(r["bounds"]["b1"]["k"].number(), r["bounds"]["b2"]["k"].number());
-    EXPECT_GE(r["bounds"]["b4"]["k"].number(), k_eps);
-    ASSERT_TRUE(r.has("identities") && r["identities"].is_object());
-    EXPECT_TRUE(
-        std::holds_alternative<bool>(r["identities"]["kl_full_to_truncated_infinite"].value));
+    EXPECT_GE(r.at("bounds").at("b1").at("k").get<double>(),
+              r.at("bounds").at("b2").at("k").get<double>());
+    EXPECT_GE(r.at("bounds").at("b4").at("k").get<double>(), k_eps);
+    ASSERT_TRUE(r.contains("identities") && r.at("identities").is_object());
+    EXPECT_TRUE(r.at("identities").at("kl_full_to_truncated_infinite").is_boolean());
   }
 }
 
@@ -228,9 +229,9 @@ TEST_F(RowCli, StandardInput) {
   const RunResult implicit = run({"--json", "--eps", "0.05"}, row.string());
   ASSERT_EQ(implicit.code, 0) << implicit.err;
   EXPECT_EQ(implicit.out, from_file.out);
-  const Json json = parse_json(dash.out);
-  EXPECT_EQ(json["n"].number(), 5.0);
-  EXPECT_EQ(json["masked"].number(), 1.0);
+  const Json json = parse_strict_json(dash.out);
+  EXPECT_EQ(json.at("n").get<double>(), 5.0);
+  EXPECT_EQ(json.at("masked").get<double>(), 1.0);
   const RunResult text = run({"-"}, row.string());
   ASSERT_EQ(text.code, 0) << text.err;
   EXPECT_NE(text.out.find("<stdin>: n = 5 keys (1 masked keys removed)"), std::string::npos)

@@ -18,16 +18,16 @@
 
 #include "core/models/model_registry.h"
 #include "core/predictors/finite_n_rule.h"
-#include "tests/support/json_reader.h"
 #include "tests/support/run_tvk.h"
+#include "tests/support/strict_json.h"
 #include "tests/support/temp_dir.h"
 
 namespace {
 
 namespace fs = std::filesystem;
 
-using tvk::test::Json;
-using tvk::test::parse_json;
+using Json = nlohmann::json;
+using tvk::test::parse_strict_json;
 
 using Outcome = tvk::test::RunResult;
 using tvk::test::read_text;
@@ -75,36 +75,37 @@ TEST_F(RuleCli, JsonCarriesTheCoreNumbersExactly) {
   const Outcome result =
       rule({"--model", "gaussian", "sigma=3", "--n", "512", "--eps", "0.05", "--json"});
   ASSERT_EQ(result.code, 0) << result.err;
-  const Json json = parse_json(result.out);
+  const Json json = parse_strict_json(result.out);
   const auto model = tvk::make_model("gaussian", {{"sigma", 3.0}});
-  EXPECT_EQ(json["model"].string(), "gaussian");
-  EXPECT_EQ(json["params"]["sigma"].number(), 3.0);
-  EXPECT_EQ(json["params"]["mu"].number(), 0.0);
-  EXPECT_EQ(json["n"].number(), 512.0);
-  EXPECT_EQ(json["eps"].number(), 0.05);
-  EXPECT_EQ(json["asymptotic"].number(), *model->asymptotic_k_fraction(0.05));
-  EXPECT_EQ(json["finite_n"].number(), *tvk::finite_n_k_fraction(*model, 512, 0.05));
-  EXPECT_EQ(json["blom"].number(), *tvk::blom_k_fraction(*model, 512, 0.05));
-  EXPECT_EQ(json["finite_n_keys"].number(), json["finite_n"].number() * 512.0);
-  EXPECT_FALSE(json["asymptotic_note"].string().empty());
-  EXPECT_TRUE(json["finite_n_note"].string().empty());
+  EXPECT_EQ(json.at("model").get<std::string>(), "gaussian");
+  EXPECT_EQ(json.at("params").at("sigma").get<double>(), 3.0);
+  EXPECT_EQ(json.at("params").at("mu").get<double>(), 0.0);
+  EXPECT_EQ(json.at("n").get<double>(), 512.0);
+  EXPECT_EQ(json.at("eps").get<double>(), 0.05);
+  EXPECT_EQ(json.at("asymptotic").get<double>(), *model->asymptotic_k_fraction(0.05));
+  EXPECT_EQ(json.at("finite_n").get<double>(), *tvk::finite_n_k_fraction(*model, 512, 0.05));
+  EXPECT_EQ(json.at("blom").get<double>(), *tvk::blom_k_fraction(*model, 512, 0.05));
+  EXPECT_EQ(json.at("finite_n_keys").get<double>(), json.at("finite_n").get<double>() * 512.0);
+  EXPECT_FALSE(json.at("asymptotic_note").get<std::string>().empty());
+  EXPECT_TRUE(json.at("finite_n_note").get<std::string>().empty());
 }
 
 TEST_F(RuleCli, ListsGiveAJsonArrayWithNullWhereThereIsNoRule) {
   const Outcome result =
       rule({"--model", "laplace", "scale=2", "--n", "128,256", "--eps", "0.05,0.1", "--json"});
   ASSERT_EQ(result.code, 0) << result.err;
-  const Json json = parse_json(result.out);
+  const Json json = parse_strict_json(result.out);
   ASSERT_TRUE(json.is_array());
-  ASSERT_EQ(json.array().size(), 4u);
-  EXPECT_EQ(json.array()[0]["n"].number(), 128.0);
-  EXPECT_EQ(json.array()[1]["eps"].number(), 0.1);
-  EXPECT_EQ(json.array()[3]["n"].number(), 256.0);
-  for (const Json& point : json.array()) {
-    EXPECT_TRUE(point["asymptotic"].is_null());
-    EXPECT_NE(point["asymptotic_note"].string().find("E[e^s] is infinite"), std::string::npos);
-    EXPECT_GT(point["finite_n"].number(), 0.0);
-    EXPECT_LE(point["finite_n"].number(), 1.0);
+  ASSERT_EQ(json.size(), 4u);
+  EXPECT_EQ(json[0].at("n").get<double>(), 128.0);
+  EXPECT_EQ(json[1].at("eps").get<double>(), 0.1);
+  EXPECT_EQ(json[3].at("n").get<double>(), 256.0);
+  for (const Json& point : json) {
+    EXPECT_TRUE(point.at("asymptotic").is_null());
+    EXPECT_NE(point.at("asymptotic_note").get<std::string>().find("E[e^s] is infinite"),
+              std::string::npos);
+    EXPECT_GT(point.at("finite_n").get<double>(), 0.0);
+    EXPECT_LE(point.at("finite_n").get<double>(), 1.0);
   }
   const Outcome table = rule({"--model", "laplace", "scale=2", "--n", "128,256", "--eps", "0.1"});
   ASSERT_EQ(table.code, 0) << table.err;

@@ -1,6 +1,6 @@
 #pragma once
 //! \file Checksums of checkpoints, partial files and run fingerprints: XXH3-64 (Debian's
-//! libxxhash-dev, used header-only) over one or more byte strings, as 16 hex digits. Integrity
+//! libxxhash-dev, linked) over one or more byte strings, as 16 hex digits. Integrity
 //! against damage and mix-ups, not security.
 
 #include <cstdint>

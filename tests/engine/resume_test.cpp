@@ -6,7 +6,6 @@
 
 #include <gtest/gtest.h>
 #include <unistd.h>
-#define XXH_INLINE_ALL  // header-only, as core/engine/checksum.cpp uses it
 #include <xxhash.h>
 
 #include <atomic>

@@ -26,25 +26,45 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-//! One grid point: a (layer, head) over the selected sequences; its rows are the query tokens
-//! of each sequence in turn.
+//! One grid point: a (layer, head) over the selected sequences; its rows are the selected
+//! query rows of each sequence in turn (the same for every point).
 struct StorePoint {
   std::size_t layer = 0, head = 0;
   std::vector<std::size_t> offsets;  //!< first row of each selected sequence, then the total
   std::size_t max_length = 0;
 };
 
+//! The stored query rows of a sequence a run reads: every query_stride-th counted back from the
+//! last, with at least min_n keys.
+std::vector<std::size_t> selected_query_rows(const LogitStoreInfo& info, const StoreSequence& seq,
+                                             const StoreSweepConfig& config) {
+  std::vector<std::size_t> rows;
+  const std::size_t count = seq.query_positions.size();
+  const auto stride = static_cast<std::size_t>(config.query_stride);
+  for (std::size_t r = 0; r < count; ++r) {
+    const std::size_t keys = info.causal ? seq.query_positions[r] + 1 : seq.length;
+    if ((count - 1 - r) % stride == 0 && keys >= static_cast<std::size_t>(config.min_n)) {
+      rows.push_back(r);
+    }
+  }
+  return rows;
+}
+
 class StoreRowSource final : public RowSource {
  public:
   StoreRowSource(const LogitStore& store, std::vector<std::size_t> sequences,
-                 std::vector<StorePoint> points)
-      : store_(store), sequences_(std::move(sequences)), points_(std::move(points)) {}
+                 std::vector<std::vector<std::size_t>> query_rows, std::vector<StorePoint> points)
+      : store_(store),
+        sequences_(std::move(sequences)),
+        query_rows_(std::move(query_rows)),
+        points_(std::move(points)) {}
 
   std::size_t point_count() const override { return points_.size(); }
   std::size_t row_count(std::size_t point) const override { return points_[point].offsets.back(); }
   std::size_t row_length(std::size_t point) const override { return points_[point].max_length; }
   std::size_t row_length(std::size_t /*point*/, std::size_t row) const override {
-    return store_.info().sequences[sequences_[sequence_of(row)]].length;
+    const StoreSequence& seq = store_.info().sequences[sequences_[sequence_of(row)]];
+    return store_.info().causal ? position_of(row) + 1 : seq.length;
   }
   //! Reads the point's head from every selected sequence (HDF5 is serial: one thread, here).
   void prepare(std::size_t point) const override {
@@ -57,24 +77,37 @@ class StoreRowSource final : public RowSource {
   }
   void fill(std::size_t /*point*/, std::size_t row, std::span<double> out) const override {
     const std::size_t s = sequence_of(row);
-    head_logits(heads_[s], store_.info().scale, row - offsets()[s], out);
+    head_logits(heads_[s], store_.info().scale, query_rows_[s][row - offsets()[s]], out);
   }
   //! Index into the selected sequences of the sequence holding `row`.
   std::size_t sequence_of(std::size_t row) const {
     const auto& o = offsets();
     return static_cast<std::size_t>(std::upper_bound(o.begin(), o.end(), row) - o.begin()) - 1;
   }
+  //! The token position of `row`'s query in its sequence.
+  std::size_t position_of(std::size_t row) const {
+    const std::size_t s = sequence_of(row);
+    const StoreSequence& seq = store_.info().sequences[sequences_[s]];
+    return seq.query_positions[query_rows_[s][row - offsets()[s]]];
+  }
   const std::vector<std::size_t>& offsets() const { return points_.front().offsets; }
-  const std::vector<StorePoint>& points() const { return points_; }
-  const std::vector<std::size_t>& sequences() const { return sequences_; }
 
  private:
   const LogitStore& store_;
-  std::vector<std::size_t> sequences_;  // store indices of the selected sequences
+  std::vector<std::size_t> sequences_;                // store indices of the selected sequences
+  std::vector<std::vector<std::size_t>> query_rows_;  // per sequence: the stored query rows read
   std::vector<StorePoint> points_;
   mutable std::size_t loaded_ = static_cast<std::size_t>(-1);
   mutable std::vector<HeadVectors> heads_;
 };
+
+//! 2^floor(log2 n): the row's n bucket.
+std::int64_t n_bucket_of(double n) {
+  std::int64_t bucket = 1;
+  while (static_cast<double>(bucket) * 2 <= n)
+    bucket *= 2;
+  return bucket;
+}
 
 //! numpy's default ("linear") quantile of sorted values.
 double linear_quantile(const std::vector<double>& sorted, double q) {
@@ -86,7 +119,7 @@ double linear_quantile(const std::vector<double>& sorted, double q) {
 }
 
 void summarize(const std::vector<StoredRow>& rows, std::size_t e, double eps,
-               const std::vector<std::string>& bounds, const std::vector<std::int64_t>& held_counts,
+               const std::vector<std::string>& bounds,
                std::map<std::string, std::vector<double>>& columns,
                std::vector<std::string>& order) {
   auto put = [&](const std::string& name, double value) {
@@ -97,8 +130,10 @@ void summarize(const std::vector<StoredRow>& rows, std::size_t e, double eps,
   const double count = static_cast<double>(rows.size());
   std::vector<double> ratio;
   double n_sum = 0, k_sum = 0, ratio_sum = 0, ratio_sq = 0, tau_sum = 0, reduction_sum = 0;
-  double sigma_sum = 0, rule_sum = 0, rule_abs = 0;
+  double sigma_sum = 0, rule_sum = 0, rule_abs = 0, sink_sum = 0, local_sum = 0;
   for (const StoredRow& row : rows) {
+    sink_sum += row.first_key_mass();
+    local_sum += row.last_keys_mass();
     const double r = row.k_eps(e) / row.n();
     ratio.push_back(r);
     n_sum += row.n();
@@ -130,10 +165,13 @@ void summarize(const std::vector<StoredRow>& rows, std::size_t e, double eps,
   put("rule_k_over_n_mean", rule_sum / count);
   put("rule_rel_error", (rule_sum / count - mean) / mean);
   put("rule_abs_error_mean", rule_abs / count);
+  put("sink_mass_mean", sink_sum / count);
+  put("local_mass_mean", local_sum / count);
   for (std::size_t b = 0; b < bounds.size(); ++b) {
-    double kb_sum = 0, kb_ratio = 0, kb_ratio_sq = 0, price = 0, reduction = 0;
+    double kb_sum = 0, kb_ratio = 0, kb_ratio_sq = 0, price = 0, reduction = 0, held = 0;
     for (const StoredRow& row : rows) {
       const double kb = row.bound_kept(b, e);
+      held += row.bound_held(b, e) ? 1 : 0;
       kb_sum += kb;
       kb_ratio += kb / row.n();
       kb_ratio_sq += (kb / row.n()) * (kb / row.n());
@@ -147,7 +185,7 @@ void summarize(const std::vector<StoredRow>& rows, std::size_t e, double eps,
     put(X + "_k_over_n_mean", kb_mean);
     put(X + "_k_over_n_sem", std::sqrt(kb_var / count));
     put(X + "_price_mean", price / count);
-    put(X + "_held", static_cast<double>(held_counts[b]) / count);
+    put(X + "_held", held / count);
     put(X + "_key_reduction", n_sum / kb_sum);
     put(X + "_key_reduction_mean", reduction / count);
   }
@@ -181,9 +219,15 @@ struct StoreRun {
     sequences = std::move(selection.sequences);
     StorePoint shape;
     shape.offsets.push_back(0);
+    std::vector<std::vector<std::size_t>> query_rows;
     for (std::size_t s : sequences) {
-      shape.offsets.push_back(shape.offsets.back() + info.sequences[s].length);
+      query_rows.push_back(selected_query_rows(info, info.sequences[s], config));
+      shape.offsets.push_back(shape.offsets.back() + query_rows.back().size());
       shape.max_length = std::max(shape.max_length, info.sequences[s].length);
+    }
+    if (shape.offsets.back() == 0) {
+      throw InputError(config.source + ": min_n: no selected query row of " + config.store +
+                       " has at least " + std::to_string(config.min_n) + " keys");
     }
     for (std::size_t layer : layers) {
       for (std::size_t head : heads) {
@@ -193,8 +237,11 @@ struct StoreRun {
         points.push_back(point);
       }
     }
-    source = std::make_unique<StoreRowSource>(store, sequences, points);
-    plan = make_plan(config.analysis, /*fit_logit_moments=*/true);
+    source = std::make_unique<StoreRowSource>(store, sequences, query_rows, points);
+    auto analysis_plan = std::make_shared<RowAnalysisPlan>(*make_plan(config.analysis, true));
+    analysis_plan->position_masses = true;
+    analysis_plan->local_window = static_cast<std::size_t>(config.local_window);
+    plan = analysis_plan;
     work = std::make_unique<PointWork>(*source, plan,
                                        static_cast<std::size_t>(config.analysis.chunk_rows),
                                        /*store_rows=*/true, threads);
@@ -228,57 +275,72 @@ StoreSweepOutcome write_store_results(const StoreSweepConfig& config, const Stor
   const std::size_t eps_count = analysis.eps.size();
   const std::size_t bound_count = analysis.bounds.size();
 
-  // Points: one row per (layer, head, eps).
+  // Rows of a point (or of a layer's points) by n bucket, ascending; one group without buckets.
+  auto by_bucket = [&](const std::vector<StoredRow>& rows) {
+    std::map<std::int64_t, std::vector<StoredRow>> groups;
+    for (const StoredRow& row : rows)
+      groups[config.n_buckets ? n_bucket_of(row.n()) : 0].push_back(row);
+    return groups;
+  };
+  const auto& layer_ids = info.layer_ids;
+  // Points: one row per (layer, head, [n_bucket,] eps).
   {
-    std::vector<std::int64_t> layer_col, head_col, rows_col;
+    std::vector<std::int64_t> layer_col, head_col, kv_col, bucket_col, rows_col;
     std::map<std::string, std::vector<double>> columns;
     std::vector<std::string> order;
     for (std::size_t p = 0; p < points.size(); ++p) {
-      const auto rows = statistics[p].stored_rows();
-      for (std::size_t e = 0; e < eps_count; ++e) {
-        layer_col.push_back(static_cast<std::int64_t>(points[p].layer));
-        head_col.push_back(static_cast<std::int64_t>(points[p].head));
-        rows_col.push_back(static_cast<std::int64_t>(rows.size()));
-        std::vector<std::int64_t> held(bound_count);
-        for (std::size_t b = 0; b < bound_count; ++b)
-          held[b] = statistics[p].bound_held(b, e);
-        summarize(rows, e, analysis.eps[e], analysis.bounds, held, columns, order);
+      for (const auto& [bucket, rows] : by_bucket(statistics[p].stored_rows())) {
+        for (std::size_t e = 0; e < eps_count; ++e) {
+          layer_col.push_back(layer_ids[points[p].layer]);
+          head_col.push_back(static_cast<std::int64_t>(points[p].head));
+          kv_col.push_back(static_cast<std::int64_t>(info.kv_head_of[points[p].head]));
+          bucket_col.push_back(bucket);
+          rows_col.push_back(static_cast<std::int64_t>(rows.size()));
+          summarize(rows, e, analysis.eps[e], analysis.bounds, columns, order);
+        }
       }
     }
-    outcome.points.columns = {{"layer", layer_col, "layer index (0-based)"},
-                              {"head", head_col, "head index (0-based)"},
-                              {"rows", rows_col, "attention rows (query tokens)"}};
+    outcome.points.columns = {{"layer", layer_col, "model layer index (0-based)"},
+                              {"head", head_col, "query head index (0-based)"},
+                              {"kv_head", kv_col, "the KV head this query head reads"}};
+    if (config.n_buckets) {
+      outcome.points.columns.push_back(
+          {"n_bucket", bucket_col, "power of two at or below the rows' n"});
+    }
+    outcome.points.columns.push_back({"rows", rows_col, "attention rows (query tokens)"});
     append_columns(outcome.points, columns, order);
   }
-  // Layers: rows of every selected head of a layer pooled.
+  // Layers: rows of every selected head of a layer pooled (per n bucket).
   {
-    std::vector<std::int64_t> layer_col, heads_col, rows_col;
+    std::vector<std::int64_t> layer_col, heads_col, bucket_col, rows_col;
     std::map<std::string, std::vector<double>> columns;
     std::vector<std::string> order;
     for (std::size_t layer : layers) {
-      std::vector<StoredRow> rows;
-      std::vector<std::size_t> members;
+      std::vector<StoredRow> pooled;
+      std::size_t members = 0;
       for (std::size_t p = 0; p < points.size(); ++p) {
         if (points[p].layer != layer) continue;
-        members.push_back(p);
+        ++members;
         const auto more = statistics[p].stored_rows();
-        rows.insert(rows.end(), more.begin(), more.end());
+        pooled.insert(pooled.end(), more.begin(), more.end());
       }
-      for (std::size_t e = 0; e < eps_count; ++e) {
-        layer_col.push_back(static_cast<std::int64_t>(layer));
-        heads_col.push_back(static_cast<std::int64_t>(members.size()));
-        rows_col.push_back(static_cast<std::int64_t>(rows.size()));
-        std::vector<std::int64_t> held(bound_count, 0);
-        for (std::size_t p : members) {
-          for (std::size_t b = 0; b < bound_count; ++b)
-            held[b] += statistics[p].bound_held(b, e);
+      for (const auto& [bucket, rows] : by_bucket(pooled)) {
+        for (std::size_t e = 0; e < eps_count; ++e) {
+          layer_col.push_back(layer_ids[layer]);
+          heads_col.push_back(static_cast<std::int64_t>(members));
+          bucket_col.push_back(bucket);
+          rows_col.push_back(static_cast<std::int64_t>(rows.size()));
+          summarize(rows, e, analysis.eps[e], analysis.bounds, columns, order);
         }
-        summarize(rows, e, analysis.eps[e], analysis.bounds, held, columns, order);
       }
     }
-    outcome.layers.columns = {{"layer", layer_col, "layer index (0-based)"},
-                              {"heads", heads_col, "heads pooled"},
-                              {"rows", rows_col, "attention rows pooled"}};
+    outcome.layers.columns = {{"layer", layer_col, "model layer index (0-based)"},
+                              {"heads", heads_col, "heads pooled"}};
+    if (config.n_buckets) {
+      outcome.layers.columns.push_back(
+          {"n_bucket", bucket_col, "power of two at or below the rows' n"});
+    }
+    outcome.layers.columns.push_back({"rows", rows_col, "attention rows pooled"});
     append_columns(outcome.layers, columns, order);
   }
   // Rows: one row per (attention row, eps).
@@ -292,10 +354,10 @@ StoreSweepOutcome write_store_results(const StoreSweepConfig& config, const Stor
       for (std::size_t r = 0; r < rows.size(); ++r) {
         const std::size_t s = source.sequence_of(r);
         for (std::size_t e = 0; e < eps_count; ++e) {
-          layer_col.push_back(static_cast<std::int64_t>(points[p].layer));
+          layer_col.push_back(layer_ids[points[p].layer]);
           head_col.push_back(static_cast<std::int64_t>(points[p].head));
           seq_col.push_back(static_cast<std::int64_t>(sequences[s]));
-          query_col.push_back(static_cast<std::int64_t>(r - source.offsets()[s]));
+          query_col.push_back(static_cast<std::int64_t>(source.position_of(r)));
           n_col.push_back(static_cast<std::int64_t>(rows[r].n()));
           sigma_col.push_back(rows[r].logit_std());
           eps_col.push_back(analysis.eps[e]);
@@ -312,7 +374,7 @@ StoreSweepOutcome write_store_results(const StoreSweepConfig& config, const Stor
     rows_table.columns = {{"layer", layer_col, ""},
                           {"head", head_col, ""},
                           {"sequence", seq_col, "sequence index in the store"},
-                          {"query", query_col, "query token index within the sequence"},
+                          {"query", query_col, "query token position within the sequence"},
                           {"n", n_col, "keys in the row (valid tokens)"},
                           {"sigma_hat", sigma_col, "std of the row's logits (ddof 0)"},
                           {"eps", eps_col, "TV budget"},

@@ -23,6 +23,12 @@ StoreSweepConfig read_store_sweep_config(const ConfigDocument& document) {
   config.heads = read_index_selection(reader, "heads");
   config.sequences = read_index_selection(reader, "sequences");
   config.min_length = reader.get_or<std::int64_t>("min_length", config.min_length, at_least(1));
+  config.query_stride =
+      reader.get_or<std::int64_t>("query_stride", config.query_stride, at_least(1));
+  config.min_n = reader.get_or<std::int64_t>("min_n", config.min_n, at_least(1));
+  config.n_buckets = reader.get_or<bool>("n_buckets", config.n_buckets);
+  config.local_window =
+      reader.get_or<std::int64_t>("local_window", config.local_window, at_least(1));
   config.analysis = read_analysis_settings(reader);
   reader.finish();
   config.source = document.source();

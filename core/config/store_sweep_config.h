@@ -21,9 +21,13 @@ struct StoreSweepConfig {
   std::vector<std::int64_t> heads;      //!< empty = all heads
   std::vector<std::int64_t> sequences;  //!< empty = all sequences
   std::int64_t min_length = 1;          //!< sequences shorter than this are skipped
-  AnalysisSettings analysis;            //!< eps, bounds, block, b3_*, k_grid, chunk_rows
-  std::string source;                   //!< the config file path as given
-  std::string resolved_text;            //!< resolved YAML after overrides
+  std::int64_t query_stride = 1;  //!< every query_stride-th stored query, counted from the last
+  std::int64_t min_n = 1;         //!< rows with fewer keys are skipped (causal rows start at 1)
+  bool n_buckets = false;  //!< points per (layer, head, n_bucket): n_bucket = 2^floor(log2 n)
+  std::int64_t local_window = 64;  //!< local_mass_mean: mass on the last local_window keys
+  AnalysisSettings analysis;       //!< eps, bounds, block, b3_*, k_grid, chunk_rows
+  std::string source;              //!< the config file path as given
+  std::string resolved_text;       //!< resolved YAML after overrides
   std::string command_line_overrides;
 };
 

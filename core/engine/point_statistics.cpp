@@ -17,6 +17,10 @@ namespace {
 //! rounding of sums of up to ~10^6 positive terms and far below any real violation.
 constexpr double kHeldRelativeSlack = 1e-9;
 
+bool held(const Certificate& c) {
+  return c.tau <= c.bound + kHeldRelativeSlack * c.tau;
+}
+
 }  // namespace
 
 PointStatistics::PointStatistics(const StatisticsShape& shape) : shape_(shape) {
@@ -61,7 +65,7 @@ void PointStatistics::add(const RowAnalysis& row) {
       ints_[bound_int(0, b, e)] += kept;
       ints_[bound_int(1, b, e)] += kept * kept;
       // Held: the certified bound really bounds the kept set's tail mass (up to rounding).
-      ints_[bound_int(2, b, e)] += c.tau <= c.bound + kHeldRelativeSlack * c.tau ? 1 : 0;
+      ints_[bound_int(2, b, e)] += held(c) ? 1 : 0;
       doubles_[bound_double(0, b, e)] +=
           static_cast<double>(c.kept) / static_cast<double>(row.k_eps[e]);
       doubles_[bound_double(1, b, e)] += n / static_cast<double>(c.kept);
@@ -78,6 +82,8 @@ void PointStatistics::add(const RowAnalysis& row) {
     row_values_.push_back(n);
     row_values_.push_back(row.logit_mean);
     row_values_.push_back(row.logit_std);
+    row_values_.push_back(row.first_key_mass);
+    row_values_.push_back(row.last_keys_mass);
     for (std::size_t e = 0; e < eps_count; ++e) {
       row_values_.push_back(static_cast<double>(row.k_eps[e]));
       row_values_.push_back(row.tau_at_k_eps[e]);
@@ -87,6 +93,7 @@ void PointStatistics::add(const RowAnalysis& row) {
         const Certificate& c = row.certificates[b * eps_count + e];
         row_values_.push_back(static_cast<double>(c.kept));
         row_values_.push_back(c.bound);
+        row_values_.push_back(held(c) ? 1.0 : 0.0);
       }
     }
   }

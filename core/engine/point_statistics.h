@@ -23,28 +23,35 @@ struct StatisticsShape {
   bool operator==(const StatisticsShape& other) const = default;
 };
 
-//! One stored row's values, by name: n, the logit mean and std (0 unless fitted), then k_eps
-//! and the tail mass at k_eps per eps, then each certifying bound's kept count and bound value
-//! per eps. PointStatistics::add writes this layout; nothing else knows its offsets.
+//! One stored row's values, by name: n, the logit mean and std (0 unless fitted), the masses on
+//! the first key and on the last keys (0 unless computed), then k_eps
+//! and the tail mass at k_eps per eps, then each certifying bound's kept count, bound value and
+//! whether it held, per eps. PointStatistics::add writes this layout; nothing else knows its
+//! offsets.
 class StoredRow {
  public:
   StoredRow(const double* values, std::size_t eps_count) : v_(values), eps_(eps_count) {}
   //! Values per row for this many budgets and bounds.
   static constexpr std::size_t width(std::size_t eps_count, std::size_t bounds) {
-    return 3 + 2 * eps_count + 2 * bounds * eps_count;
+    return kFixed + 2 * eps_count + 3 * bounds * eps_count;
   }
   double n() const { return v_[0]; }
   double logit_mean() const { return v_[1]; }
   double logit_std() const { return v_[2]; }  //!< the fitted sigma-hat (ddof 0)
-  double k_eps(std::size_t e) const { return v_[3 + 2 * e]; }
-  double tau_at_k_eps(std::size_t e) const { return v_[4 + 2 * e]; }
+  double first_key_mass() const { return v_[3]; }
+  double last_keys_mass() const { return v_[4]; }
+  double k_eps(std::size_t e) const { return v_[kFixed + 2 * e]; }
+  double tau_at_k_eps(std::size_t e) const { return v_[kFixed + 1 + 2 * e]; }
   double bound_kept(std::size_t b, std::size_t e) const { return v_[bound_at(b, e)]; }
   double bound_value(std::size_t b, std::size_t e) const { return v_[bound_at(b, e) + 1]; }
+  //! Whether the bound held for this row (its kept set's true tail mass <= the bound).
+  bool bound_held(std::size_t b, std::size_t e) const { return v_[bound_at(b, e) + 2] != 0.0; }
 
  private:
   std::size_t bound_at(std::size_t b, std::size_t e) const {
-    return 3 + 2 * eps_ + 2 * (b * eps_ + e);
+    return kFixed + 2 * eps_ + 3 * (b * eps_ + e);
   }
+  static constexpr std::size_t kFixed = 5;  // n, mean, std, first-key mass, last-keys mass
   const double* v_;
   std::size_t eps_;
 };

@@ -169,22 +169,116 @@ void check_token_ids(hid_t group, const std::string& group_label, std::size_t le
   }
 }
 
-// Checks q, k or v: float, [L, H, T, d].
+// Checks q, k or v: float, [L, heads, rows, d] (v1: heads = num_heads, rows = T; v2: q has
+// num_heads and Q rows, k and v num_kv_heads and T).
 void check_vectors(hid_t group, const std::string& group_label, const char* name,
-                   const LogitStoreInfo& info, std::size_t length) {
+                   const LogitStoreInfo& info, std::size_t heads, std::size_t length,
+                   const char* rows_name) {
   const std::string label = group_label + "/" + name;
   Hdf5Handle dataset = open_object(group, name, label, H5I_DATASET);
   const DatasetShape found = dataset_shape(dataset.get(), label);
   if (found.type_class != H5T_FLOAT) {
     throw InputError(label + ": type " + hdf5_class_name(found.type_class) + " (" +
-                     std::to_string(found.type_size) + " bytes), expected float32 or float64");
+                     std::to_string(found.type_size) + " bytes), expected a float type");
   }
-  const std::vector<hsize_t> expected = {info.layers, info.heads, length, info.head_dim};
+  const std::vector<hsize_t> expected = {info.layers, heads, length, info.head_dim};
   if (found.shape != expected) {
+    const bool kv = heads != info.heads || (info.kv_heads != info.heads && name[0] != 'q');
     throw InputError(label + ": shape " + shape_text(found.shape) + " does not match [num_layers=" +
-                     std::to_string(info.layers) + ", num_heads=" + std::to_string(info.heads) +
-                     ", length=" + std::to_string(length) +
+                     std::to_string(info.layers) + ", " + (kv ? "num_kv_heads=" : "num_heads=") +
+                     std::to_string(heads) + ", " + rows_name + "=" + std::to_string(length) +
                      ", head_dim=" + std::to_string(info.head_dim) + "]");
+  }
+}
+
+// An integer dataset's values, [count].
+std::vector<std::int64_t> read_integers(hid_t group, const char* name, const std::string& label,
+                                        std::size_t expected_size, const std::string& size_note) {
+  Hdf5Handle dataset = open_object(group, name, label, H5I_DATASET);
+  const DatasetShape found = dataset_shape(dataset.get(), label);
+  if (found.type_class != H5T_INTEGER) {
+    throw InputError(label + ": type " + hdf5_class_name(found.type_class) + ", expected integer");
+  }
+  if (found.shape.size() != 1 || (expected_size != 0 && found.shape[0] != expected_size) ||
+      found.shape[0] == 0) {
+    throw InputError(label + ": shape " + shape_text(found.shape) + " does not match " + size_note);
+  }
+  std::vector<std::int64_t> values(found.shape[0]);
+  check_hdf5(H5Dread(dataset.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()),
+             label, "read");
+  return values;
+}
+
+// v2: positions [T], 0..T-1 in order (RoPE positions of a single unpadded sequence).
+void check_positions(hid_t group, const std::string& group_label, std::size_t length) {
+  const std::string label = group_label + "/positions";
+  const auto positions =
+      read_integers(group, "positions", label, length, "[length=" + std::to_string(length) + "]");
+  for (std::size_t i = 0; i < positions.size(); ++i) {
+    if (positions[i] != static_cast<std::int64_t>(i)) {
+      throw InputError(label + ": entry " + std::to_string(i) + " is " +
+                       std::to_string(positions[i]) + ", expected " + std::to_string(i) +
+                       " (one sequence, positions 0..T-1)");
+    }
+  }
+}
+
+// v2: query_positions [Q], ascending, distinct, in 0..T-1.
+std::vector<std::size_t> read_query_positions(hid_t group, const std::string& group_label,
+                                              std::size_t length) {
+  const std::string label = group_label + "/query_positions";
+  const auto values = read_integers(group, "query_positions", label, 0, "[Q] with Q >= 1");
+  std::vector<std::size_t> positions;
+  for (std::size_t r = 0; r < values.size(); ++r) {
+    if (values[r] < 0 || values[r] >= static_cast<std::int64_t>(length) ||
+        (r > 0 && values[r] <= values[r - 1])) {
+      throw InputError(label + ": entry " + std::to_string(r) + " is " + std::to_string(values[r]) +
+                       "; positions must be ascending, distinct and in 0.." +
+                       std::to_string(length - 1));
+    }
+    positions.push_back(static_cast<std::size_t>(values[r]));
+  }
+  return positions;
+}
+
+// v2's root attributes beyond v1's: grouped KV heads, causality, stored layers, provenance.
+void read_v2_attributes(const AttributeSet& attributes, LogitStoreInfo& info) {
+  for (const char* name : {"model_package", "model_package_version", "gguf_file", "quantization"})
+    (void)attributes.string(name);
+  (void)attributes.real("rounding_max_probability_change");
+  const std::size_t model_layers = attributes.count("model_num_layers", 1);
+  info.kv_heads = attributes.count("num_kv_heads", 1);
+  const std::int64_t causal = attributes.integer("causal");
+  if (causal != 0 && causal != 1) {
+    throw InputError(attributes.label("causal") + ": must be 0 or 1, got " +
+                     std::to_string(causal));
+  }
+  info.causal = causal == 1;
+  const std::vector<std::int64_t> kv_of = attributes.integer_vector("kv_head_of_head");
+  if (kv_of.size() != info.heads) {
+    throw InputError(attributes.label("kv_head_of_head") + ": has " + std::to_string(kv_of.size()) +
+                     " entries, num_heads is " + std::to_string(info.heads));
+  }
+  info.kv_head_of.clear();
+  for (std::int64_t kv : kv_of) {
+    if (kv < 0 || kv >= static_cast<std::int64_t>(info.kv_heads)) {
+      throw InputError(attributes.label("kv_head_of_head") + ": entry " + std::to_string(kv) +
+                       " is not a KV head (num_kv_heads " + std::to_string(info.kv_heads) + ")");
+    }
+    info.kv_head_of.push_back(static_cast<std::size_t>(kv));
+  }
+  info.layer_ids = attributes.integer_vector("layer_ids");
+  if (info.layer_ids.size() != info.layers) {
+    throw InputError(attributes.label("layer_ids") + ": has " +
+                     std::to_string(info.layer_ids.size()) + " entries, num_layers is " +
+                     std::to_string(info.layers));
+  }
+  for (std::size_t l = 0; l < info.layers; ++l) {
+    if (info.layer_ids[l] < 0 || info.layer_ids[l] >= static_cast<std::int64_t>(model_layers) ||
+        (l > 0 && info.layer_ids[l] <= info.layer_ids[l - 1])) {
+      throw InputError(attributes.label("layer_ids") + ": must be ascending model layers in 0.." +
+                       std::to_string(model_layers - 1));
+    }
   }
 }
 
@@ -253,11 +347,12 @@ LogitStoreInfo read_structure(hid_t file, const std::string& file_label) {
     throw InputError(attributes.label("format_version") + ": expected [major, minor], got " +
                      std::to_string(version.size()) + " values");
   }
-  if (version[0] != kLogitStoreFormatMajor) {
+  if (version[0] < kLogitStoreFormatMajor || version[0] > kLogitStoreNewestMajor) {
     throw InputError(attributes.label("format_version") + ": unknown format version " +
                      std::to_string(version[0]) + "." + std::to_string(version[1]) +
-                     " (this tvk reads " + std::to_string(kLogitStoreFormatMajor) + ".x)");
+                     " (this tvk reads 1.x and 2.x)");
   }
+  const bool v2 = version[0] == 2;
 
   LogitStoreInfo info{};
   info.format_major = version[0];
@@ -269,12 +364,18 @@ LogitStoreInfo read_structure(hid_t file, const std::string& file_label) {
     (void)attributes.real(name);
   }
   const std::string dtype = attributes.string("dtype");
-  if (dtype != "float32" && dtype != "float64") {
-    throw InputError(attributes.label("dtype") + ": is '" + dtype +
-                     "', expected 'float32' or 'float64'");
+  if (dtype != "float32" && dtype != "float64" && !(v2 && dtype == "float16")) {
+    throw InputError(attributes.label("dtype") + ": is '" + dtype + "', expected " +
+                     (v2 ? "'float16', 'float32' or 'float64'" : "'float32' or 'float64'"));
   }
   info.layers = attributes.count("num_layers", 1);
   info.heads = attributes.count("num_heads", 1);
+  info.kv_heads = info.heads;
+  for (std::size_t h = 0; h < info.heads; ++h)
+    info.kv_head_of.push_back(h);
+  for (std::size_t l = 0; l < info.layers; ++l)
+    info.layer_ids.push_back(static_cast<std::int64_t>(l));
+  if (v2) read_v2_attributes(attributes, info);
   info.head_dim = attributes.count("head_dim", 1);
   const std::size_t max_length = attributes.count("max_length", 1);
   const std::size_t num_sequences = attributes.count("num_sequences", 1);
@@ -305,8 +406,17 @@ LogitStoreInfo read_structure(hid_t file, const std::string& file_label) {
                        std::to_string(max_length));
     }
     check_token_ids(group.get(), label, sequence.length);
-    for (const char* dataset : {"q", "k", "v"}) {
-      check_vectors(group.get(), label, dataset, info, sequence.length);
+    if (v2) {
+      check_positions(group.get(), label, sequence.length);
+      sequence.query_positions = read_query_positions(group.get(), label, sequence.length);
+    } else {
+      for (std::size_t i = 0; i < sequence.length; ++i)
+        sequence.query_positions.push_back(i);
+    }
+    check_vectors(group.get(), label, "q", info, info.heads, sequence.query_positions.size(),
+                  v2 ? "queries" : "length");
+    for (const char* dataset : {"k", "v"}) {
+      check_vectors(group.get(), label, dataset, info, info.kv_heads, sequence.length, "length");
     }
     info.sequences.push_back(std::move(sequence));
   }
@@ -375,22 +485,31 @@ HeadVectors LogitStore::read_head(std::size_t sequence, std::size_t layer, std::
   return as_input_error([&] {
     silence_hdf5_error_printing();
     HeadVectors vectors;
-    const std::pair<const char*, Eigen::MatrixXd*> targets[] = {
-        {"q", &vectors.q}, {"k", &vectors.k}, {"v", &vectors.v}};
-    for (const auto& [name, target] : targets) {
+    vectors.query_positions = entry.query_positions;
+    vectors.causal = info_.causal;
+    struct Target {
+      const char* name;
+      Eigen::MatrixXd* matrix;
+      std::size_t head, rows;
+    };
+    const std::size_t kv_head = info_.kv_head_of[head];
+    const Target targets[] = {{"q", &vectors.q, head, entry.query_positions.size()},
+                              {"k", &vectors.k, kv_head, entry.length},
+                              {"v", &vectors.v, kv_head, entry.length}};
+    for (const auto& [name, target, slab_head, rows] : targets) {
       const std::string dataset_path = object + "/" + name;
       const std::string label = path_.string() + ": " + dataset_path;
       Hdf5Handle dataset = checked_handle(H5Dopen2(file_.get(), dataset_path.c_str(), H5P_DEFAULT),
                                           Hdf5Kind::kDataset, label, "open");
       Hdf5Handle type =
           checked_handle(H5Dget_type(dataset.get()), Hdf5Kind::kDatatype, label, "read the type");
-      // float32 data is read as float and widened here (exact); anything else goes through
-      // HDF5's conversion to double.
-      if (H5Tget_size(type.get()) == sizeof(float)) {
-        read_slab<float>(dataset.get(), H5T_NATIVE_FLOAT, label, layer, head, entry.length,
+      // float16 and float32 data are read as float (HDF5 widens half exactly) and widened
+      // here (exact); anything else goes through HDF5's conversion to double.
+      if (H5Tget_size(type.get()) <= sizeof(float)) {
+        read_slab<float>(dataset.get(), H5T_NATIVE_FLOAT, label, layer, slab_head, rows,
                          info_.head_dim, *target);
       } else {
-        read_slab<double>(dataset.get(), H5T_NATIVE_DOUBLE, label, layer, head, entry.length,
+        read_slab<double>(dataset.get(), H5T_NATIVE_DOUBLE, label, layer, slab_head, rows,
                           info_.head_dim, *target);
       }
     }
@@ -409,16 +528,21 @@ void head_logits(const HeadVectors& head, double scale, std::size_t query, std::
     throw std::invalid_argument("head_logits: query " + std::to_string(query) +
                                 " is out of range (" + std::to_string(head.q.rows()) + " queries)");
   }
-  if (out.size() != static_cast<std::size_t>(keys)) {
+  const std::size_t seen =
+      head.query_positions.empty() ? static_cast<std::size_t>(keys) : head.key_count(query);
+  if (seen > static_cast<std::size_t>(keys)) {
+    throw std::invalid_argument("head_logits: query " + std::to_string(query) + " sees " +
+                                std::to_string(seen) + " keys of " + std::to_string(keys));
+  }
+  if (out.size() != seen) {
     throw std::invalid_argument("head_logits: output has " + std::to_string(out.size()) +
-                                " slots for " + std::to_string(keys) + " keys");
+                                " slots for " + std::to_string(seen) + " keys");
   }
   // Eigen is column-major: q(query, c) is q.data()[query + c · rows], k's column c starts at
   // k.data() + c · keys. Each key's sum runs over channels 0..d−1 in order.
   kernels::active_kernels().channel_logits(
       head.q.data() + query, static_cast<std::size_t>(head.q.rows()), head.k.data(),
-      static_cast<std::size_t>(keys), static_cast<std::size_t>(keys),
-      static_cast<std::size_t>(channels), scale, out.data());
+      static_cast<std::size_t>(keys), seen, static_cast<std::size_t>(channels), scale, out.data());
 }
 
 }  // namespace tvk

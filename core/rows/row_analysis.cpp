@@ -31,6 +31,19 @@ void RowAnalyzer::analyze(std::span<const double> logits, RowAnalysis& out) {
     out.logit_mean = mean;
     out.logit_std = std::sqrt(squares / static_cast<double>(n));
   }
+  if (plan.position_masses) {
+    // Summed smallest weight first (ranks from the bottom), like every tail mass.
+    const auto positions = profile_.positions();
+    const auto weights = profile_.weights();
+    const std::size_t first_local = n > plan.local_window ? n - plan.local_window : 0;
+    double first = 0.0, local = 0.0;
+    for (std::size_t r = n; r-- > 0;) {
+      if (positions[r] == 0) first = weights[r];
+      if (positions[r] >= first_local) local += weights[r];
+    }
+    out.first_key_mass = first / profile_.total();
+    out.last_keys_mass = local / profile_.total();
+  }
   out.k_eps.resize(eps_count);
   out.tau_at_k_eps.resize(eps_count);
   for (std::size_t e = 0; e < eps_count; ++e) {

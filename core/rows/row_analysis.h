@@ -20,6 +20,10 @@ struct RowAnalysisPlan {
   std::vector<double> k_grid;  //!< k/n fractions for the tau profile
   std::vector<std::shared_ptr<const CertifyingBound>> bounds;  //!< certifying bounds
   bool fit_logit_moments = false;  //!< also compute the mean and std of each row's logits
+  //! Also compute the mass on the first key (an attention sink) and on the last local_window
+  //! keys (the recent window) of each row, in row order.
+  bool position_masses = false;
+  std::size_t local_window = 64;
 };
 
 //! One row's results.
@@ -27,6 +31,8 @@ struct RowAnalysis {
   std::size_t n = 0;
   double logit_mean = 0.0;           //!< mean of the unmasked logits (when the plan fits moments)
   double logit_std = 0.0;            //!< their standard deviation, ddof = 0 (the fitted sigma-hat)
+  double first_key_mass = 0.0;       //!< probability of position 0 (when the plan asks for it)
+  double last_keys_mass = 0.0;       //!< probability of the last local_window positions (idem)
   std::vector<std::size_t> k_eps;    //!< per eps
   std::vector<double> tau_at_k_eps;  //!< tau_{k_eps}, per eps
   std::vector<double> tau_grid;      //!< tau_k at k = grid_k(n, rho), per grid point

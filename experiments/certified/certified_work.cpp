@@ -28,6 +28,11 @@ CertifiedWork::CertifiedWork(const CertifiedConfig& config, const RunContext& ct
     store_.emplace(LogitStore::open(config.store.store));
     const LogitStoreInfo& info = store_->info();
     store_scale_ = info.scale;
+    if (info.causal) {
+      throw InputError(config.source + ": source.store: " + config.store.store +
+                       " holds causal (decoder) rows; certified runs read non-causal stores only "
+                       "(use kind: logit_store for decoder stores)");
+    }
     const StoreSelection selection = select_from_store(
         info, config.store.store, config.store.layers, config.store.heads, config.store.sequences,
         config.store.min_length, config.source + ": source.");

@@ -31,6 +31,8 @@ RowAnalysis random_row(const StatisticsShape& shape, std::mt19937_64& engine) {
   row.n = shape.max_n;
   row.logit_mean = unit(engine) - 0.5;
   row.logit_std = unit(engine) + 0.5;
+  row.first_key_mass = unit(engine);
+  row.last_keys_mass = unit(engine);
   for (std::size_t e = 0; e < shape.eps; ++e) {
     row.k_eps.push_back(k_dist(engine));
     row.tau_at_k_eps.push_back(unit(engine) * 0.1);
@@ -111,30 +113,31 @@ TEST(PointStatisticsTest, AddKeepsExactIntegerSums) {
   EXPECT_TRUE(stats.row_values().empty());  // store_rows is off
 }
 
-TEST(PointStatisticsTest, StoredRowValuesFollowTheDocumentedLayout) {
+TEST(PointStatisticsTest, StoredRowsReadBackEveryValueOfTheRow) {
   const auto rows = random_rows(kShapeWithRows, 5, 2);
   PointStatistics stats(kShapeWithRows);
   for (const auto& row : rows)
     stats.add(row);
-  const std::size_t width = stats.row_value_count();
-  ASSERT_EQ(width, 3 + 2 * kShape.eps + 2 * kShape.bounds * kShape.eps);
-  ASSERT_EQ(stats.row_values().size(), rows.size() * width);
+  ASSERT_EQ(stats.row_value_count(), StoredRow::width(kShape.eps, kShape.bounds));
+  ASSERT_EQ(stats.row_values().size(), rows.size() * stats.row_value_count());
+  const std::vector<StoredRow> stored = stats.stored_rows();
+  ASSERT_EQ(stored.size(), rows.size());
   for (std::size_t r = 0; r < rows.size(); ++r) {
-    // n, the logit mean and std, then per eps (k_eps, tau), then per bound and eps (kept, bound).
-    const double* v = stats.row_values().data() + r * width;
-    EXPECT_EQ(v[0], static_cast<double>(rows[r].n));
-    EXPECT_EQ(v[1], rows[r].logit_mean);
-    EXPECT_EQ(v[2], rows[r].logit_std);
+    EXPECT_EQ(stored[r].n(), static_cast<double>(rows[r].n));
+    EXPECT_EQ(stored[r].logit_mean(), rows[r].logit_mean);
+    EXPECT_EQ(stored[r].logit_std(), rows[r].logit_std);
+    EXPECT_EQ(stored[r].first_key_mass(), rows[r].first_key_mass);
+    EXPECT_EQ(stored[r].last_keys_mass(), rows[r].last_keys_mass);
     for (std::size_t e = 0; e < kShape.eps; ++e) {
-      EXPECT_EQ(v[3 + 2 * e], static_cast<double>(rows[r].k_eps[e]));
-      EXPECT_EQ(v[3 + 2 * e + 1], rows[r].tau_at_k_eps[e]);
+      EXPECT_EQ(stored[r].k_eps(e), static_cast<double>(rows[r].k_eps[e]));
+      EXPECT_EQ(stored[r].tau_at_k_eps(e), rows[r].tau_at_k_eps[e]);
     }
     for (std::size_t b = 0; b < kShape.bounds; ++b) {
       for (std::size_t e = 0; e < kShape.eps; ++e) {
         const Certificate& c = rows[r].certificates[b * kShape.eps + e];
-        const double* cv = v + 3 + 2 * kShape.eps + 2 * (b * kShape.eps + e);
-        EXPECT_EQ(cv[0], static_cast<double>(c.kept));
-        EXPECT_EQ(cv[1], c.bound);
+        EXPECT_EQ(stored[r].bound_kept(b, e), static_cast<double>(c.kept));
+        EXPECT_EQ(stored[r].bound_value(b, e), c.bound);
+        EXPECT_EQ(stored[r].bound_held(b, e), c.tau <= c.bound * (1 + 1e-9));
       }
     }
   }

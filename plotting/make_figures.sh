@@ -77,6 +77,13 @@ for config in configs/paper/*.yaml; do
   if [ "$(yaml_value kind "$config")" = logit_store ]; then
     store=$(yaml_value store "$config")
     [ -n "$store" ] && inputs+=("$store")
+    # A store made by a make target (results/stores/, e.g. make llm-store) may not exist yet.
+    if [ -n "$store" ] && [ ! -e "$store" ]; then
+      echo "== $figure: $store does not exist (make llm-store makes results/stores/smollm2.h5): skipped"
+      run_state[$figure]=SKIPPED
+      run_time[$figure]=0.0
+      continue
+    fi
   fi
   fresh=1
   if [ $force -eq 1 ] || [ ! -e "$result" ]; then

@@ -636,5 +636,118 @@ TEST(LogitStoreFixture, MiniLmStoreHasTheExpectedShape) {
   }
 }
 
+// ---- format v2 (decoder stores) ---------------------------------------------------------------
+
+class LogitStoreV2 : public LogitStoreTest {
+ protected:
+  // The valid v1 store turned into a v2 one: causal, the three query heads sharing KV head 0
+  // (the v1 k and v of head 0), stored queries at `positions` of each sequence.
+  fs::path v2_store(const std::vector<std::vector<std::int64_t>>& positions) {
+    const fs::path path = valid_store();
+    set_int_vector_attribute(path, "format_version", {2, 0});
+    for (const char* name : {"model_package", "model_package_version", "gguf_file", "quantization"})
+      set_string_attribute(path, "/", name, std::string("test ") + name);
+    edit_file(path, [](hid_t file) {
+      Hdf5Handle space(H5Screate(H5S_SCALAR), Hdf5Kind::kDataspace);
+      const double zero = 0.0;
+      put_attribute(file, "/", "rounding_max_probability_change", H5T_NATIVE_DOUBLE, space.get(),
+                    &zero);
+    });
+    set_int_attribute(path, "/", "num_kv_heads", 1);
+    set_int_attribute(path, "/", "causal", 1);
+    set_int_attribute(path, "/", "model_num_layers", 10);
+    set_int_vector_attribute(path, "kv_head_of_head", {0, 0, 0});
+    set_int_vector_attribute(path, "layer_ids", {3, 7});
+    for (std::size_t s = 0; s < sequences_.size(); ++s) {
+      const std::string group = "/sequences/00" + std::to_string(s);
+      const std::size_t length = sequences_[s].token_ids.size();
+      std::vector<std::int64_t> all(length);
+      for (std::size_t i = 0; i < length; ++i)
+        all[i] = static_cast<std::int64_t>(i);
+      edit_file(path, [&](hid_t file) {
+        for (const auto& [name, values] :
+             {std::pair<const char*, const std::vector<std::int64_t>*>{"positions", &all},
+              std::pair<const char*, const std::vector<std::int64_t>*>{"query_positions",
+                                                                       &positions[s]}}) {
+          const hsize_t extent = values->size();
+          Hdf5Handle space(H5Screate_simple(1, &extent, nullptr), Hdf5Kind::kDataspace);
+          Hdf5Handle dataset(H5Dcreate2(file, (group + "/" + name).c_str(), H5T_STD_I64LE,
+                                        space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT),
+                             Hdf5Kind::kDataset);
+          ASSERT_GE(H5Dwrite(dataset.get(), H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT,
+                             values->data()),
+                    0);
+        }
+      });
+      const std::size_t queries = positions[s].size();
+      std::vector<float> q(kLayers * kHeads * queries * kHeadDim), k, v;
+      for (std::size_t l = 0; l < kLayers; ++l)
+        for (std::size_t h = 0; h < kHeads; ++h)
+          for (std::size_t r = 0; r < queries; ++r)
+            for (std::size_t c = 0; c < kHeadDim; ++c)
+              q[((l * kHeads + h) * queries + r) * kHeadDim + c] =
+                  sequences_[s].q[flat(l, h, static_cast<std::size_t>(positions[s][r]), c, length)];
+      for (std::size_t l = 0; l < kLayers; ++l)
+        for (std::size_t t = 0; t < length; ++t)
+          for (std::size_t c = 0; c < kHeadDim; ++c) {
+            k.push_back(sequences_[s].k[flat(l, 0, t, c, length)]);
+            v.push_back(sequences_[s].v[flat(l, 0, t, c, length)]);
+          }
+      replace_dataset(path, group + "/q", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+                      {kLayers, kHeads, queries, kHeadDim}, q.data());
+      replace_dataset(path, group + "/k", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+                      {kLayers, 1, length, kHeadDim}, k.data());
+      replace_dataset(path, group + "/v", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT,
+                      {kLayers, 1, length, kHeadDim}, v.data());
+    }
+    return path;
+  }
+};
+
+TEST_F(LogitStoreV2, CausalRowsOfGroupedHeadsAtStoredPositions) {
+  const std::vector<std::vector<std::int64_t>> positions = {{1, 4}, {0, 3, 6}};
+  const LogitStore store = LogitStore::open(v2_store(positions));
+  const LogitStoreInfo& info = store.info();
+  EXPECT_EQ(info.format_major, 2);
+  EXPECT_TRUE(info.causal);
+  EXPECT_EQ(info.kv_heads, 1u);
+  EXPECT_EQ(info.kv_head_of, (std::vector<std::size_t>{0, 0, 0}));
+  EXPECT_EQ(info.layer_ids, (std::vector<std::int64_t>{3, 7}));
+  EXPECT_EQ(info.sequences[1].query_positions, (std::vector<std::size_t>{0, 3, 6}));
+  const std::size_t length = 7;
+  const HeadVectors head = store.read_head(1, 1, 2);
+  ASSERT_EQ(head.q.rows(), 3);
+  ASSERT_EQ(head.k.rows(), 7);
+  for (std::size_t r = 0; r < 3; ++r) {
+    // Query row r sees keys 0..position; each logit is scale * q . k_j in double.
+    const auto position = static_cast<std::size_t>(positions[1][r]);
+    ASSERT_EQ(head.key_count(r), position + 1);
+    std::vector<double> logits(position + 1);
+    head_logits(head, info.scale, r, logits);
+    for (std::size_t j = 0; j <= position; ++j) {
+      double dot = 0.0;
+      for (std::size_t c = 0; c < kHeadDim; ++c) {
+        dot += static_cast<double>(sequences_[1].q[flat(1, 2, position, c, length)]) *
+               static_cast<double>(sequences_[1].k[flat(1, 0, j, c, length)]);
+      }
+      EXPECT_EQ(logits[j], info.scale * dot) << "row " << r << " key " << j;
+    }
+    std::vector<double> too_many(position + 2);
+    EXPECT_THROW(head_logits(head, info.scale, r, too_many), std::invalid_argument);
+  }
+}
+
+TEST_F(LogitStoreV2, QueryPositionsMustBeAscendingAndInRange) {
+  open_error(v2_store({{1, 4}, {0, 3, 7}}),
+             {"/sequences/001/query_positions", "entry 2 is 7", "ascending, distinct"});
+  open_error(v2_store({{4, 1}, {0}}), {"/sequences/000/query_positions", "entry 1 is 1"});
+}
+
+TEST_F(LogitStoreV2, KvHeadMapMustNameKvHeads) {
+  const fs::path path = v2_store({{4}, {6}});
+  set_int_vector_attribute(path, "kv_head_of_head", {0, 1, 0});
+  open_error(path, {"attribute 'kv_head_of_head'", "entry 1 is not a KV head"});
+}
+
 }  // namespace
 }  // namespace tvk

@@ -16,15 +16,19 @@ void print_layer_summary(const Table& layers, const std::vector<std::string>& bo
   auto dbl = [&](const std::string& name) -> const std::vector<double>& {
     return std::get<std::vector<double>>(layers.find(name)->values);
   };
-  std::printf("%5s %6s %6s %7s %16s %9s %9s %8s", "layer", "rows", "eps", "n_mean", "k/n (± sem)",
-              "rule(fit)", "rule err", "n/k");
+  const Column* buckets = layers.find("n_bucket");
+  std::printf("%5s %6s %6s %7s %16s %9s %9s %8s", "layer", "rows", "eps",
+              buckets ? "n_bucket" : "n_mean", "k/n (± sem)", "rule(fit)", "rule err", "n/k");
   for (const auto& b : bounds)
     std::printf(" %9s", (b + " n/k").c_str());
   std::printf("\n");
   for (std::size_t r = 0; r < layers.rows(); ++r) {
+    const double n_shown =
+        buckets ? static_cast<double>(std::get<std::vector<std::int64_t>>(buckets->values)[r])
+                : dbl("n_mean")[r];
     std::printf("%5lld %6lld %6g %7.1f %8.4f ± %.4f %9.4f %+8.1f%% %8.2f",
                 static_cast<long long>(layer[r]), static_cast<long long>(rows[r]), dbl("eps")[r],
-                dbl("n_mean")[r], dbl("k_over_n_mean")[r], dbl("k_over_n_sem")[r],
+                n_shown, dbl("k_over_n_mean")[r], dbl("k_over_n_sem")[r],
                 dbl("rule_k_over_n_mean")[r], 100.0 * dbl("rule_rel_error")[r],
                 dbl("key_reduction")[r]);
     for (const auto& b : bounds)

@@ -155,5 +155,75 @@ TEST_F(LogitStoreSweep, BadSelectionsAndStoresAreInputErrors) {
   EXPECT_FALSE(fs::exists(out_ / "b.h5"));
 }
 
+const fs::path kDecoderStore = fs::path(TVK_SOURCE_DIR) / "tests" / "fixtures" / "smollm2_store.h5";
+
+//! The decoder fixture (format v2): causal rows, grouped KV heads, stored query positions.
+TEST(LogitStoreSweepDecoder, CausalRowsByNBucketMatchAnIndependentComputation) {
+  if (!fs::exists(kDecoderStore)) GTEST_SKIP() << "no fixture " << kDecoderStore;
+  const fs::path out =
+      fs::temp_directory_path() / ("tvk_decoder_sweep_" + std::to_string(::getpid()));
+  const StoreSweepConfig config =
+      config_of("kind: logit_store\nname: d\nstore: " + kDecoderStore.string() +
+                "\nlayers: [0, 3]\nheads: [1, 4]\nquery_stride: 3\nmin_n: 16\nn_buckets: true\n"
+                "eps: [0.05]\nbounds: [b2]\n");
+  RunOptions options;
+  options.out_dir = out;
+  options.progress = ProgressMode::kNone;
+  const StoreSweepOutcome outcome = run_logit_store_sweep(config, options);
+  const Table rows = read_table(outcome.h5_path, "rows");
+  const auto ints = [&](const Table& t, const char* name) -> const std::vector<std::int64_t>& {
+    return std::get<std::vector<std::int64_t>>(t.find(name)->values);
+  };
+  const auto& query = ints(rows, "query");
+  const auto& n = ints(rows, "n");
+  const auto& k = ints(rows, "k_eps");
+  const auto& layer = ints(rows, "layer");
+  const auto& head = ints(rows, "head");
+  const LogitStore store = LogitStore::open(kDecoderStore);
+  const LogitStoreInfo& info = store.info();
+  const std::vector<std::size_t>& positions = info.sequences[0].query_positions;
+  // Every 3rd stored query counted back from the last, with at least 16 keys: a causal row at
+  // position i has i + 1 keys, and its k_eps is the definition's on scale * q . k_j, j <= i.
+  std::size_t expected_rows = 0;
+  for (std::size_t r = 0; r < positions.size(); ++r)
+    expected_rows += (positions.size() - 1 - r) % 3 == 0 && positions[r] + 1 >= 16 ? 1 : 0;
+  ASSERT_EQ(rows.rows(), expected_rows * 2 * 2);
+  EXPECT_EQ(static_cast<std::size_t>(query.back()), positions.back());
+  for (std::size_t r = 0; r < rows.rows(); r += 37) {
+    EXPECT_EQ(n[r], query[r] + 1);
+    const std::size_t stored_layer = layer[r] == info.layer_ids[0] ? 0 : 3;
+    ASSERT_EQ(info.layer_ids[stored_layer], layer[r]);
+    const HeadVectors h = store.read_head(0, stored_layer, static_cast<std::size_t>(head[r]));
+    const std::size_t q_row = static_cast<std::size_t>(
+        std::find(positions.begin(), positions.end(), static_cast<std::size_t>(query[r])) -
+        positions.begin());
+    std::vector<double> logits(static_cast<std::size_t>(n[r]));
+    for (std::size_t j = 0; j < logits.size(); ++j)
+      logits[j] =
+          info.scale *
+          h.q.row(static_cast<Eigen::Index>(q_row)).dot(h.k.row(static_cast<Eigen::Index>(j)));
+    EXPECT_EQ(static_cast<std::size_t>(k[r]), reference_k_eps(logits, 0.05)) << "row " << r;
+  }
+  // Points: one per (layer, head, n_bucket); the buckets are powers of two, rows add up.
+  const auto& bucket = ints(outcome.points, "n_bucket");
+  const auto& kv = ints(outcome.points, "kv_head");
+  const auto& point_rows = ints(outcome.points, "rows");
+  const auto& point_head = ints(outcome.points, "head");
+  std::int64_t total = 0;
+  for (std::size_t p = 0; p < outcome.points.rows(); ++p) {
+    EXPECT_EQ(bucket[p] & (bucket[p] - 1), 0) << bucket[p];
+    EXPECT_GE(bucket[p], 16);
+    EXPECT_EQ(static_cast<std::size_t>(kv[p]), info.kv_head_of[point_head[p]]);
+    total += point_rows[p];
+  }
+  EXPECT_EQ(static_cast<std::size_t>(total), rows.rows());
+  const auto& sink = std::get<std::vector<double>>(outcome.points.find("sink_mass_mean")->values);
+  for (double mass : sink) {
+    EXPECT_GT(mass, 0.0);
+    EXPECT_LT(mass, 1.0);
+  }
+  fs::remove_all(out);
+}
+
 }  // namespace
 }  // namespace tvk

@@ -64,6 +64,8 @@ bool valid_name(const std::string& name) {
 
 std::vector<std::int64_t> read_index_selection(ConfigReader& reader, std::string_view key) {
   const std::vector<std::string> items = reader.get_list_or<std::string>(key, {"all"});
+  // An empty list would select nothing; `all` is said with the word, never with [].
+  if (items.empty()) reader.fail(key, "must list at least one index, or be `all`");
   if (items.size() == 1 && items[0] == "all") return {};
   std::vector<std::int64_t> indices;
   for (std::size_t i = 0; i < items.size(); ++i) {

@@ -4,6 +4,7 @@
 
 #include "core/config/config_checks.h"
 #include "core/config/config_document.h"
+#include "core/engine/thread_count.h"
 #include "core/error.h"
 #include "experiments/cli/arg_parser.h"
 #include "experiments/cli/cli.h"
@@ -127,6 +128,14 @@ int run_run_command(const std::vector<std::string>& args) {
   RunOptions options;
   options.out_dir = *parser.value("out");
   const long long threads = parse_integer(*parser.value("threads"), "--threads");
+  // More threads than any machine has only exhausts memory and thread limits (oneTBB then
+  // fails in its teardown): refuse them here.
+  constexpr long long kMaxThreads = 4096;
+  if (threads > kMaxThreads) {
+    throw InputError("--threads: " + std::to_string(threads) + " is more than " +
+                     std::to_string(kMaxThreads) + " (0 = all cores, " +
+                     std::to_string(resolve_thread_count(0)) + " here)");
+  }
   options.threads = static_cast<std::size_t>(threads);
   options.progress = parse_progress_mode(*parser.value("progress"));
   options.resume = parser.flag("resume");

@@ -152,6 +152,20 @@ TEST_F(LogitStoreSweep, BadSelectionsAndStoresAreInputErrors) {
   } catch (const InputError& error) {
     EXPECT_NE(std::string(error.what()).find("heads[1]"), std::string::npos) << error.what();
   }
+  // An empty list selects nothing: an error at its key (it once meant "all").
+  for (const char* key : {"layers", "heads", "sequences"}) {
+    try {
+      config_of("kind: logit_store\nname: b\nstore: x.h5\n" + std::string(key) +
+                ": []\neps: 0.1\n");
+      ADD_FAILURE() << key << ": [] was accepted";
+    } catch (const InputError& error) {
+      EXPECT_NE(std::string(error.what()).find(std::string("test.yaml:4:")), std::string::npos)
+          << error.what();
+      EXPECT_NE(std::string(error.what()).find("must list at least one index, or be `all`"),
+                std::string::npos)
+          << error.what();
+    }
+  }
   EXPECT_FALSE(fs::exists(out_ / "b.h5"));
 }
 

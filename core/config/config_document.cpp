@@ -122,6 +122,28 @@ class TreeBuilder {
   ConfigNode build(const YAML::Node& node, const std::string& path,
                    const SourceLocation& fallback) const {
     const SourceLocation where = location_of(node, fallback);
+    // Aliases make yaml-cpp's tree a graph: one that contains itself would recurse forever, and
+    // nested aliases can expand exponentially ("billion laughs"). Both are refused, as is
+    // nesting deeper than any config needs (it would overflow the stack).
+    for (const YAML::Node& ancestor : ancestors_) {
+      if (node.is(ancestor)) {
+        throw_config_error(where, path, "an alias refers to a node that contains it (recursive)");
+      }
+    }
+    if (ancestors_.size() >= kMaxDepth) {
+      throw_config_error(where, path,
+                         "nested deeper than " + std::to_string(kMaxDepth) + " levels");
+    }
+    if (++built_ > kMaxNodes) {
+      throw_config_error(where, path,
+                         "the config expands to more than " + std::to_string(kMaxNodes) +
+                             " values (aliases repeating aliases?)");
+    }
+    ancestors_.push_back(node);
+    struct Pop {
+      std::vector<YAML::Node>& stack;
+      ~Pop() { stack.pop_back(); }
+    } pop{ancestors_};
     switch (node.Type()) {
       case YAML::NodeType::Scalar: {
         // yaml-cpp tags quoted scalars "!"; an explicit !!str means the same.
@@ -170,6 +192,11 @@ class TreeBuilder {
   }
 
  private:
+  static constexpr std::size_t kMaxDepth = 64;
+  static constexpr std::size_t kMaxNodes = 1000000;
+  mutable std::vector<YAML::Node> ancestors_;  // the nodes from the root to the one being built
+  mutable std::size_t built_ = 0;
+
   SourceLocation location_of(const YAML::Node& node, const SourceLocation& fallback) const {
     if (!use_marks_) return SourceLocation{file_, 0, 0};
     const YAML::Mark mark = node.Mark();

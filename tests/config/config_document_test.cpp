@@ -229,5 +229,38 @@ TEST(ConfigOverride, MalformedOverridesFail) {
   EXPECT_TRUE(document.overrides().empty());
 }
 
+// Hostile YAML: these once crashed (stack overflow) or ran out of memory.
+TEST(ConfigDocumentTest, RecursiveAliasesAreRefusedNotFollowed) {
+  EXPECT_EQ(input_error_of(
+                [] { ConfigDocument::parse("model: &m {type: gaussian, self: *m}\n", "r.yaml"); }),
+            "r.yaml:1:8: model.self: an alias refers to a node that contains it (recursive)");
+  EXPECT_NE(input_error_of([] {
+              ConfigDocument::parse("a: &l [1, *l]\n", "r.yaml");
+            }).find("a[1]: an alias refers to a node that contains it"),
+            std::string::npos);
+}
+
+TEST(ConfigDocumentTest, AliasBombsAndDeepNestingAreRefusedInBoundedTime) {
+  std::string bomb = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i <= 8; ++i) {
+    bomb += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
+    for (int j = 0; j < 10; ++j)
+      bomb += (j ? ", *a" : "*a") + std::to_string(i - 1);
+    bomb += "]\n";
+  }
+  EXPECT_NE(input_error_of([&] {
+              ConfigDocument::parse(bomb, "b.yaml");
+            }).find("the config expands to more than 1000000 values"),
+            std::string::npos);
+  const std::string deep = "a: " + std::string(100, '[') + std::string(100, ']') + "\n";
+  EXPECT_NE(input_error_of([&] {
+              ConfigDocument::parse(deep, "d.yaml");
+            }).find("nested deeper than 64 levels"),
+            std::string::npos);
+  // Aliases that repeat a value a few times are still fine.
+  const ConfigDocument ok = ConfigDocument::parse("x: &x [1, 2]\ny: *x\nz: [*x, *x]\n", "ok.yaml");
+  EXPECT_NE(ok.root().find("z"), nullptr);
+}
+
 }  // namespace
 }  // namespace tvk

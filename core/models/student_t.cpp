@@ -11,12 +11,26 @@
 namespace tvk {
 namespace {
 
+// Student-t samples reach |t| ~ p^(-1/nu) at tail probability p: with nu >= 0.25 and
+// scale <= 1e100 every sample a run can draw (p > 1e-40) stays finite.
+ParamSpec bounded_below(std::string name, double default_value, double min, std::string doc) {
+  ParamSpec spec = real_param(std::move(name), default_value, std::move(doc));
+  spec.min = min;
+  return spec;
+}
+
+ParamSpec bounded_above(ParamSpec spec, double max) {
+  spec.max = max;
+  return spec;
+}
+
 const ModelInfo& student_t_info() {
   static const ModelInfo info{
       "student_t",
       "i.i.d. logits mu + scale * t_nu; E[e^s] is infinite, so there is no asymptotic rule",
-      {positive_param("nu", 3.0, "degrees of freedom"),
-       positive_param("scale", 1.0, "scale of the logits"),
+      {bounded_below("nu", 3.0, 0.25,
+                     "degrees of freedom (>= 0.25: below, samples overflow a double)"),
+       bounded_above(positive_param("scale", 1.0, "scale of the logits"), 1e100),
        real_param("mu", 0.0, "location (median) of the logits")}};
   return info;
 }

@@ -182,8 +182,14 @@ TEST_P(ModelConformance, RejectsBadValues) {
   for (const ParamSpec& spec : info.params) {
     expect_rejected(spec.name, std::numeric_limits<double>::quiet_NaN());
     expect_rejected(spec.name, std::numeric_limits<double>::infinity());
-    if (spec.min > -1e308) expect_rejected(spec.name, spec.min_inclusive ? spec.min - 1 : spec.min);
-    if (spec.max < 1e308) expect_rejected(spec.name, spec.max_inclusive ? spec.max + 1 : spec.max);
+    // Just outside each end (the next double: "max + 1" is max itself for a max like 1e100).
+    const double inf = std::numeric_limits<double>::infinity();
+    if (spec.min > -1e308) {
+      expect_rejected(spec.name, spec.min_inclusive ? std::nextafter(spec.min, -inf) : spec.min);
+    }
+    if (spec.max < 1e308) {
+      expect_rejected(spec.name, spec.max_inclusive ? std::nextafter(spec.max, inf) : spec.max);
+    }
     if (spec.integer) expect_rejected(spec.name, spec.default_value + 0.5);
   }
   ParamValues unknown = GetParam().values;

@@ -7,8 +7,10 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
+#include "core/random/stream.h"
 
 namespace tvk {
 namespace {
@@ -73,6 +75,18 @@ TEST(CheckParam, HandlesEveryKindOfBound) {
   spec.integer = true;
   EXPECT_EQ(check_param(spec, 1.0), "");
   EXPECT_EQ(check_param(spec, 1.25), "must be an integer, got 1.25");
+}
+
+TEST(ModelRegistryTest, StudentTRefusesTailsThatOverflowADouble) {
+  // nu = 1e-300 passed validation and then sampled +inf logits mid-run.
+  EXPECT_THROW(make_model("student_t", {{"nu", 1e-300}}), InputError);
+  EXPECT_THROW(make_model("student_t", {{"nu", 3.0}, {"scale", 1e200}}), InputError);
+  const auto model = make_model("student_t", {{"nu", 0.25}, {"scale", 1e100}});
+  RandomStream stream = make_stream(1, 0, 0, StreamPurpose::kLogits);
+  std::vector<double> row(100000);
+  model->sample(stream, row);
+  for (double s : row)
+    ASSERT_TRUE(std::isfinite(s)) << s;
 }
 
 }  // namespace

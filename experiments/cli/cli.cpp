@@ -1,6 +1,7 @@
 #include "experiments/cli/cli.h"
 
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <stdexcept>
 
@@ -32,6 +33,17 @@ const std::vector<Verb>& verbs() {
 }
 
 namespace {
+
+//! "PATH: cannot create directories: Not a directory" from libstdc++'s "filesystem error:
+//! cannot create directories: Not a directory [PATH]".
+std::string environment_message(const std::filesystem::filesystem_error& error) {
+  std::string what = error.what();
+  const std::string prefix = "filesystem error: ";
+  if (what.rfind(prefix, 0) == 0) what.erase(0, prefix.size());
+  if (const auto bracket = what.find(" ["); bracket != std::string::npos) what.erase(bracket);
+  const std::string path = error.path1().string();
+  return (path.empty() ? std::string("an empty path") : path) + ": " + what;
+}
 
 void print_usage(std::ostream& out) {
   out << "tvk " << build::kVersion
@@ -78,6 +90,11 @@ int run_verb(const std::vector<std::string>& args) {
     } catch (const InputError& error) {
       // Every rank reads the same input and fails the same way: rank 0 says it once.
       if (world.is_root()) std::cerr << "tvk: error: " << error.what() << "\n";
+      return kExitBadInput;
+    } catch (const std::filesystem::filesystem_error& error) {
+      // The environment (an --out that is a file, a folder that cannot be made, a full disk)
+      // is not a bug: one line naming the path and the system's reason.
+      if (world.is_root()) std::cerr << "tvk: error: " << environment_message(error) << "\n";
       return kExitBadInput;
     } catch (const std::exception& error) {
       if (world.size() > 1) {

@@ -252,6 +252,22 @@ std::vector<std::vector<std::string>> parse_csv(const std::string& text) {
   return rows;
 }
 
+TEST_F(RunCliTest, AnUnusableOutFolderIsOneLineNamingThePathExitTwo) {
+  // These were "internal error", exit 1, in the words of std::filesystem.
+  const fs::path config = write_config("env.yaml", kGoodConfig);
+  const fs::path file = root_ / "a_file";
+  std::ofstream(file) << "not a folder";
+  for (const fs::path& out : {file, file / "sub"}) {
+    const Result r = tvk({"run", config.string(), "--out", out.string(), "--progress", "none"});
+    EXPECT_EQ(r.code, 2) << r.err;
+    EXPECT_EQ(r.err,
+              "tvk: error: " + out.string() + ": cannot create directories: Not a directory\n");
+  }
+  const Result empty = tvk({"run", config.string(), "--out", "", "--progress", "none"});
+  EXPECT_EQ(empty.code, 2) << empty.err;
+  EXPECT_EQ(count_lines(empty.err), 1u) << empty.err;
+}
+
 TEST_F(RunCliTest, CsvColumnsAndHdf5Provenance) {
   const fs::path out = root_ / "out";
   const std::string config = (kSource / "configs/tests/cli_small.yaml").string();

@@ -1,5 +1,6 @@
 #include "experiments/synthetic_sweep.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <iostream>
@@ -13,6 +14,7 @@
 #include "core/random/stream.h"
 #include "core/results/csv_writer.h"
 #include "experiments/analysis_plan.h"
+#include "experiments/memory_budget.h"
 #include "experiments/partial_file.h"
 #include "experiments/point_work.h"
 #include "experiments/provenance.h"
@@ -247,7 +249,13 @@ struct SyntheticRun {
 
 SweepOutcome run_synthetic_sweep(const SweepConfig& config, const RunOptions& options) {
   const auto start = std::chrono::steady_clock::now();
-  const SyntheticRun synthetic(config, resolve_thread_count(options.threads));
+  const std::size_t threads = resolve_thread_count(options.threads);
+  // Per key and row in flight: the row, its sorted profile, weights, tail and head sums and
+  // the bounds' scratch (~80 bytes), and each statistics slot's k histogram (8 bytes per eps).
+  check_row_memory(config.source + ": n",
+                   static_cast<std::size_t>(*std::max_element(config.n.begin(), config.n.end())),
+                   80 + 8 * config.analysis.eps.size(), threads + 2);
+  const SyntheticRun synthetic(config, threads);
   const UnitRun run = run_units(synthetic.work, synthetic.spec, options);
   SweepOutcome outcome;
   if (run.wrote_partial()) {

@@ -1,8 +1,14 @@
 #include "experiments/unit_runner.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <iostream>
 #include <optional>
+#include <system_error>
 
 #include "core/engine/checkpoint.h"
 #include "core/engine/progress.h"
@@ -55,6 +61,29 @@ UnitRun run_shard(const UnitWork& work, const RunSpec& spec, const RunOptions& o
 
 }  // namespace
 
+RunLock::RunLock(const fs::path& out_dir, const std::string& name)
+    : path_(out_dir / (name + ".lock")) {
+  fd_ = ::open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    throw fs::filesystem_error("cannot create the run lock", path_,
+                               std::error_code(errno, std::generic_category()));
+  }
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+    throw InputError((out_dir / name).string() +
+                     ": another tvk run is writing these results (it holds " + path_.string() +
+                     "); wait for it, or give this run another --out or name");
+  }
+}
+
+RunLock::~RunLock() {
+  if (fd_ < 0) return;
+  std::error_code ignored;
+  fs::remove(path_, ignored);
+  ::close(fd_);
+}
+
 std::string run_fingerprint(const RunSpec& spec) {
   return fingerprint_of(spec.kind + "\n" + spec.fingerprint_text + "\n" + kEngineVersion);
 }
@@ -66,6 +95,11 @@ fs::path checkpoint_dir(const std::string& name, const RunOptions& options) {
 void finish_checkpoint(const std::string& name, const RunOptions& options) {
   fs::remove_all(checkpoint_dir(name, options));
 }
+
+namespace {
+void compute_units(const UnitWork& work, UnitRun& run, std::optional<CheckpointStore>& checkpoint,
+                   const std::string& done_flags, const ShardSpec& mine, const RowsDone& rows_done);
+}  // namespace
 
 UnitRun run_units(const UnitWork& work, const RunSpec& spec, const RunOptions& options) {
   const Communicator& world = Communicator::world();
@@ -85,6 +119,7 @@ UnitRun run_units(const UnitWork& work, const RunSpec& spec, const RunOptions& o
   std::size_t remaining_rows = 0;
   if (run.is_root) {
     fs::create_directories(options.out_dir);
+    run.lock = std::make_shared<RunLock>(options.out_dir, spec.name);
     checkpoint.emplace(checkpoint_dir(spec.name, options), run_fingerprint(spec), options.resume);
     const std::vector<char> restored = checkpoint->restore_saved(
         units,
@@ -110,6 +145,27 @@ UnitRun run_units(const UnitWork& work, const RunSpec& spec, const RunOptions& o
   const std::size_t ranks = static_cast<std::size_t>(world.size());
   const RowsDone rows_done = [&progress, ranks](std::size_t r) { progress.advance(r * ranks); };
   const ShardSpec mine{static_cast<std::size_t>(world.rank()), ranks};
+  try {
+    compute_units(work, run, checkpoint, done_flags, mine, rows_done);
+  } catch (const InputError&) {
+    // Bad input found mid-run (NaN in a store, a corrupt chunk): rerunning cannot help, so a
+    // checkpoint folder this run started goes; one with resumed units stays for --resume.
+    if (checkpoint && run.resumed_units == 0) fs::remove_all(checkpoint->dir());
+    throw;
+  }
+  progress.finish();
+  return run;
+}
+
+namespace {
+
+// The units not restored from a checkpoint: this rank's share of each, gathered and merged on
+// rank 0 in rank order, then checkpointed.
+void compute_units(const UnitWork& work, UnitRun& run, std::optional<CheckpointStore>& checkpoint,
+                   const std::string& done_flags, const ShardSpec& mine,
+                   const RowsDone& rows_done) {
+  const Communicator& world = Communicator::world();
+  const std::size_t units = work.unit_count();
   for (std::size_t u = 0; u < units; ++u) {
     if (done_flags[u] == '1') continue;
     std::string share = work.compute_share(u, mine, rows_done);
@@ -130,9 +186,9 @@ UnitRun run_units(const UnitWork& work, const RunSpec& spec, const RunOptions& o
     }
     checkpoint->save(u, run.results[u]);
   }
-  progress.finish();
-  return run;
 }
+
+}  // namespace
 
 std::vector<std::string> merge_partials(const UnitWork& work, const RunSpec& spec,
                                         const std::vector<Partial>& partials) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,21 @@ struct RunSpec {
   std::string unit_noun = "point";  //!< how progress and resume messages name a unit
 };
 
+//! An exclusive lock on a run's results (`<out>/<name>.lock`, flock): a second run into the same
+//! output refuses instead of racing the first. Released (and the file removed) on destruction.
+class RunLock {
+ public:
+  //! Takes the lock; InputError naming the results when another process holds it.
+  RunLock(const std::filesystem::path& out_dir, const std::string& name);
+  ~RunLock();
+  RunLock(const RunLock&) = delete;
+  RunLock& operator=(const RunLock&) = delete;
+
+ private:
+  std::filesystem::path path_;
+  int fd_ = -1;
+};
+
 //! The outcome of run_units.
 struct UnitRun {
   std::vector<std::string> results;    //!< every unit's result, on rank 0 of a whole run
@@ -60,12 +76,18 @@ struct UnitRun {
   std::size_t resumed_units = 0;
   std::size_t threads = 0;
   double gather_seconds = 0.0;  //!< rank 0: decoding + merging other ranks' shares (not waiting)
+  //! Rank 0 of a whole run: held until this UnitRun is gone, i.e. until the kind has written
+  //! its results from it.
+  std::shared_ptr<RunLock> lock;
   bool wrote_partial() const { return !partial_path.empty(); }
 };
 
-//! Runs every unit (see the file comment). A whole run checkpoints each unit as it completes in
-//! `<out>/<name>.checkpoint/` (left in place: call finish_checkpoint once the results are
-//! written); a --shard run writes `<out>/<name>.shard-<i>-of-<N>.tvkpart` instead.
+//! Runs every unit (see the file comment). A whole run takes the results' RunLock and checkpoints
+//! each unit as it completes in `<out>/<name>.checkpoint/` (left in place: call
+//! finish_checkpoint once the results are written); a --shard run writes
+//! `<out>/<name>.shard-<i>-of-<N>.tvkpart` instead. When a unit fails on bad input (an
+//! InputError, e.g. NaN in a store), a checkpoint folder this run started is removed: nothing is
+//! left behind but what a --resume can use.
 UnitRun run_units(const UnitWork& work, const RunSpec& spec, const RunOptions& options);
 
 //! The fingerprint of a run's data: checkpoints and partial files carry it.

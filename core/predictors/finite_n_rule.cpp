@@ -160,6 +160,7 @@ std::optional<double> kept_probability(const ScoreModel& model, std::size_t n, d
 
 std::optional<double> blom_k_fraction(const ScoreModel& model, std::size_t n, double eps) {
   check_arguments(n, eps);
+  if (n > kMaxBlomKeys) return std::nullopt;
   std::vector<double> row;
   auto append_blom = [&row](const ScoreModel& law, std::size_t count) {
     const double denominator = static_cast<double>(count) + 0.25;

@@ -53,7 +53,9 @@ std::optional<double> kept_probability(const ScoreModel& model, std::size_t n, d
 //! k_eps/n of the deterministic "Blom" row of expected order statistics
 //! F^{-1}(1 - (i - 0.375)/(n + 0.25)), i = 1..n (for `sinks`: the m sink logits plus the Blom
 //! row of the Gaussian bulk). The comparison baseline of THEORY §4; nullopt where the model has
-//! no quantile function.
+//! no quantile function, or for n > kMaxBlomKeys (the row is n doubles and its profile ~50
+//! bytes per key: 10^7 keys take ~0.5 GB).
+inline constexpr std::size_t kMaxBlomKeys = 10'000'000;
 std::optional<double> blom_k_fraction(const ScoreModel& model, std::size_t n, double eps);
 
 }  // namespace tvk

@@ -61,11 +61,25 @@ std::vector<std::string> split(const std::string& text, char separator) {
   return items;
 }
 
+// The finite-n predictor's cost grows with n (10^8 keys: ~12 s; 10^15 never ends); beyond this
+// the asymptotic rule is the answer.
+constexpr long long kMaxRuleKeys = 100'000'000;
+
+void check_rule_n(long long n, const std::string& where) {
+  if (n > kMaxRuleKeys) {
+    throw InputError(where + ": " + std::to_string(n) + " keys is more than " +
+                     std::to_string(kMaxRuleKeys) +
+                     " (the finite-n predictor's cost grows with n; the asymptotic rule is its "
+                     "n -> infinity limit)");
+  }
+}
+
 std::vector<std::size_t> parse_n_list(const std::string& text) {
   std::vector<std::size_t> values;
   for (const std::string& item : split(text, ',')) {
     const long long n = parse_integer(item, "--n");
     if (n < 1) throw InputError("--n: must be >= 1, got " + item);
+    check_rule_n(n, "--n");
     values.push_back(static_cast<std::size_t>(n));
   }
   if (values.empty()) throw InputError("--n: expected a comma-separated list of key counts");
@@ -291,6 +305,7 @@ int run_from_csv(const std::string& path, const std::optional<std::string>& out_
     const auto model = make_model(name, values);
     const long long n_value = parse_integer(field("n"), where + ": n");
     if (n_value < 1) throw InputError(where + ": n must be >= 1");
+    check_rule_n(n_value, where + ": n");
     const double eps = parse_double(field("eps"), where + ": eps");
     if (!(eps > 0.0 && eps < 1.0)) throw InputError(where + ": eps outside (0, 1)");
     const double mean = parse_double(field("k_over_n_mean"), where + ": k_over_n_mean");

@@ -1,14 +1,18 @@
 //! \file End-to-end tests of `tvk store`: --help, `tvk store info` on a valid store (every
 //! count it prints), and one stderr line with exit code 2 for every bad store.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <hdf5.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -28,8 +32,10 @@ std::size_t line_count(const std::string& text) {
   return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n'));
 }
 
-// A store of `lengths.size()` sequences, 2 layers x 3 heads, head_dim 4, values i/100.
-void write_store(const fs::path& path, const std::vector<std::size_t>& lengths) {
+// A store of `lengths.size()` sequences, 2 layers x 3 heads, head_dim 4, values i/100 (with
+// `poison`, the last sequence's k of layer 1 is NaN: an error found only when that head is read).
+void write_store(const fs::path& path, const std::vector<std::size_t>& lengths,
+                 bool poison = false) {
   constexpr std::size_t kLayers = 2, kHeads = 3, kHeadDim = 4;
   std::vector<tvk::StoreSequenceData> sequences;
   for (std::size_t length : lengths) {
@@ -44,6 +50,11 @@ void write_store(const fs::path& path, const std::vector<std::size_t>& lengths) 
         (*values)[i] = static_cast<float>(i % 17) / 100.0f;
     }
     sequences.push_back(std::move(sequence));
+  }
+  if (poison) {
+    auto& k = sequences.back().k;
+    std::fill(k.begin() + static_cast<std::ptrdiff_t>(k.size() / 2), k.end(),
+              std::numeric_limits<float>::quiet_NaN());
   }
   tvk::Provenance provenance = tvk::synthetic_store_provenance("store CLI test");
   provenance.set("model_name", std::string("cli-test-model"));
@@ -167,6 +178,49 @@ TEST_F(StoreCli, ResultsFileIsNotAStore) {
   provenance.set("filetype", std::string("tvk-results"));
   tvk::write_results_h5(path, provenance, {});
   expect_bad_store(path, "is 'tvk-results', expected 'tvk-logit-store'");
+}
+
+TEST_F(StoreCli, AStoreErrorFoundMidRunLeavesNothingBehind) {
+  // NaN in layer 1's keys is found when that (layer, head) is read, after layer 0's points are
+  // checkpointed; the run used to exit 2 and leave its checkpoint folder.
+  const fs::path store = dir_ / "poisoned.h5";
+  write_store(store, {6, 9}, /*poison=*/true);
+  const fs::path config = dir_ / "poisoned.yaml";
+  std::ofstream(config) << "kind: logit_store\nname: poisoned\nstore: " << store.string()
+                        << "\neps: 0.1\nbounds: [b1]\n";
+  const fs::path out = dir_ / "out";
+  const RunResult result =
+      run({"run", config.string(), "--out", out.string(), "--progress", "none", "--threads", "1"});
+  EXPECT_EQ(result.code, 2) << result.err;
+  EXPECT_NE(result.err.find("non-finite value nan"), std::string::npos) << result.err;
+  EXPECT_EQ(line_count(result.err), 1u) << result.err;
+  EXPECT_TRUE(fs::is_empty(out)) << "left behind in " << out;
+}
+
+TEST_F(StoreCli, TwoRunsIntoOneOutputDoNotRace) {
+  // A second run while the first holds <out>/<name>.lock refuses with one line, exit 2.
+  const fs::path store = dir_ / "store.h5";
+  write_store(store, {6});
+  const fs::path config = dir_ / "locked.yaml";
+  std::ofstream(config) << "kind: logit_store\nname: locked\nstore: " << store.string()
+                        << "\neps: 0.1\n";
+  const fs::path out = dir_ / "out";
+  fs::create_directories(out);
+  const int fd = ::open((out / "locked.lock").c_str(), O_RDWR | O_CREAT, 0644);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX | LOCK_NB), 0);
+  const RunResult second =
+      run({"run", config.string(), "--out", out.string(), "--progress", "none"});
+  EXPECT_EQ(second.code, 2) << second.err;
+  EXPECT_NE(second.err.find("another tvk run is writing these results"), std::string::npos)
+      << second.err;
+  EXPECT_FALSE(fs::exists(out / "locked.h5"));
+  ::close(fd);
+  const RunResult later =
+      run({"run", config.string(), "--out", out.string(), "--progress", "none"});
+  EXPECT_EQ(later.code, 0) << later.err;
+  EXPECT_TRUE(fs::exists(out / "locked.h5"));
+  EXPECT_FALSE(fs::exists(out / "locked.lock"));
 }
 
 }  // namespace

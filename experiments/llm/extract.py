@@ -367,24 +367,6 @@ def verify_layer(model, capture, layer, verify_rows, scale, kv_head_of_head, sto
     return worst, where, rounding
 
 
-def keep_freed_memory():
-    """Make glibc's malloc serve every allocation from its heap and keep what is freed (up to 1 GiB).
-
-    Eager attention allocates several [heads, T, T] float32 tensors per layer (2.4 GB each at 8,192
-    tokens). glibc hands blocks that large to mmap and back to the kernel on free, so each new one is
-    page-faulted and zeroed afresh: at 8,192 tokens that was 360 s of system time in a 520 s run.
-    Results are unchanged (bit-identical); elsewhere than glibc this does nothing.
-    """
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallopt(-4, 0)  # M_MMAP_MAX: no mmap-backed blocks
-        libc.mallopt(-1, 1 << 30)  # M_TRIM_THRESHOLD: keep up to 1 GiB of freed heap
-    except (OSError, AttributeError):
-        pass
-
-
 def interpreter_as_typed():
     executable = Path(sys.executable)
     try:
@@ -533,7 +515,6 @@ def extract(args):
 
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[variable] = str(args.threads)
-    keep_freed_memory()
     import h5py
     import numpy as np
     import torch

@@ -272,7 +272,6 @@ class Capture:
         self.current = None
         self.data = {layer: {} for layer in layer_ids}
         self.original_rope = modeling_llama.apply_rotary_pos_emb
-        self.original_forward = {}
         self.handles = []
 
     def __enter__(self):
@@ -289,7 +288,6 @@ class Capture:
         for index, layer in enumerate(self.layers):
             attention = layer.self_attn
             original = attention.forward
-            self.original_forward[index] = original
 
             def forward(*args, _index=index, _original=original, **kwargs):
                 if args:
@@ -312,8 +310,8 @@ class Capture:
 
     def __exit__(self, *exc):
         self.modeling.apply_rotary_pos_emb = self.original_rope
-        for index, layer in enumerate(self.layers):
-            layer.self_attn.forward = self.original_forward[index]
+        for layer in self.layers:
+            del layer.self_attn.forward  # the class's forward again
         for handle in self.handles:
             handle.remove()
         return False

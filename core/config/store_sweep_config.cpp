@@ -45,7 +45,9 @@ std::string describe(const StoreSweepConfig& config) {
   if (!config.resolved_text.empty() && config.resolved_text.back() != '\n') out << "\n";
   out << "# selection: store " << config.store << ", layers " << index_selection_text(config.layers)
       << ", heads " << index_selection_text(config.heads) << ", sequences "
-      << index_selection_text(config.sequences) << ", min_length " << config.min_length << "\n"
+      << index_selection_text(config.sequences) << ", min_length " << config.min_length
+      << ", query_stride " << config.query_stride << ", min_n " << config.min_n
+      << (config.n_buckets ? ", points per n_bucket" : "") << "\n"
       << "# per row: " << config.analysis.eps.size() << " eps values, "
       << config.analysis.bounds.size() << " bounds (`tvk store info STORE` lists the store)\n";
   return out.str();

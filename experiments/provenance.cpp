@@ -9,6 +9,7 @@
 #include <filesystem>
 #include "core/numerics/eigen.h"
 
+#include "core/engine/checksum.h"
 #include "core/kernels/kernel_set.h"
 #include "tvk/git_version.h"
 #include "tvk/version.h"
@@ -63,7 +64,10 @@ std::string store_identity_text(const LogitStoreInfo& info, const std::string& p
       if (const auto* string = std::get_if<std::string>(value)) text += "\n" + *string;
     }
   }
-  return text + "\nstore size " + std::to_string(std::filesystem::file_size(path));
+  // The content itself: a store whose data changed but whose attributes did not must not
+  // resume onto stale checkpoints or merge with partials of the old data.
+  return text + "\nstore size " + std::to_string(std::filesystem::file_size(path)) +
+         "\nstore content " + file_checksum_hex(path);
 }
 
 }  // namespace tvk

@@ -33,7 +33,8 @@ Provenance make_provenance(const RunIdentity& run);
 std::string utc_now();
 
 //! What identifies the data of a logit store for checkpoints and partial files: its identity
-//! attributes (creation time, weights hash, text source) and its size.
+//! attributes (creation time, weights hash, text source), its size and an XXH3 checksum of its
+//! whole content.
 std::string store_identity_text(const LogitStoreInfo& info, const std::string& path);
 
 }  // namespace tvk

@@ -17,4 +17,8 @@ std::uint64_t checksum64(std::initializer_list<std::string_view> parts);
 //! checksum64 as 16 lower-case hex digits.
 std::string checksum_hex(std::initializer_list<std::string_view> parts);
 
+//! XXH3-64 of a whole file's bytes as 16 hex digits (read in 1 MiB blocks); throws
+//! std::filesystem::filesystem_error when it cannot be read.
+std::string file_checksum_hex(const std::string& path);
+
 }  // namespace tvk

@@ -2,10 +2,12 @@
 //! \file Value checks shared by the config schemas of every experiment kind: choices with a
 //! did-you-mean, lower bounds, distinct and non-empty lists, file-stem names.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "core/config/config_reader.h"
@@ -43,14 +45,32 @@ std::string format_value(const std::string& value);
 template <class T>
 void require_distinct(const ConfigReader& reader, std::string_view key,
                       const std::vector<T>& values) {
-  for (std::size_t j = 1; j < values.size(); ++j) {
-    for (std::size_t i = 0; i < j; ++i) {
-      if (values[i] == values[j]) {
-        reader.fail_element(key, j,
-                            "duplicate value " + format_value(values[j]) + " (also at " +
-                                reader.key_path(key) + "[" + std::to_string(i) + "])");
-      }
+  // O(n log n): positions sorted by (value, position); the reported pair is the one a pairwise
+  // scan finds first (the smallest later position j, with the first earlier i of its value).
+  // NaN equals nothing (and is refused where it is read), so it takes no part.
+  std::vector<std::size_t> order;
+  order.reserve(values.size());
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if constexpr (std::is_floating_point_v<T>) {
+      if (values[i] != values[i]) continue;
     }
+    order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return values[a] < values[b]; });
+  std::size_t best_i = 0, best_j = values.size();
+  for (std::size_t g = 0; g + 1 < order.size(); ++g) {
+    // order[g] starts a run of equal values when its predecessor differs.
+    if (g > 0 && !(values[order[g - 1]] < values[order[g]])) continue;
+    if (!(values[order[g]] < values[order[g + 1]]) && order[g + 1] < best_j) {
+      best_i = order[g];
+      best_j = order[g + 1];
+    }
+  }
+  if (best_j < values.size()) {
+    reader.fail_element(key, best_j,
+                        "duplicate value " + format_value(values[best_j]) + " (also at " +
+                            reader.key_path(key) + "[" + std::to_string(best_i) + "])");
   }
 }
 

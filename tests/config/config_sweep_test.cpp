@@ -370,6 +370,17 @@ TEST_F(ConfigSweep, NameAndCountsAreValidated) {
             path_ + ":4:10: n[1]: must be >= 1, got 0");
   EXPECT_EQ(load_error(example_with("[128, 512, 4096]", "[128, 128]")),
             path_ + ":4:10: n[1]: duplicate value 128 (also at n[0])");
+  // Several duplicates: the first later position that repeats an earlier value, named with the
+  // first earlier one (what a scan of every pair reports; the check now sorts instead).
+  EXPECT_EQ(load_error(example_with("[128, 512, 4096]", "[5, 3, 7, 3, 5, 3]")),
+            path_ + ":4:14: n[3]: duplicate value 3 (also at n[1])");
+  std::string many = "[";
+  for (int i = 1; i <= 100000; ++i)
+    many += std::to_string(i) + ", ";
+  many += "99999]";
+  EXPECT_NE(load_error(example_with("[128, 512, 4096]", many))
+                .find("n[100000]: duplicate value 99999 (also at n[99998])"),
+            std::string::npos);
 }
 
 TEST_F(ConfigSweep, MissingFileAndSyntaxErrors) {

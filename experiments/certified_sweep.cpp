@@ -39,6 +39,7 @@
 #include "core/kernels/kernel_set.h"
 #include "core/numerics/vector_norms.h"
 #include "core/random/stream.h"
+#include "core/results/atomic_file.h"
 #include "core/results/csv_writer.h"
 #include "core/rows/row_analysis.h"
 #include "core/rows/tail_profile.h"
@@ -283,15 +284,20 @@ CertifiedOutcome write_certified_results(const CertifiedConfig& config, const Ru
   if (config.store_rows) {
     tables.push_back({"rows", outcome.rows, "one row per (query row, search, eps)"});
   }
-  write_results_h5(outcome.h5_path, provenance, tables);
+  ResultFiles files;
+  files.write(outcome.h5_path,
+              [&](const fs::path& path) { write_results_h5(path, provenance, tables); });
   if (store_source) {
     outcome.points_csv_path = with_suffix(stem, "_points.csv");
-    write_csv(outcome.csv_path, outcome.pooled);
-    write_csv(outcome.points_csv_path, outcome.points);
+    files.write(outcome.csv_path, [&](const fs::path& path) { write_csv(path, outcome.pooled); });
+    files.write(outcome.points_csv_path,
+                [&](const fs::path& path) { write_csv(path, outcome.points); });
   } else {
-    write_csv(outcome.csv_path, outcome.points);
+    files.write(outcome.csv_path, [&](const fs::path& path) { write_csv(path, outcome.points); });
   }
-  write_csv(outcome.speed_csv_path, outcome.speed);
+  files.write(outcome.speed_csv_path,
+              [&](const fs::path& path) { write_csv(path, outcome.speed); });
+  files.commit();
   return outcome;
 }
 

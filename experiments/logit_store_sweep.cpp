@@ -12,6 +12,7 @@
 #include "core/hdf5/logit_store.h"
 #include "core/hdf5/results_writer.h"
 #include "core/models/numerics.h"
+#include "core/results/atomic_file.h"
 #include "core/results/csv_writer.h"
 #include "experiments/analysis_plan.h"
 #include "experiments/point_work.h"
@@ -396,12 +397,18 @@ StoreSweepOutcome write_store_results(const StoreSweepConfig& config, const Stor
   for (const auto& [key, value] : info.attributes.attributes) {
     provenance.set("store_" + key, value);
   }
-  write_results_h5(outcome.h5_path, provenance,
-                   {{"points", outcome.points, "one row per (layer, head, eps)"},
-                    {"layers", outcome.layers, "one row per (layer, eps), heads pooled"},
-                    {"rows", std::move(rows_table), "one row per (attention row, eps)"}});
-  write_csv(outcome.csv_path, outcome.points);
-  write_csv(outcome.layers_csv_path, outcome.layers);
+  ResultFiles files;
+  files.write(outcome.h5_path, [&](const fs::path& path) {
+    write_results_h5(
+        path, provenance,
+        {{"points", outcome.points, "one row per (layer, head, [n_bucket,] eps)"},
+         {"layers", outcome.layers, "one row per (layer, [n_bucket,] eps), heads pooled"},
+         {"rows", std::move(rows_table), "one row per (attention row, eps)"}});
+  });
+  files.write(outcome.csv_path, [&](const fs::path& path) { write_csv(path, outcome.points); });
+  files.write(outcome.layers_csv_path,
+              [&](const fs::path& path) { write_csv(path, outcome.layers); });
+  files.commit();
   return outcome;
 }
 

@@ -12,6 +12,7 @@
 #include "core/hdf5/results_writer.h"
 #include "core/models/model_registry.h"
 #include "core/random/stream.h"
+#include "core/results/atomic_file.h"
 #include "core/results/csv_writer.h"
 #include "experiments/analysis_plan.h"
 #include "experiments/memory_budget.h"
@@ -213,8 +214,12 @@ SweepOutcome write_synthetic_results(const SweepConfig& config,
     }
     tables.push_back({"rows", std::move(rows), "per-row values (store_rows: true)"});
   }
-  write_results_h5(outcome.h5_path, make_provenance(identity), tables);
-  write_csv(outcome.csv_path, outcome.points);
+  ResultFiles files;
+  files.write(outcome.h5_path, [&](const fs::path& path) {
+    write_results_h5(path, make_provenance(identity), tables);
+  });
+  files.write(outcome.csv_path, [&](const fs::path& path) { write_csv(path, outcome.points); });
+  files.commit();
   return outcome;
 }
 

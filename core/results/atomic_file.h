@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <system_error>
+#include <vector>
 
 namespace tvk {
 
@@ -24,5 +25,32 @@ void write_atomically(const std::filesystem::path& path, Write&& write) {
     throw;
   }
 }
+
+//! The files of one set of results (an .h5 and its CSVs), all or none: each path added is
+//! removed again when the set is destroyed before commit(), e.g. when a later file of the set
+//! fails to write (a full disk), so no .h5 is left without its .csv.
+class ResultFiles {
+ public:
+  ResultFiles() = default;
+  ResultFiles(const ResultFiles&) = delete;
+  ResultFiles& operator=(const ResultFiles&) = delete;
+  ~ResultFiles() {
+    if (committed_) return;
+    std::error_code ignored;
+    for (const auto& path : written_)
+      std::filesystem::remove(path, ignored);
+  }
+  //! Writes one file of the set with `write(path)` and remembers it.
+  template <class Write>
+  void write(const std::filesystem::path& path, Write&& write_file) {
+    write_file(path);
+    written_.push_back(path);
+  }
+  void commit() { committed_ = true; }
+
+ private:
+  std::vector<std::filesystem::path> written_;
+  bool committed_ = false;
+};
 
 }  // namespace tvk

@@ -268,6 +268,21 @@ TEST_F(RunCliTest, AnUnusableOutFolderIsOneLineNamingThePathExitTwo) {
   EXPECT_EQ(count_lines(empty.err), 1u) << empty.err;
 }
 
+TEST_F(RunCliTest, AResultsFileThatCannotBeWrittenLeavesNoneOfTheSet) {
+  // The CSV cannot be written (a folder holds its name): the .h5, written first, used to stay.
+  const fs::path config = write_config("set.yaml", kGoodConfig);
+  const fs::path out = root_ / "set_out";
+  const std::string name = "bad";  // kGoodConfig's name
+  fs::create_directories(out / (name + ".csv"));
+  std::ofstream(out / (name + ".csv") / "occupant") << "x";
+  const Result r = tvk({"run", config.string(), "--out", out.string(), "--progress", "none"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_EQ(count_lines(r.err), 1u) << r.err;
+  EXPECT_NE(r.err.find(name + ".csv"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(out / (name + ".h5")));
+  EXPECT_FALSE(fs::exists(out / (name + ".h5.tmp")));
+}
+
 TEST_F(RunCliTest, CsvColumnsAndHdf5Provenance) {
   const fs::path out = root_ / "out";
   const std::string config = (kSource / "configs/tests/cli_small.yaml").string();

@@ -23,6 +23,28 @@ ValueCheck<double> at_least_real(double minimum) {
   };
 }
 
+// Upper ends: a key set is n x (d + dv) doubles per thread and its cells and distances more;
+// beyond these a run cannot fit in memory or ends never, and magnitudes beyond 1e6 turn the
+// softmax into overflow. Checked where read, so `tvk validate` refuses them.
+constexpr std::int64_t kMaxKeys = 1'000'000, kMaxDim = 4096, kMaxRows = 100'000'000;
+constexpr double kMaxMagnitude = 1e6;
+
+ValueCheck<std::int64_t> between(std::int64_t minimum, std::int64_t maximum) {
+  return [minimum, maximum](const std::int64_t& value) -> std::string {
+    if (value >= minimum && value <= maximum) return "";
+    return "must be in " + std::to_string(minimum) + ".." + std::to_string(maximum) + ", got " +
+           std::to_string(value);
+  };
+}
+
+ValueCheck<double> between_real(double minimum, double maximum) {
+  return [minimum, maximum](const double& value) -> std::string {
+    if (value >= minimum && value <= maximum) return "";
+    return "must be in [" + format_shortest(minimum) + ", " + format_shortest(maximum) + "], got " +
+           format_shortest(value);
+  };
+}
+
 ValueCheck<double> positive_real() {
   return [](const double& value) -> std::string {
     if (value > 0.0) return "";
@@ -53,18 +75,19 @@ CertifiedQkvSource read_qkv_source(ConfigReader& reader) {
   source.family =
       parse_qkv_family(reader.get<std::string>("family", one_of("qkv family", qkv_family_names())));
   const QkvFamilyInfo& family = qkv_family_info(source.family);
-  source.n = read_axis<std::int64_t>(reader, "n", source.n, at_least(1));
-  source.d = read_axis<std::int64_t>(reader, "d", source.d, at_least(1));
-  source.strength = read_axis<double>(reader, "strength", source.strength, at_least_real(0.0));
+  source.n = read_axis<std::int64_t>(reader, "n", source.n, between(1, kMaxKeys));
+  source.d = read_axis<std::int64_t>(reader, "d", source.d, between(1, kMaxDim));
+  source.strength =
+      read_axis<double>(reader, "strength", source.strength, between_real(0.0, kMaxMagnitude));
   if (family.clusters) {
-    source.clusters = read_axis<std::int64_t>(reader, "clusters", {16}, at_least(1));
+    source.clusters = read_axis<std::int64_t>(reader, "clusters", {16}, between(1, kMaxKeys));
   } else {
     reject_unused(reader, family.name, {"clusters"});
   }
   if (family.spread) {
-    source.spread = read_axis<double>(reader, "spread", {0.25}, at_least_real(0.0));
+    source.spread = read_axis<double>(reader, "spread", {0.25}, between_real(0.0, kMaxMagnitude));
     source.query_noise =
-        reader.get_or<double>("query_noise", source.query_noise, at_least_real(0.0));
+        reader.get_or<double>("query_noise", source.query_noise, between_real(0.0, kMaxMagnitude));
   } else {
     reject_unused(reader, family.name, {"spread", "query_noise"});
   }
@@ -74,10 +97,11 @@ CertifiedQkvSource read_qkv_source(ConfigReader& reader) {
   } else {
     reject_unused(reader, family.name, {"correlation_length"});
   }
-  source.dv = reader.get_or<std::int64_t>("dv", source.dv, at_least(1));
-  source.value_noise = reader.get_or<double>("value_noise", source.value_noise, at_least_real(0.0));
+  source.dv = reader.get_or<std::int64_t>("dv", source.dv, between(1, kMaxDim));
+  source.value_noise =
+      reader.get_or<double>("value_noise", source.value_noise, between_real(0.0, kMaxMagnitude));
   source.float32 = reader.get_or<bool>("float32", source.float32);
-  source.rows = reader.get<std::int64_t>("rows", at_least(1));
+  source.rows = reader.get<std::int64_t>("rows", between(1, kMaxRows));
   source.queries_per_key_set =
       reader.get_or<std::int64_t>("queries_per_key_set", source.queries_per_key_set, at_least(1));
   source.seed = reader.get<std::uint64_t>("seed");

@@ -13,7 +13,7 @@ namespace tvk {
 
 namespace {
 
-ModelGrid read_model(ConfigReader& reader) {
+ModelGrid read_model(ConfigReader& reader, std::int64_t min_n) {
   const std::string type = reader.get<std::string>("type", one_of("model type", model_names()));
   const ModelInfo* info = find_model_info(type);
   if (info == nullptr) reader.fail("type", unknown_choice("model type", type, model_names()));
@@ -26,6 +26,15 @@ ModelGrid read_model(ConfigReader& reader) {
     std::vector<double> values = reader.get_list_or<double>(spec.name, {spec.default_value}, check);
     require_nonempty(reader, spec.name, values);
     require_distinct(reader, spec.name, values);
+    if (spec.counts_keys) {
+      for (std::size_t i = 0; i < values.size(); ++i) {
+        if (values[i] > static_cast<double>(min_n)) {
+          reader.fail_element(spec.name, i,
+                              "must be <= the smallest n (" + std::to_string(min_n) + "), got " +
+                                  format_shortest(values[i]) + ": a row has only n keys");
+        }
+      }
+    }
     grid.axes.push_back(ModelAxis{spec.name, std::move(values)});
   }
   reader.finish();
@@ -75,6 +84,7 @@ SweepConfig read_sweep_config(const ConfigDocument& document) {
   require_nonempty(reader, "n", config.n);
   require_distinct(reader, "n", config.n);
 
+  const std::int64_t min_n = *std::min_element(config.n.begin(), config.n.end());
   // Exactly one of `model` (one map) and `models` (a list of maps).
   const bool has_model = reader.has("model");
   const bool has_models = reader.has("models");
@@ -83,10 +93,10 @@ SweepConfig read_sweep_config(const ConfigDocument& document) {
     std::vector<ConfigReader> model_readers = reader.children("models");
     if (model_readers.empty()) reader.fail("models", "must list at least one model");
     for (auto& model_reader : model_readers)
-      config.models.push_back(read_model(model_reader));
+      config.models.push_back(read_model(model_reader, min_n));
   } else {
     ConfigReader model_reader = reader.child("model");
-    config.models.push_back(read_model(model_reader));
+    config.models.push_back(read_model(model_reader, min_n));
   }
 
   config.analysis = read_analysis_settings(reader);

@@ -36,8 +36,9 @@ struct ParamSpec {
   double max = 1e308;   //!< upper end of the valid range
   bool min_inclusive = true;
   bool max_inclusive = true;
-  bool integer = false;  //!< must be a whole number (e.g. a count)
-  std::string doc;       //!< one line for `tvk models`
+  bool integer = false;      //!< must be a whole number (e.g. a count)
+  bool counts_keys = false;  //!< a number of keys of the row: a sweep refuses it above its n
+  std::string doc;           //!< one line for `tvk models`
 };
 
 //! What a model is, for listing and validation.

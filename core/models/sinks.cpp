@@ -21,6 +21,7 @@ const ModelInfo& sinks_info() {
     count.min = 0.0;
     count.max = 1e9;  // keeps the cast to a count well defined
     count.integer = true;
+    count.counts_keys = true;
     return ModelInfo{"sinks",
                      "N(mu, sigma^2) bulk plus m sink keys at mu + offset first in the row; the "
                      "rule (m fixed, n -> inf) is the bulk's",

@@ -82,5 +82,22 @@ TEST(CertifiedConfigSearches, ValidateDescribesEachSearchAsItsTypeDoes) {
   EXPECT_EQ(config.searches[1].search->cells()->iterations, 3u);
 }
 
+TEST(CertifiedConfigSources, SizesAndMagnitudesThatCannotRunAreRefusedWhereRead) {
+  // These passed validation and then ran out of memory or overflowed mid-run.
+  auto source = [](const std::string& keys) {
+    return "kind: certified\nname: x\nsource: {type: qkv, family: clustered, rows: 4, seed: 1, " +
+           keys + "}\neps: 0.1\n";
+  };
+  EXPECT_NE(error_of(source("n: 1000000000")).find("source.n: must be in 1..1000000"),
+            std::string::npos);
+  EXPECT_NE(error_of(source("d: 100000")).find("source.d: must be in 1..4096"), std::string::npos);
+  EXPECT_NE(
+      error_of(source("value_noise: 1e300")).find("source.value_noise: must be in [0, 1e+06]"),
+      std::string::npos);
+  EXPECT_NE(error_of(source("strength: 1e300")).find("source.strength: must be in"),
+            std::string::npos);
+  EXPECT_EQ(error_of(source("n: 1000, d: 64, value_noise: 10")), "no error");
+}
+
 }  // namespace
 }  // namespace tvk

@@ -370,6 +370,11 @@ TEST_F(ConfigSweep, NameAndCountsAreValidated) {
             path_ + ":4:10: n[1]: must be >= 1, got 0");
   EXPECT_EQ(load_error(example_with("[128, 512, 4096]", "[128, 128]")),
             path_ + ":4:10: n[1]: duplicate value 128 (also at n[0])");
+  // A model parameter that counts keys (sinks' m) cannot exceed the row length.
+  EXPECT_NE(load_error("name: s\nseed: 1\nrows: 10\nn: [64, 16]\neps: 0.1\n"
+                       "model: {type: sinks, m: [4, 20]}\n")
+                .find("model.m[1]: must be <= the smallest n (16), got 20"),
+            std::string::npos);
   // Several duplicates: the first later position that repeats an earlier value, named with the
   // first earlier one (what a scan of every pair reports; the check now sorts instead).
   EXPECT_EQ(load_error(example_with("[128, 512, 4096]", "[5, 3, 7, 3, 5, 3]")),

@@ -12,7 +12,7 @@ const ModelInfo& gaussian_info() {
   static const ModelInfo info{
       "gaussian",
       "i.i.d. normal logits N(mu, sigma^2); rule rho_eps = Phi_c(sigma + Phi^{-1}(eps))",
-      {real_param("mu", 0.0, "mean of the logits"),
+      {location_param("mu", 0.0, "mean of the logits"),
        positive_param("sigma", 1.0, "standard deviation of the logits")}};
 
   return info;

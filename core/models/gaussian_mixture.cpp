@@ -25,9 +25,9 @@ const ModelInfo& gaussian_mixture_info() {
     return ModelInfo{
         "gaussian_mixture",
         "i.i.d. logits from the two-component mixture w N(mu1, sigma1^2) + (1-w) N(mu2, sigma2^2)",
-        {weight, real_param("mu1", 0.0, "mean of component 1"),
+        {weight, location_param("mu1", 0.0, "mean of component 1"),
          positive_param("sigma1", 1.0, "standard deviation of component 1"),
-         real_param("mu2", 3.0, "mean of component 2"),
+         location_param("mu2", 3.0, "mean of component 2"),
          positive_param("sigma2", 0.5, "standard deviation of component 2")}};
   }();
   return info;

@@ -19,7 +19,7 @@ const ModelInfo& gumbel_info() {
       "gumbel",
       "i.i.d. max-Gumbel logits with location mu and scale b; rule exists iff scale < 1",
       {positive_param("scale", 1.0, "scale b (E[e^s] is finite iff b < 1)"),
-       real_param("mu", 0.0, "location (mode) of the logits")}};
+       location_param("mu", 0.0, "location (mode) of the logits")}};
   return info;
 }
 

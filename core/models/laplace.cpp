@@ -17,7 +17,7 @@ const ModelInfo& laplace_info() {
       "laplace",
       "i.i.d. Laplace logits with location mu and scale b; rule exists iff scale < 1",
       {positive_param("scale", 1.0, "scale b (E[e^s] is finite iff b < 1)"),
-       real_param("mu", 0.0, "location (median) of the logits")}};
+       location_param("mu", 0.0, "location (median) of the logits")}};
   return info;
 }
 

@@ -23,6 +23,13 @@ ParamSpec positive_param(std::string name, double default_value, std::string doc
   return spec;
 }
 
+ParamSpec location_param(std::string name, double default_value, std::string doc) {
+  ParamSpec spec = real_param(std::move(name), default_value, std::move(doc));
+  spec.min = -1e6;
+  spec.max = 1e6;
+  return spec;
+}
+
 ScoreModelBase::ScoreModelBase(const ModelInfo& info, ParamValues values)
     : info_(info), params_(std::move(values)) {}
 

@@ -22,6 +22,9 @@ struct ModelEntry {
 ParamSpec real_param(std::string name, double default_value, std::string doc);
 //! A parameter that must be > 0 (scales, degrees of freedom).
 ParamSpec positive_param(std::string name, double default_value, std::string doc);
+//! A location parameter (a shift of every logit): |value| <= 1e6. The models are shift
+//! invariant, but mu + sigma z loses sigma z to rounding when |mu| is huge, so k/n would change.
+ParamSpec location_param(std::string name, double default_value, std::string doc);
 
 //! Base for score models. Handles the conventions once, so implementations only see the
 //! interior: tau_inf(rho <= 0) = 1, tau_inf(rho >= 1) = 0; rho_eps(eps <= 0) = 1,

@@ -25,9 +25,9 @@ const ModelInfo& sinks_info() {
     return ModelInfo{"sinks",
                      "N(mu, sigma^2) bulk plus m sink keys at mu + offset first in the row; the "
                      "rule (m fixed, n -> inf) is the bulk's",
-                     {real_param("mu", 0.0, "mean of the bulk logits"),
+                     {location_param("mu", 0.0, "mean of the bulk logits"),
                       positive_param("sigma", 1.0, "standard deviation of the bulk logits"), count,
-                      real_param("offset", 5.0, "sink logit minus mu")}};
+                      location_param("offset", 5.0, "sink logit minus mu")}};
   }();
   return info;
 }

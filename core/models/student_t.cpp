@@ -31,7 +31,7 @@ const ModelInfo& student_t_info() {
       {bounded_below("nu", 3.0, 0.25,
                      "degrees of freedom (>= 0.25: below, samples overflow a double)"),
        bounded_above(positive_param("scale", 1.0, "scale of the logits"), 1e100),
-       real_param("mu", 0.0, "location (median) of the logits")}};
+       location_param("mu", 0.0, "location (median) of the logits")}};
   return info;
 }
 

@@ -77,6 +77,14 @@ TEST(CheckParam, HandlesEveryKindOfBound) {
   EXPECT_EQ(check_param(spec, 1.25), "must be an integer, got 1.25");
 }
 
+TEST(ModelRegistryTest, LocationsAreBoundedSoShiftInvarianceHolds) {
+  // mu = 1e10 passed and changed k/n: mu + sigma z rounds sigma z away.
+  for (const char* model : {"gaussian", "laplace", "gumbel", "logistic", "student_t", "sinks"}) {
+    EXPECT_THROW(make_model(model, {{"mu", 1e10}}), InputError) << model;
+    EXPECT_NO_THROW(make_model(model, {{"mu", -1e6}})) << model;
+  }
+}
+
 TEST(ModelRegistryTest, StudentTRefusesTailsThatOverflowADouble) {
   // nu = 1e-300 passed validation and then sampled +inf logits mid-run.
   EXPECT_THROW(make_model("student_t", {{"nu", 1e-300}}), InputError);

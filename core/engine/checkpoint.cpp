@@ -1,6 +1,8 @@
 #include "core/engine/checkpoint.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <system_error>
 #include <fstream>
 #include <iterator>
 #include <ostream>
@@ -22,12 +24,18 @@ std::string read_file(const fs::path& path) {
 void write_atomically(const fs::path& path, const std::string& bytes) {
   fs::path temporary = path;
   temporary += ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    out.flush();
-    if (!out) throw std::runtime_error(temporary.string() + ": cannot write checkpoint");
-  }
+  // A full disk is the system's error on the path (one line, exit 2), not an internal one.
+  auto fail = [&](int error) {
+    std::error_code ignored;
+    fs::remove(temporary, ignored);
+    throw fs::filesystem_error("cannot write checkpoint", path,
+                               std::error_code(error, std::generic_category()));
+  };
+  std::FILE* stream = std::fopen(temporary.c_str(), "wb");
+  if (stream == nullptr) fail(errno);
+  const bool written = std::fwrite(bytes.data(), 1, bytes.size(), stream) == bytes.size();
+  const int write_errno = errno;
+  if (std::fclose(stream) != 0 || !written) fail(written ? errno : write_errno);
   fs::rename(temporary, path);
 }
 

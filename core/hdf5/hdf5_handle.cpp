@@ -196,6 +196,29 @@ Hdf5Handle create_hdf5_file(const std::filesystem::path& path, std::string_view 
                         Hdf5Kind::kFile, name, "create HDF5 file");
 }
 
+Hdf5Handle create_hdf5_file_in_memory(std::string_view label) {
+  Hdf5Handle fcpl = create_property_list(H5P_FILE_CREATE, label);
+  check_hdf5(H5Pset_attr_creation_order(fcpl.get(), H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED),
+             label, "track attribute order");
+  Hdf5Handle fapl = create_property_list(H5P_FILE_ACCESS, label);
+  check_hdf5(H5Pset_fapl_core(fapl.get(), std::size_t{1} << 20, /*backing_store=*/0), label,
+             "use the in-memory driver");
+  // The name only identifies the file inside HDF5 (nothing is written to it).
+  const std::string name = "tvk-in-memory:" + std::string(label);
+  return checked_handle(H5Fcreate(name.c_str(), H5F_ACC_TRUNC, fcpl.get(), fapl.get()),
+                        Hdf5Kind::kFile, label, "create HDF5 file in memory");
+}
+
+std::string hdf5_file_image(hid_t file, std::string_view label) {
+  check_hdf5(H5Fflush(file, H5F_SCOPE_GLOBAL), label, "flush");
+  const ssize_t size = H5Fget_file_image(file, nullptr, 0);
+  check_hdf5(size < 0 ? -1 : 0, label, "measure the file image");
+  std::string image(static_cast<std::size_t>(size), '\0');
+  check_hdf5(H5Fget_file_image(file, image.data(), image.size()) < 0 ? -1 : 0, label,
+             "read the file image");
+  return image;
+}
+
 std::vector<hsize_t> fit_chunk(std::vector<hsize_t> chunk, std::size_t element_size) {
   auto bytes = [&] {
     hsize_t total = element_size;

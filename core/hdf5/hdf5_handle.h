@@ -132,6 +132,15 @@ Hdf5Handle create_property_list(hid_t plist_class, std::string_view where);
 //! Hdf5Error: property-list failures name `label`, the create itself names `path`.
 Hdf5Handle create_hdf5_file(const std::filesystem::path& path, std::string_view label);
 
+//! Creates an HDF5 file in memory (the core driver, no backing file) with create_hdf5_file's
+//! attribute order; hdf5_file_image() then gives its bytes. Results files are built this way
+//! and written to disk by tvk itself, so a full disk is a clean error rather than an HDF5
+//! close that fails half-way (HDF5 1.10 then crashes at exit flushing the half-closed file).
+Hdf5Handle create_hdf5_file_in_memory(std::string_view label);
+
+//! The complete bytes of an open file (flushed first); throws Hdf5Error naming `label`.
+std::string hdf5_file_image(hid_t file, std::string_view label);
+
 //! Upper bound on the bytes of one chunk tvk writes: big enough for deflate to work well, small
 //! enough that a reader of one row (or one attention head) does not decompress megabytes.
 inline constexpr std::size_t kMaxChunkBytes = std::size_t{1} << 20;

@@ -214,8 +214,10 @@ void write_results_h5(const std::filesystem::path& path, const Provenance& prove
   validate(provenance, tables, arrays);
   silence_hdf5_error_printing();
   const std::string label = path.string();
-  write_atomically(path, [&](const std::filesystem::path& tmp) {
-    Hdf5Handle file = create_hdf5_file(tmp, label);
+  // Built in memory, written by tvk: see create_hdf5_file_in_memory.
+  std::string image;
+  {
+    Hdf5Handle file = create_hdf5_file_in_memory(label);
     for (const auto& [name, value] : provenance.attributes) {
       write_attribute(file.get(), name, value, label, kStringPadding);
     }
@@ -223,10 +225,10 @@ void write_results_h5(const std::filesystem::path& path, const Provenance& prove
       write_table(file.get(), table, label);
     for (const NamedArray& array : arrays)
       write_array(file.get(), array, label);
-    // Every other handle above is closed by now (inner scopes), so H5Fclose really closes and
-    // flushes; its failure (e.g. disk full) must not be swallowed by a destructor.
+    image = hdf5_file_image(file.get(), label);
     file.close(label);
-  });
+  }
+  write_file_atomically(path, image, "HDF5 file");
 }
 
 }  // namespace tvk

@@ -2,6 +2,7 @@
 //! \file Atomic file writing: a file appears under its name complete or not at all.
 
 #include <filesystem>
+#include <string>
 #include <system_error>
 #include <vector>
 
@@ -25,6 +26,12 @@ void write_atomically(const std::filesystem::path& path, Write&& write) {
     throw;
   }
 }
+
+//! Writes `bytes` to `path` atomically (temporary file, checked write and close, rename). A
+//! failure (a full disk, a folder in the way) throws std::filesystem::filesystem_error naming
+//! `path`, "cannot write <what>", and the system's reason; no file is left behind.
+void write_file_atomically(const std::filesystem::path& path, const std::string& bytes,
+                           const std::string& what);
 
 //! The files of one set of results (an .h5 and its CSVs), all or none: each path added is
 //! removed again when the set is destroyed before commit(), e.g. when a later file of the set

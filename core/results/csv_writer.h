@@ -15,7 +15,7 @@ namespace tvk {
 std::string to_csv_text(const Table& table);
 
 //! Writes to_csv_text(table) atomically (via `<path>.tmp`). Throws std::invalid_argument for a
-//! ragged table and std::runtime_error naming the file when it cannot be written.
+//! ragged table and std::filesystem::filesystem_error naming the file when it cannot be written.
 void write_csv(const std::filesystem::path& path, const Table& table);
 
 }  // namespace tvk

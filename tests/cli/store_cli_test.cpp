@@ -250,4 +250,30 @@ TEST_F(StoreCli, PartialsOfAStoreWhoseDataChangedDoNotMerge) {
   EXPECT_FALSE(fs::exists(dir_ / "merged.h5"));
 }
 
+TEST_F(StoreCli, AFullDiskIsOneLineExitTwoAndNoCrash) {
+  // A file-size limit (ulimit -f, SIGXFSZ ignored) makes writes fail as a full disk does. The
+  // results file used to fail inside HDF5's close with a multi-line "internal error" and then
+  // segfault at exit.
+  const fs::path config = dir_ / "full.yaml";
+  std::ofstream(config) << "name: full\nseed: 1\nrows: 50\nn: [64, 256]\neps: [0.01, 0.1]\n"
+                           "model: {type: gaussian, sigma: [1, 2, 3]}\nstore_rows: true\n";
+  const fs::path out = dir_ / "out";
+  const std::string command = "cd " + tvk::test::shell_quote(dir_.string()) +
+                              " && sh -c \"trap '' XFSZ; ulimit -f 40; exec " +
+                              tvk::test::shell_quote(TVK_BINARY) + " run " + config.string() +
+                              " --out " + out.string() +
+                              " --progress none --quiet\" > out.txt 2> err.txt";
+  const int status = std::system(command.c_str());
+  ASSERT_TRUE(WIFEXITED(status)) << "killed by a signal";
+  EXPECT_EQ(WEXITSTATUS(status), 2);
+  const std::string err = tvk::test::read_text(dir_ / "err.txt");
+  EXPECT_EQ(line_count(err), 1u) << err;
+  EXPECT_NE(err.find((out / "full.h5").string() + ": cannot write HDF5 file: File too large"),
+            std::string::npos)
+      << err;
+  EXPECT_FALSE(fs::exists(out / "full.h5"));
+  EXPECT_FALSE(fs::exists(out / "full.h5.tmp"));
+  EXPECT_FALSE(fs::exists(out / "full.csv"));
+}
+
 }  // namespace

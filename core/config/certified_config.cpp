@@ -204,10 +204,7 @@ CertifiedConfig read_certified_config(const ConfigDocument& document) {
   CertifiedConfig config;
   ConfigReader reader(document);
   config.kind = reader.get<std::string>("kind", one_of("experiment kind", {"certified"}));
-  config.name = reader.get<std::string>("name", [](const std::string& name) -> std::string {
-    if (valid_name(name)) return "";
-    return "must be a file stem of letters, digits, '_', '.' and '-', got '" + name + "'";
-  });
+  config.name = reader.get<std::string>("name", results_name_check());
 
   // `source`: one map, or (qkv only) a list of maps, one per family.
   std::vector<ConfigReader> sources;

@@ -62,6 +62,19 @@ bool valid_name(const std::string& name) {
   });
 }
 
+ValueCheck<std::string> results_name_check() {
+  return [](const std::string& name) -> std::string {
+    if (!valid_name(name)) {
+      return "must be a file stem of letters, digits, '_', '.' and '-', got '" + name + "'";
+    }
+    if (name.size() > kMaxResultsName) {
+      return "must be at most " + std::to_string(kMaxResultsName) + " characters, got " +
+             std::to_string(name.size());
+    }
+    return "";
+  };
+}
+
 std::vector<std::int64_t> read_index_selection(ConfigReader& reader, std::string_view key) {
   const std::vector<std::string> items = reader.get_list_or<std::string>(key, {"all"});
   // An empty list would select nothing; `all` is said with the word, never with [].

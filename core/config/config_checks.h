@@ -26,6 +26,11 @@ ValueCheck<std::string> one_of(std::string_view what, const std::vector<std::str
 ValueCheck<std::int64_t> at_least(std::int64_t minimum);
 //! A config file stem: letters, digits, '_', '.', '-', not "." or "..".
 bool valid_name(const std::string& name);
+//! The check of every kind's `name:` (the results files' stem): valid_name and at most
+//! kMaxResultsName characters, since the files add suffixes (".shard-i-of-N.tvkpart") and the
+//! system allows 255.
+inline constexpr std::size_t kMaxResultsName = 200;
+ValueCheck<std::string> results_name_check();
 
 //! `all` (or absent) → empty; otherwise a list of distinct indices >= 0 (layers, heads, ...).
 std::vector<std::int64_t> read_index_selection(ConfigReader& reader, std::string_view key);

@@ -12,10 +12,7 @@ StoreSweepConfig read_store_sweep_config(const ConfigDocument& document) {
   StoreSweepConfig config;
   ConfigReader reader(document);
   config.kind = reader.get<std::string>("kind", one_of("experiment kind", {"logit_store"}));
-  config.name = reader.get<std::string>("name", [](const std::string& name) -> std::string {
-    if (valid_name(name)) return "";
-    return "must be a file stem of letters, digits, '_', '.' and '-', got '" + name + "'";
-  });
+  config.name = reader.get<std::string>("name", results_name_check());
   config.store = reader.get<std::string>("store", [](const std::string& path) -> std::string {
     return path.empty() ? "must name a logit store file" : "";
   });

@@ -73,10 +73,7 @@ SweepConfig read_sweep_config(const ConfigDocument& document) {
 
   config.kind =
       reader.get_or<std::string>("kind", config.kind, one_of("experiment kind", {"synthetic"}));
-  config.name = reader.get<std::string>("name", [](const std::string& name) -> std::string {
-    if (valid_name(name)) return "";
-    return "must be a file stem of letters, digits, '_', '.' and '-', got '" + name + "'";
-  });
+  config.name = reader.get<std::string>("name", results_name_check());
   config.seed = reader.get<std::uint64_t>("seed");
   config.rows = reader.get<std::int64_t>("rows", at_least(1));
 

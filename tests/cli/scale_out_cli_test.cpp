@@ -131,6 +131,35 @@ TEST_F(ScaleOut, ShardsOfDifferentKernelSetsMergeToTheSingleProcessBytes) {
   EXPECT_EQ(tables(merged), reference_) << count << " shards over " << sets.size() << " sets";
 }
 
+TEST_F(ScaleOut, ADamagedPartialIsRefusedWhereverTheByteIs) {
+  // Byte flips in some regions of a format-1 partial merged silently; now the whole file is
+  // under one checksum.
+  const fs::path parts = root_ / "flip";
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_EQ(shell(q(kTvk) + " run " + q(config_) + " --shard " + std::to_string(i) + "/2 --out " +
+                    q(parts) + " --threads 1 --progress none")
+                  .code,
+              0);
+  }
+  const fs::path victim = parts / "scale.shard-1-of-2.tvkpart";
+  std::string bytes;
+  {
+    std::ifstream in(victim, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  for (std::size_t at : {std::size_t{20}, bytes.size() / 3, bytes.size() / 2, bytes.size() - 3}) {
+    std::string damaged = bytes;
+    damaged[at] = static_cast<char>(damaged[at] ^ 0x04);
+    std::ofstream(victim, std::ios::binary | std::ios::trunc) << damaged;
+    Result merge = shell(q(kTvk) + " merge " + q(root_ / "flip.h5") + " " +
+                         q(parts / "scale.shard-0-of-2.tvkpart") + " " + q(victim));
+    EXPECT_EQ(merge.code, 2) << "byte " << at << ": " << merge.out;
+    EXPECT_NE(merge.out.find("damaged tvk partial file (checksum mismatch)"), std::string::npos)
+        << "byte " << at << ": " << merge.out;
+    EXPECT_FALSE(fs::exists(root_ / "flip.h5"));
+  }
+}
+
 TEST_F(ScaleOut, MergeRefusesIncompleteDuplicateAndForeignPartials) {
   const fs::path parts = root_ / "parts";
   for (int i = 0; i < 2; ++i) {

@@ -370,6 +370,10 @@ TEST_F(ConfigSweep, NameAndCountsAreValidated) {
             path_ + ":4:10: n[1]: must be >= 1, got 0");
   EXPECT_EQ(load_error(example_with("[128, 512, 4096]", "[128, 128]")),
             path_ + ":4:10: n[1]: duplicate value 128 (also at n[0])");
+  // A name the file system cannot take with tvk's suffixes: refused when read.
+  EXPECT_NE(load_error(example_with("name: gaussian_scaling", "name: " + std::string(201, 'a')))
+                .find("name: must be at most 200 characters, got 201"),
+            std::string::npos);
   // A model parameter that counts keys (sinks' m) cannot exceed the row length.
   EXPECT_NE(load_error("name: s\nseed: 1\nrows: 10\nn: [64, 16]\neps: 0.1\n"
                        "model: {type: sinks, m: [4, 20]}\n")

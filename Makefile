@@ -5,6 +5,8 @@
 #   make bench    build and run the benchmarks against the numpy and PyTorch baselines
 #   make llm-store  write the full SmolLM2 logit store results/stores/smollm2.h5 (minutes)
 #   make compile-check   CI: compile the whole tree with -Werror for x86-64-v4 and x86-64
+#   make test-sanitize   the whole test suite under AddressSanitizer + UBSan (build-sanitize/)
+#   make fuzz     the libFuzzer targets of tests/fuzz (clang, build-fuzz/), FUZZ_SECONDS each
 #
 # The build is portable (baseline x86-64; the hot kernels are compiled for AVX2 and AVX-512 as
 # well and picked at start-up) and never fails on a warning. CI adds -DTVK_WERROR=ON (.ci/run).
@@ -20,11 +22,12 @@ CHECK_MARCHES ?= x86-64-v4 x86-64
 APT_PACKAGES := cmake g++ make git clang-format libeigen3-dev libboost-math-dev \
   libboost-random-dev libhdf5-dev libtbb-dev libyaml-cpp-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libopenmpi-dev openmpi-bin python3 python3-numpy python3-h5py \
-  python3-pandas python3-matplotlib libxxhash-dev nlohmann-json3-dev
+  python3-pandas python3-matplotlib libxxhash-dev nlohmann-json3-dev clang
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps bert-deps llm-deps llm-store bench-deps build run test compile-check figures bench format clean
+.PHONY: all deps bert-deps llm-deps llm-store bench-deps build run test test-sanitize fuzz \
+  compile-check figures bench format clean
 
 all: build
 
@@ -69,6 +72,32 @@ run: build
 test: build bert-deps llm-deps
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
+# The whole suite built with -fsanitize=address,undefined (any report fails its test), without
+# the benchmarks. LeakSanitizer suppressions for what OpenMPI leaks by design:
+# tests/sanitize/lsan.supp. The Python extractor's test runs no tvk code and is left to make test.
+SANITIZE_DIR ?= build-sanitize
+SANITIZE_ENV := ASAN_OPTIONS=detect_stack_use_after_return=0:check_initialization_order=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitize/lsan.supp:print_suppressions=0
+test-sanitize: deps
+	@cmake -S . -B $(SANITIZE_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTVK_NATIVE=OFF \
+	  -DTVK_SANITIZE=ON -DTVK_BUILD_BENCH=OFF >/dev/null
+	@cmake --build $(SANITIZE_DIR) -j $(JOBS)
+	cd $(SANITIZE_DIR) && $(SANITIZE_ENV) ctest --output-on-failure -j $(JOBS) -E '^(bert|llm)_extractor$$'
+
+# libFuzzer targets (tests/fuzz/README.md): built with clang into FUZZ_DIR, each run for
+# FUZZ_SECONDS on a copy of its committed corpus, then its crash regressions replayed.
+FUZZ_DIR ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= config row logit_store checkpoint partial
+fuzz: deps
+	@cmake -S . -B $(FUZZ_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+	  -DCMAKE_CXX_COMPILER=clang++ -DTVK_FUZZ=ON -DTVK_BUILD_TESTS=OFF -DTVK_BUILD_BENCH=OFF \
+	  -DTVK_MPI=OFF >/dev/null
+	@cmake --build $(FUZZ_DIR) -j $(JOBS) --target $(FUZZ_TARGETS:%=%_fuzz) >$(FUZZ_DIR).log 2>&1 || \
+	  { grep -E -A12 'error' $(FUZZ_DIR).log | head -60; echo "fuzz: build failed ($(FUZZ_DIR).log)"; exit 1; }
+	bash tests/fuzz/run.sh $(FUZZ_DIR) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
 # Compile only (nothing runs): every target of the tree, tvk outside its kernels built for each
 # of CHECK_MARCHES, with -Werror, so a warning that only shows for an instruction set the
 # machine lacks (GCC inlines different Eigen code for AVX-512) fails here, not on a user's build.
@@ -100,4 +129,4 @@ format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')
 
 clean:
-	rm -rf $(BUILD_DIR)
+	rm -rf $(BUILD_DIR) $(SANITIZE_DIR) $(FUZZ_DIR)

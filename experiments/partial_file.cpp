@@ -3,6 +3,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 
 #include "core/engine/byte_codec.h"
 #include "core/engine/checksum.h"
@@ -111,7 +112,8 @@ std::vector<const Partial*> order_partials(const std::vector<Partial>& partials)
     throw InputError(other.path.string() + ": " + what + " differs from " + first.path.string() +
                      "'s; partials of different runs cannot be merged");
   };
-  std::vector<const Partial*> ordered(first.header.shard_count, nullptr);
+  // By index, not a vector of shard_count slots: a damaged count must not allocate 2^64 of them.
+  std::map<std::size_t, const Partial*> by_index;
   for (const Partial& p : partials) {
     if (p.header.kind != first.header.kind) refuse(p, "experiment kind");
     if (p.header.config_text != first.header.config_text) refuse(p, "the config");
@@ -119,22 +121,24 @@ std::vector<const Partial*> order_partials(const std::vector<Partial>& partials)
     if (p.header.tvk_version != first.header.tvk_version) refuse(p, "the tvk version");
     if (p.header.shard_count != first.header.shard_count) refuse(p, "the shard count");
     if (p.header.fingerprint != first.header.fingerprint) refuse(p, "the run fingerprint");
-    if (ordered[p.header.shard_index] != nullptr) {
+    if (!by_index.emplace(p.header.shard_index, &p).second) {
       throw InputError(p.path.string() + ": shard " + std::to_string(p.header.shard_index) + "/" +
                        std::to_string(p.header.shard_count) + " is given twice");
     }
-    ordered[p.header.shard_index] = &p;
   }
   if (first.header.tvk_version != build::kVersion) {
     throw InputError(first.path.string() + ": written by tvk " + first.header.tvk_version +
                      ", this is tvk " + build::kVersion);
   }
-  for (std::size_t i = 0; i < ordered.size(); ++i) {
-    if (ordered[i] == nullptr) {
+  std::vector<const Partial*> ordered;
+  for (std::size_t i = 0; i < first.header.shard_count; ++i) {
+    const auto found = by_index.find(i);
+    if (found == by_index.end()) {
       throw InputError("shard " + std::to_string(i) + "/" +
                        std::to_string(first.header.shard_count) +
                        " is missing: every shard's partial file is needed");
     }
+    ordered.push_back(found->second);
   }
   return ordered;
 }

@@ -1,5 +1,6 @@
 #include "core/config/config_document.h"
 
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -518,9 +519,44 @@ ConfigDocument ConfigDocument::load(const std::filesystem::path& file) {
   return parse(text.str(), name);
 }
 
+namespace {
+
+// Records where each document starts. yaml-cpp 0.7's LoadAll never returns on a ',' outside any
+// collection (",", "[a]\n,"): its parser yields an empty document there without consuming the
+// token, again and again; a document starting where the previous one did is that loop.
+struct DocumentStarts : YAML::EventHandler {
+  std::vector<YAML::Mark> marks;
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+};
+
+}  // namespace
+
 ConfigDocument ConfigDocument::parse(std::string_view text, std::string source_name) {
   std::vector<YAML::Node> documents;
   try {
+    std::istringstream in{std::string(text)};
+    YAML::Parser parser(in);
+    DocumentStarts starts;
+    while (parser.HandleNextDocument(starts)) {
+      const auto& m = starts.marks;
+      if (m.size() >= 2 && m[m.size() - 1].pos == m[m.size() - 2].pos) {
+        const auto at = static_cast<std::size_t>(m.back().pos);
+        throw_config_error(mark_location(m.back(), source_name), "",
+                           "YAML syntax error: unexpected '" + std::string(text.substr(at, 1)) +
+                               "' outside a list or map");
+      }
+    }
     documents = YAML::LoadAll(std::string(text));
   } catch (const YAML::Exception& error) {
     throw_config_error(mark_location(error.mark, source_name), "",

@@ -58,7 +58,8 @@ class ByteReader {
     const auto count = get<std::uint64_t>();
     if (count > (bytes_.size() - offset_) / sizeof(T)) fail();
     values.resize(count);
-    std::memcpy(values.data(), bytes_.data() + offset_, count * sizeof(T));
+    // An empty vector's data() may be null, and memcpy from or to null is undefined even for 0.
+    if (count != 0) std::memcpy(values.data(), bytes_.data() + offset_, count * sizeof(T));
     offset_ += count * sizeof(T);
   }
   template <typename T>

@@ -178,7 +178,11 @@ PointStatistics PointStatistics::deserialize(const std::string& bytes,
   for (std::size_t e = 0; consistent && e < shape.eps; ++e) {
     std::int64_t counted = 0;
     for (const std::int64_t count : stats.k_histogram(e)) {
-      if (count < 0) consistent = false;
+      // counted <= rows throughout, so rows - counted cannot overflow (the sum could).
+      if (count < 0 || count > rows - counted) {
+        consistent = false;
+        break;
+      }
       counted += count;
     }
     consistent = consistent && counted == rows;

@@ -371,10 +371,6 @@ LogitStoreInfo read_structure(hid_t file, const std::string& file_label) {
   info.layers = attributes.count("num_layers", 1);
   info.heads = attributes.count("num_heads", 1);
   info.kv_heads = info.heads;
-  for (std::size_t h = 0; h < info.heads; ++h)
-    info.kv_head_of.push_back(h);
-  for (std::size_t l = 0; l < info.layers; ++l)
-    info.layer_ids.push_back(static_cast<std::int64_t>(l));
   if (v2) read_v2_attributes(attributes, info);
   info.head_dim = attributes.count("head_dim", 1);
   const std::size_t max_length = attributes.count("max_length", 1);
@@ -421,6 +417,14 @@ LogitStoreInfo read_structure(hid_t file, const std::string& file_label) {
     info.sequences.push_back(std::move(sequence));
   }
   info.attributes = attributes.take_values();
+  // v1: each head is its own KV head, stored layer l is model layer l. Built once the datasets'
+  // shapes have confirmed num_layers and num_heads: a damaged count must not size them first.
+  if (!v2) {
+    for (std::size_t h = 0; h < info.heads; ++h)
+      info.kv_head_of.push_back(h);
+    for (std::size_t l = 0; l < info.layers; ++l)
+      info.layer_ids.push_back(static_cast<std::int64_t>(l));
+  }
   return info;
 }
 

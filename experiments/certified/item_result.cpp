@@ -44,11 +44,13 @@ ItemResult deserialize_item(const std::string& bytes, std::size_t rows, std::siz
     meta.n = in.get<std::uint32_t>();
   }
   in.get_vector(item.exact);
-  item.records.resize(in.get<std::uint64_t>());
+  // The count is checked before it sizes anything: a damaged one must not allocate first.
+  const auto records = in.get<std::uint64_t>();
   if (item.meta.size() != rows || item.exact.size() != rows * exact_per_row ||
-      item.records.size() != rows * records_per_row) {
+      records != rows * records_per_row) {
     throw std::runtime_error("certified work item does not match the configuration");
   }
+  item.records.resize(records);
   for (SearchRecord& r : item.records) {
     for (std::uint32_t* v : {&r.scored, &r.summaries, &r.kept, &r.positions})
       *v = in.get<std::uint32_t>();

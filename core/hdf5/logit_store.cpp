@@ -406,8 +406,8 @@ LogitStoreInfo read_structure(hid_t file, const std::string& file_label) {
     const std::string label = file_label + ": " + object;
     Hdf5Handle group = open_object(sequences.get(), name, label, H5I_GROUP);
     AttributeSet sequence_attributes(group.get(), file_label, object);
-    StoreSequence sequence{name, sequence_attributes.count("length", 1),
-                           sequence_attributes.string("text")};
+    StoreSequence sequence{
+        name, sequence_attributes.count("length", 1), sequence_attributes.string("text"), {}};
     if (sequence.length > max_length) {
       throw InputError(sequence_attributes.label("length") + ": " +
                        std::to_string(sequence.length) + " exceeds the root attribute max_length " +

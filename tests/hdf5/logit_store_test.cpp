@@ -9,6 +9,7 @@
 #include <hdf5.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <filesystem>
@@ -704,8 +705,11 @@ class LogitStoreV2 : public LogitStoreTest {
         for (std::size_t h = 0; h < kHeads; ++h)
           for (std::size_t r = 0; r < queries; ++r)
             for (std::size_t c = 0; c < kHeadDim; ++c)
+              // A position out of range (open must refuse it) takes the last token's query.
               q[((l * kHeads + h) * queries + r) * kHeadDim + c] =
-                  sequences_[s].q[flat(l, h, static_cast<std::size_t>(positions[s][r]), c, length)];
+                  sequences_[s]
+                      .q[flat(l, h, std::min(static_cast<std::size_t>(positions[s][r]), length - 1),
+                              c, length)];
       for (std::size_t l = 0; l < kLayers; ++l)
         for (std::size_t t = 0; t < length; ++t)
           for (std::size_t c = 0; c < kHeadDim; ++c) {

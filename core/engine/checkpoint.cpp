@@ -2,11 +2,11 @@
 
 #include <cerrno>
 #include <cstdio>
-#include <system_error>
 #include <fstream>
 #include <iterator>
 #include <ostream>
 #include <sstream>
+#include <system_error>
 
 #include "core/engine/checksum.h"
 #include "core/error.h"

@@ -1,14 +1,5 @@
 #include "core/hdf5/logit_store.h"
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <csignal>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-
 #include <hdf5.h>
 
 #include <algorithm>
@@ -19,6 +10,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "core/hdf5/child_probe.h"
 #include "core/hdf5/hdf5_attributes.h"
 #include "core/kernels/kernel_set.h"
 
@@ -479,50 +471,16 @@ void read_slab(hid_t dataset, hid_t memory_type, const std::string& label, std::
 LogitStore::LogitStore(std::filesystem::path path, Hdf5Handle file, LogitStoreInfo info)
     : path_(std::move(path)), file_(std::move(file)), info_(std::move(info)) {}
 
-namespace {
-
-// libhdf5 1.10 can crash, or loop, on a damaged file's metadata (the inputs are in
-// tests/fuzz/known/logit_store/): its structure is read first in a child process, so a crash
-// there is a clean error here. Skipped under MPI (OpenMPI dislikes fork) and where fork fails.
-void probe_structure_in_child(const std::filesystem::path& path) {
-  if (std::getenv("OMPI_COMM_WORLD_SIZE") != nullptr) return;
-  std::fflush(nullptr);
-  const pid_t child = ::fork();
-  if (child < 0) return;
-  if (child == 0) {
-    ::alarm(kProbeSeconds);
-    try {
-      silence_hdf5_error_printing();
-      Hdf5Handle file = open_hdf5_file_read_only(path);
-      (void)read_structure(file.get(), path.string());
-    } catch (...) {
-    }
-    ::_exit(0);  // no atexit handlers: HDF5's own may trip on the damaged file again
-  }
-  int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
-  }
-  // The child exits 0 whatever it found (errors are reported by the real open below); anything
-  // else is the HDF5 library failing: a signal, or a sanitizer's exit code in an ASan build.
-  if (WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-    throw InputError(path.string() + ": damaged HDF5 file: the HDF5 library failed reading its " +
-                     "structure (exit " + std::to_string(WEXITSTATUS(status)) + ")");
-  }
-  if (WIFSIGNALED(status)) {
-    const int signal = WTERMSIG(status);
-    throw InputError(path.string() + ": damaged HDF5 file: " +
-                     (signal == SIGALRM
-                          ? "the HDF5 library did not finish reading its structure in " +
-                                std::to_string(kProbeSeconds) + " s"
-                          : "the HDF5 library crashed reading its structure (" +
-                                std::string(::strsignal(signal)) + ")"));
-  }
-}
-
-}  // namespace
+namespace {}  // namespace
 
 LogitStore LogitStore::open(const std::filesystem::path& path) {
-  probe_structure_in_child(path);
+  // libhdf5 1.10 can crash, or loop, on a damaged file's metadata (the inputs are in
+  // tests/fuzz/known/logit_store/): the structure is read in a child first.
+  probe_in_child(path, kProbeSeconds, [&] {
+    silence_hdf5_error_printing();
+    Hdf5Handle file = open_hdf5_file_read_only(path);
+    (void)read_structure(file.get(), path.string());
+  });
   Hdf5Handle file = open_hdf5_file_read_only(path);
   LogitStoreInfo info = as_input_error([&] {
     silence_hdf5_error_printing();

@@ -15,17 +15,19 @@
 #include "core/numerics/eigen.h"
 
 #include "core/bounds/bound.h"
+#include "core/certified/byte_model.h"
 #include "core/certified/cells.h"
+#include "core/certified/quantized_keys.h"
+#include "core/certified/quantized_search.h"
 #include "core/certified/search.h"
 #include "core/certified/section_reader.h"
 
 namespace tvk {
 
-//! Scores every key of one key set for a query, as the dense baseline does (for searches that
-//! read the whole row).
-class RowScorer {
+//! Scores the keys of one key set for a query, as the dense baseline does: every key (for
+//! searches that read the whole row) or chosen ones (KeyScorer::score, the same logits).
+class RowScorer : public KeyScorer {
  public:
-  virtual ~RowScorer() = default;
   //! Keys in the key set.
   virtual std::size_t n() const = 0;
   //! The canonical logits of every key (out has n() entries), in key order.
@@ -37,8 +39,12 @@ struct KeySetView {
   const KeyCells* cells = nullptr;  //!< the partition the search asked for (null: it needs none)
   double scale = 1.0;               //!< logit scale
   const RowScorer* scorer = nullptr;
-  BoundOptions bound_options;  //!< run-level options of the Top-k bounds
-  CostModel cost;              //!< summary cost
+  //! The quantized summaries the search asked for (CertifiedSearch::quantizer), or null.
+  const QuantizedKeys* codes = nullptr;
+  const Eigen::MatrixXd* values = nullptr;  //!< n × dv values (output certificates)
+  BoundOptions bound_options;               //!< run-level options of the Top-k bounds
+  CostModel cost;                           //!< summary cost
+  ByteModel bytes;                          //!< d and dv of the key set
 };
 
 //! A search's state for the query rows of one key set (one thread at a time).
@@ -56,6 +62,8 @@ class CertifiedSearch {
   virtual ~CertifiedSearch() = default;
   //! The cells it reads summaries of, or nullopt (searches over the same partition share it).
   virtual std::optional<CellOptions> cells() const { return std::nullopt; }
+  //! The quantized key summaries it reads, or nullopt (built once per key set and quantizer).
+  virtual std::optional<QuantizerOptions> quantizer() const { return std::nullopt; }
   //! Its settings for `tvk validate`, e.g. "b2, k0 1, step 8".
   virtual std::string details() const = 0;
   //! Its state for one key set.

@@ -57,11 +57,13 @@ struct CostModel {
   double summary_cost = 1.0;  //!< cost of reading one cell summary (computing one U_j)
 };
 
-//! The outcome of one search on one row. The certificate always holds: true_tau <= bound <=
-//! eps; `certified` is therefore always true, and `stop` says whether it needed every key.
+//! The outcome of one search on one row. For a certified search the certificate always holds:
+//! true_tau <= bound <= eps (`certified` true; `stop` says whether it needed every key). An
+//! uncertified baseline (Quest, top-p, StreamingLLM) sets `certified` false and bound NaN: only
+//! the true tail mass of what it kept, computed afterwards, says how far it is from eps.
 struct SearchResult {
   SearchStop stop = SearchStop::kCertified;  //!< how the search ended
-  bool certified = true;               //!< always true: the last visit / k = n certifies trivially
+  bool certified = true;  //!< a certified search (true_tau <= bound <= eps); false: a baseline
   bool dense_fallback = false;         //!< stop == kDenseFallback
   std::size_t n = 0;                   //!< keys in the row
   std::size_t cells = 0;               //!< cells of the partition (0 for Δk-Search)
@@ -75,6 +77,9 @@ struct SearchResult {
                                                                //!< NaN when not computed
   double summary_cost = 1.0;                                   //!< the cost model's summary cost
   double cost = 0.0;  //!< scored + summary_cost · summaries_read
+  //! Bytes read under the byte model (core/certified/byte_model.h): summaries + exact keys
+  //! scored + values kept; NaN when the search does not say.
+  double bytes = std::numeric_limits<double>::quiet_NaN();
   //! K: key indices (Δk: TailProfile positions, i.e. among unmasked keys) in descending logit
   //! order (ties by index), and their logits.
   std::vector<std::uint32_t> kept_keys;

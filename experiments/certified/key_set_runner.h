@@ -133,6 +133,14 @@ class KeySetRunner {
       kernels::active_kernels().key_logits(query.data(), runner_.keys_.data(), runner_.n_,
                                            runner_.d_, runner_.scale_, out.data());
     }
+    void score(const double* query, std::span<const std::uint32_t> keys,
+               double* out) const override {
+      const kernels::KernelTable& table = kernels::active_kernels();
+      for (std::size_t i = 0; i < keys.size(); ++i) {
+        table.key_logits(query, runner_.keys_.data() + std::size_t{keys[i]} * runner_.d_, 1,
+                         runner_.d_, runner_.scale_, out + i);
+      }
+    }
 
    private:
     const KeySetRunner& runner_;

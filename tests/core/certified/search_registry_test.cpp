@@ -72,6 +72,12 @@ class KeysScorer final : public RowScorer {
     const std::vector<double> logits = row_logits(keys_, query, scale_);
     std::copy(logits.begin(), logits.end(), out.begin());
   }
+  void score(const double* query, std::span<const std::uint32_t> keys, double* out) const override {
+    const Eigen::VectorXd q = Eigen::Map<const Eigen::VectorXd>(query, keys_.cols());
+    const std::vector<double> logits = row_logits(keys_, q, scale_);
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      out[i] = logits[keys[i]];
+  }
 
  private:
   const Eigen::MatrixXd& keys_;

@@ -6,7 +6,10 @@
 #define TVK_BUILTIN_SEARCHES(X) \
   X(mc)                         \
   X(b5)                         \
-  X(delta_k)
+  X(delta_k)                    \
+  X(oracle_topk)                \
+  X(quest)                      \
+  X(streaming)
 
 namespace tvk {
 

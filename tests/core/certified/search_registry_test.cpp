@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 #include <set>
 #include <stdexcept>
@@ -63,6 +64,12 @@ class RecordingSection final : public SectionReader {
   std::map<std::string, std::vector<std::string>> choices_;
 };
 
+//! The keys a type cannot do without (quest's token budget), given to every read below.
+Values required_keys(const std::string& type) {
+  if (type == "quest") return Values{{"budget", "64"}};
+  return {};
+}
+
 //! The dense scoring of a key set, as the certified runner does it (canonical logits).
 class KeysScorer final : public RowScorer {
  public:
@@ -95,7 +102,7 @@ TEST(SearchRegistry, NamesAreDistinctAndFound) {
 
 TEST(SearchRegistry, EveryTypeReadsOnlyTheKeysItLists) {
   for (const SearchEntry& entry : search_entries()) {
-    RecordingSection section;
+    RecordingSection section(required_keys(entry.name));
     ASSERT_NE(entry.read(section), nullptr) << entry.name;
     for (const std::string& key : section.keys_asked()) {
       EXPECT_NE(std::find(entry.keys.begin(), entry.keys.end(), key), entry.keys.end())
@@ -107,11 +114,13 @@ TEST(SearchRegistry, EveryTypeReadsOnlyTheKeysItLists) {
 TEST(SearchRegistry, EveryTypeTakesEveryChoiceOfItsKeys) {
   // Each value of each choice key (cells kinds, bounds, kept sets) gives a search that builds.
   for (const SearchEntry& entry : search_entries()) {
-    RecordingSection defaults;
+    RecordingSection defaults(required_keys(entry.name));
     entry.read(defaults);
     for (const auto& [key, choices] : defaults.choices()) {
       for (const std::string& choice : choices) {
-        RecordingSection section(Values{{key, choice}});
+        Values values = required_keys(entry.name);
+        values[key] = choice;
+        RecordingSection section(values);
         const auto search = entry.read(section);
         EXPECT_FALSE(search->details().empty()) << entry.name << " " << key << ": " << choice;
       }
@@ -120,8 +129,9 @@ TEST(SearchRegistry, EveryTypeTakesEveryChoiceOfItsKeys) {
 }
 
 TEST(SearchRegistry, EveryTypeCertifiesSmallRowsWithItsDefaults) {
+  // An uncertified baseline (certified false) only has to keep a consistent set: its bound is NaN.
   for (const SearchEntry& entry : search_entries()) {
-    RecordingSection section;
+    RecordingSection section(required_keys(entry.name));
     const auto search = entry.read(section);
     for (QkvFamily family : {QkvFamily::kGaussian, QkvFamily::kClustered, QkvFamily::kPositional}) {
       QkvParameters p;
@@ -149,6 +159,11 @@ TEST(SearchRegistry, EveryTypeCertifiesSmallRowsWithItsDefaults) {
             entry.name + " " + qkv_family_name(family) + " eps " + std::to_string(eps);
         EXPECT_EQ(result.n, p.n) << where;
         EXPECT_EQ(result.kept, result.kept_keys.size()) << where;
+        EXPECT_EQ(result.kept, result.kept_logits.size()) << where;
+        if (!result.certified) {
+          EXPECT_TRUE(std::isnan(result.bound)) << where;
+          continue;
+        }
         EXPECT_LE(result.bound, eps) << where;
         EXPECT_LE(kept_set_tau(logits, result.kept_keys), result.bound) << where;
       }

@@ -6,7 +6,8 @@
 #define TVK_BUILTIN_SEARCHES(X) \
   X(mc)                         \
   X(b5)                         \
-  X(delta_k)
+  X(delta_k)                    \
+  X(quantized)
 
 namespace tvk {
 

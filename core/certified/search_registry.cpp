@@ -7,6 +7,7 @@
   X(mc)                         \
   X(b5)                         \
   X(delta_k)                    \
+  X(quantized)                  \
   X(oracle_topk)                \
   X(quest)                      \
   X(streaming)

@@ -11,7 +11,7 @@
 
 namespace tvk {
 
-//! Every registered search type, in listing order: mc_search, b5, delta_k,
+//! Every registered search type, in listing order: mc_search, b5, delta_k, quantized,
 //! oracle_topk, quest, streaming.
 std::span<const SearchEntry> search_entries();
 

@@ -12,8 +12,9 @@
 //! where ŝ_j is the logit tvk's exact scorer computes for key j (kernels key_logits: double
 //! arithmetic over the stored key's channels, any summation order). They account for
 //!   * the rounding of the codes: |q·k − q·k̃| <= Σ_g r_g ‖q_g‖₁;
-//!   * the floating-point error of the exact score: |ŝ − λ q·k| <= γ_{d+1} λ Σ_c |q_c||k_c|, with
-//!     γ_m = m u / (1 − m u), u = 2^−53, and |k_c| <= |Δ_g m_c| + r_g;
+//!   * the floating-point error of the exact score: |ŝ − λ q·k| <= γ_{d+2} λ Σ_c |q_c||k_c|, with
+//!     γ_m = m u / (1 − m u), u = 2^−53, and |k_c| <= |Δ_g m_c| + r_g (with a safety factor
+//!     and an absolute term for products that underflow);
 //!   * the floating-point error of computing the bound itself (rounded outward).
 
 #include <cstddef>
@@ -60,6 +61,10 @@ class QuantizedKeys {
   //! Throws std::invalid_argument for count > size() or a non-finite query.
   void logit_bounds(const double* query, double scale, std::size_t count, double* lo,
                     double* hi) const;
+  //! The same for keys first <= j < last only: lo[j − first], hi[j − first] (the codes of the
+  //! other keys are not read). Throws std::invalid_argument for first > last or last > size().
+  void logit_bounds(const double* query, double scale, std::size_t first, std::size_t last,
+                    double* lo, double* hi) const;
 
   //! The central estimates scale · q·k̃_j for j < count (no guarantee: Twilight's estimated
   //! scores).
@@ -77,7 +82,6 @@ class QuantizedKeys {
   std::vector<std::int8_t> codes_;  //!< n × d codes (int4 codes kept one per byte in memory)
   std::vector<float> scales_;       //!< n × groups, bfloat16-exact values
   std::vector<float> radii_;        //!< n × groups, bfloat16-exact, rounded up
-  std::vector<float> magnitude_;    //!< n × groups: max_c |Δ m_c| + r_g, for the error term
 };
 
 }  // namespace tvk

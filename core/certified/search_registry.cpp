@@ -3,16 +3,15 @@
 // The built-in search types, in listing order: one line each. Type NAME is implemented in
 // core/certified/NAME_search_type.cpp, which defines `SearchEntry NAME_search_entry()`. An
 // explicit list, as in the model registry: no static-initialisation order surprises.
-// top_p (top_p_search_type.cpp) joins the list, as X(top_p), once QuantizedKeys is implemented
-// (core/certified/quantized_keys.cpp, branch quant): it calls QuantizedKeys::estimates, so
-// registering it before would leave every executable with undefined symbols.
 #define TVK_BUILTIN_SEARCHES(X) \
   X(mc)                         \
   X(b5)                         \
   X(delta_k)                    \
   X(oracle_topk)                \
+  X(quantized)                  \
   X(quest)                      \
-  X(streaming)
+  X(streaming)                  \
+  X(top_p)
 
 namespace tvk {
 

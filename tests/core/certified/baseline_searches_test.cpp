@@ -108,6 +108,7 @@ struct Fixture {
     view.cells = cells ? &*cells : nullptr;
     view.scale = scale;
     view.scorer = &*scorer;
+    view.codes = codes;
     view.values = &values;
     view.bytes =
         ByteModel{static_cast<std::size_t>(keys.cols()), static_cast<std::size_t>(values.cols())};
@@ -120,6 +121,7 @@ struct Fixture {
   double scale = 1.0;
   std::optional<MatrixScorer> scorer;
   std::optional<KeyCells> cells;
+  const QuantizedKeys* codes = nullptr;
 };
 
 //! Every result: kept_keys distinct, in descending logit order (ties by index), with their exact
@@ -348,11 +350,43 @@ TEST(TopPSelection, KeepsTheSmallestSetOfEstimatedMassAtLeastP) {
   EXPECT_EQ(top_p_keys(dominant, 0.99, scratch), (std::vector<std::uint32_t>{1}));
 }
 
-TEST(TopPSearch, RunsOnQuantizedKeys) {
-  if (find_search_entry("top_p") == nullptr) {
-    GTEST_SKIP() << "top_p is not registered yet: it waits for core/certified/quantized_keys.cpp "
-                    "(branch quant); its selection is tested in TopPSelection";
+TEST(TopPSearch, KeepsWhatTheSelectionKeepsFromTheCodesEstimates) {
+  for (const Values& values : {Values{}, Values{{"p", "0.85"}},
+                               Values{{"bits", "8"}, {"group", "0"}}, Values{{"p", "1"}}}) {
+    const auto search = read_search("top_p", values);
+    ASSERT_TRUE(search->quantizer());
+    Fixture f(300, 8, 4, 21);
+    f.query *= 3.0;
+    const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows = f.keys;
+    const QuantizedKeys codes = QuantizedKeys::build(rows.data(), 300, 8, *search->quantizer());
+    f.codes = &codes;
+    auto on_key_set = f.start(*search);
+    std::vector<double> estimates(300);
+    codes.estimates(f.query.data(), f.scale, 300, estimates.data());
+    for (double eps : {0.3, 0.05, 0.001}) {
+      const SearchResult result = on_key_set->run(f.query, eps);
+      const double p = values.count("p") ? std::stod(values.at("p")) : 1.0 - eps;
+      const std::string where = search->details() + " eps " + std::to_string(eps);
+      std::vector<std::uint32_t> scratch;
+      const std::vector<std::uint32_t> expected = top_p_keys(estimates, p, scratch);
+      EXPECT_EQ(kept_set(result), std::set<std::uint32_t>(expected.begin(), expected.end()))
+          << where;
+      expect_consistent(result, f.logits());
+      EXPECT_FALSE(result.certified);
+      EXPECT_GE(estimated_mass(estimates, expected, expected.size()), p * (1 - 1e-12)) << where;
+      EXPECT_EQ(result.summaries_read, 300u);
+      EXPECT_DOUBLE_EQ(result.bytes,
+                       300 * codes.bytes_per_key() + 2.0 * result.kept * 8 + 2.0 * result.kept * 4)
+          << where;
+      if (p == 1.0) {
+        EXPECT_EQ(result.kept, 300u);
+      }
+    }
   }
+  EXPECT_EQ(read_search("top_p", {})->quantizer()->bits, 4);
+  EXPECT_EQ(read_search("top_p", {})->quantizer()->group, 8u);
+  EXPECT_EQ(read_error("top_p", {{"p", "0"}}), "p: must be a number in (0, 1], got '0'");
+  EXPECT_EQ(read_error("top_p", {{"p", "1.5"}}), "p: must be a number in (0, 1], got '1.5'");
 }
 
 TEST(BaselineSupport, ReadsRealNumbers) {

@@ -80,10 +80,10 @@ class KeysScorer final : public RowScorer {
     std::copy(logits.begin(), logits.end(), out.begin());
   }
   void score(const double* query, std::span<const std::uint32_t> keys, double* out) const override {
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      const Eigen::VectorXd key = keys_.row(keys[i]).transpose();
-      out[i] = key_logit(query, key.data(), static_cast<std::size_t>(key.size()), scale_);
-    }
+    const Eigen::VectorXd q = Eigen::Map<const Eigen::VectorXd>(query, keys_.cols());
+    const std::vector<double> logits = row_logits(keys_, q, scale_);
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      out[i] = logits.at(keys[i]);
   }
 
  private:
@@ -147,8 +147,15 @@ TEST(SearchRegistry, EveryTypeCertifiesSmallRowsWithItsDefaults) {
       std::optional<KeyCells> cells;
       if (options) cells.emplace(row.keys, row.values, *options);
       const KeysScorer scorer(row.keys, row.scale);
+      std::optional<QuantizedKeys> codes;
+      if (const std::optional<QuantizerOptions> quantizer = search->quantizer()) {
+        const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> keys =
+            row.keys;
+        codes.emplace(QuantizedKeys::build(keys.data(), p.n, p.d, *quantizer));
+      }
       KeySetView view;
       view.cells = cells ? &*cells : nullptr;
+      view.codes = codes ? &*codes : nullptr;
       view.scale = row.scale;
       view.scorer = &scorer;
       auto on_key_set = search->start(view);

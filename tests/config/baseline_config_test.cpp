@@ -31,13 +31,14 @@ std::string error_of(const std::string& yaml) {
 }
 
 TEST(BaselineConfig, KeysAndDefaults) {
-  const CertifiedConfig config =
-      config_of(kHead +
-                "searches:\n  - {type: quest, budget: 0.25}\n  - {name: q8, type: quest, page: 8, "
-                "budget: 64}\n"
-                "  - {type: streaming}\n  - {name: s2, type: streaming, sinks: 2, window: 30}\n"
-                "  - {type: oracle_topk}\n");
-  ASSERT_EQ(config.searches.size(), 5u);
+  const CertifiedConfig config = config_of(
+      kHead +
+      "searches:\n  - {type: quest, budget: 0.25}\n  - {name: q8, type: quest, page: 8, "
+      "budget: 64}\n"
+      "  - {type: streaming}\n  - {name: s2, type: streaming, sinks: 2, window: 30}\n"
+      "  - {type: oracle_topk}\n  - {type: top_p}\n  - {name: t8, type: top_p, bits: 8, group: "
+      "0, p: 0.85}\n");
+  ASSERT_EQ(config.searches.size(), 7u);
   EXPECT_EQ(config.searches[0].search->details(),
             "pages of 16, budget 0.25 of n, last page kept, every layer it runs on (Quest keeps "
             "its first two layers dense), uncertified");
@@ -45,6 +46,9 @@ TEST(BaselineConfig, KeysAndDefaults) {
   EXPECT_EQ(config.searches[2].search->details(), "4 sinks, window 252, uncertified");
   EXPECT_EQ(config.searches[3].search->details(), "2 sinks, window 30, uncertified");
   EXPECT_EQ(config.searches[4].search->details(), "exact k_eps from every score");
+  EXPECT_EQ(config.searches[5].search->details(),
+            "int4, scale per 8 channels, p 1 - eps, uncertified");
+  EXPECT_EQ(config.searches[6].search->details(), "int8, scale per key, p 0.85, uncertified");
 }
 
 TEST(BaselineConfig, ErrorsNameTheKey) {
@@ -65,6 +69,10 @@ TEST(BaselineConfig, ErrorsNameTheKey) {
             "c.yaml:6:31: searches[0].pages: unknown key (did you mean searches[0].page?)");
   EXPECT_EQ(error_of(kHead + "searches:\n  - {type: streaming, sinks: 0, window: 0}\n"),
             "c.yaml:6:41: searches[0].window: sinks + window must be >= 1");
+  EXPECT_EQ(error_of(kHead + "searches:\n  - {type: top_p, bits: 2}\n"),
+            "c.yaml:6:25: searches[0].bits: unknown quantizer bits '2' (known: 4, 8)");
+  EXPECT_EQ(error_of(kHead + "searches:\n  - {type: top_p, p: 0}\n"),
+            "c.yaml:6:22: searches[0].p: must be a number in (0, 1], got '0'");
   EXPECT_EQ(error_of(kHead + "searches:\n  - {type: oracle_topk, k0: 1}\n"),
             "c.yaml:6:29: searches[0].k0: is not a key of search type oracle_topk (it applies to "
             "delta_k)");

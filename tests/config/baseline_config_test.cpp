@@ -1,6 +1,6 @@
-//! \file The baseline search types (quest, streaming, oracle_topk) read from a certified config:
-//! their keys, their defaults as `tvk validate` describes them, and one clear error at the key's
-//! file:line:column for a missing or bad budget, a key of another type, an empty window.
+//! \file The baseline search types (quest, streaming, oracle_topk, top_p) read from a certified
+//! config: their keys, their defaults as `tvk validate` describes them, and one clear error at the
+//! key's file:line:column for a missing or bad budget, a key of another type, an empty window.
 
 #include <gtest/gtest.h>
 

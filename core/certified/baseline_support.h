@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,14 @@ void store_kept(SearchResult& result, const KeyScorer& scorer, const Eigen::Vect
 //! cost from `cost` and `summaries_read`.
 void finish_uncertified(SearchResult& result, std::size_t n, std::size_t summaries_read,
                         CostModel cost);
+
+//! Twilight's top-p selection from estimated logits: the smallest set of keys whose estimated
+//! softmax mass (weights e^{e_j − max e}) is >= p of the estimated total, taken largest
+//! estimated weight first (ties to the lower index); returned in that order. p in (0, 1]; every
+//! key when the running sum never reaches p of the total (rounding, at p = 1). `order` is
+//! scratch.
+std::vector<std::uint32_t> top_p_keys(std::span<const double> estimates, double p,
+                                      std::vector<std::uint32_t>& order);
 
 //! A finite real number written in full (e.g. "0.5", "1e-3"), or nullopt.
 std::optional<double> parse_real(std::string_view text);

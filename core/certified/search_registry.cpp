@@ -7,10 +7,11 @@
   X(mc)                         \
   X(b5)                         \
   X(delta_k)                    \
-  X(quantized)                  \
   X(oracle_topk)                \
+  X(quantized)                  \
   X(quest)                      \
-  X(streaming)
+  X(streaming)                  \
+  X(top_p)
 
 namespace tvk {
 

@@ -11,8 +11,8 @@
 
 namespace tvk {
 
-//! Every registered search type, in listing order: mc_search, b5, delta_k, quantized,
-//! oracle_topk, quest, streaming.
+//! Every registered search type, in listing order: mc_search, b5, delta_k, oracle_topk,
+//! quantized, quest, streaming, top_p.
 std::span<const SearchEntry> search_entries();
 
 //! The entry of a type, or nullptr.

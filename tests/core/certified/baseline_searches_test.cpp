@@ -108,6 +108,7 @@ struct Fixture {
     view.cells = cells ? &*cells : nullptr;
     view.scale = scale;
     view.scorer = &*scorer;
+    view.codes = codes;
     view.values = &values;
     view.bytes =
         ByteModel{static_cast<std::size_t>(keys.cols()), static_cast<std::size_t>(values.cols())};
@@ -120,6 +121,7 @@ struct Fixture {
   double scale = 1.0;
   std::optional<MatrixScorer> scorer;
   std::optional<KeyCells> cells;
+  const QuantizedKeys* codes = nullptr;
 };
 
 //! Every result: kept_keys distinct, in descending logit order (ties by index), with their exact
@@ -297,6 +299,94 @@ TEST(OracleTopkSearch, KeepsExactlyKEpsWithABoundAboveTheTrueTau) {
   EXPECT_EQ(result.kept, 10u);
   EXPECT_EQ(result.bound, 0.0);
   EXPECT_EQ(result.stop, SearchStop::kDenseFallback);
+}
+
+//! The estimated mass of the first m keys of `order` (weights e^{e − max}), over the total.
+double estimated_mass(const std::vector<double>& estimates, const std::vector<std::uint32_t>& kept,
+                      std::size_t m) {
+  const double top = *std::max_element(estimates.begin(), estimates.end());
+  double total = 0.0, head = 0.0;
+  for (double e : estimates)
+    total += std::exp(e - top);
+  for (std::size_t r = 0; r < m; ++r)
+    head += std::exp(estimates[kept[r]] - top);
+  return head / total;
+}
+
+TEST(TopPSelection, KeepsTheSmallestSetOfEstimatedMassAtLeastP) {
+  std::srand(11);
+  std::vector<std::uint32_t> scratch;
+  for (std::size_t n : {1u, 7u, 64u, 500u}) {
+    Eigen::VectorXd random = 4.0 * Eigen::VectorXd::Random(static_cast<Eigen::Index>(n));
+    std::vector<double> estimates(random.data(), random.data() + n);
+    for (double p : {0.5, 0.85, 0.99, 0.999999}) {
+      const std::vector<std::uint32_t> kept = top_p_keys(estimates, p, scratch);
+      ASSERT_FALSE(kept.empty());
+      const std::string where = "n " + std::to_string(n) + " p " + std::to_string(p);
+      // Largest estimates first, ties to the lower index.
+      for (std::size_t r = 1; r < kept.size(); ++r) {
+        EXPECT_TRUE(estimates[kept[r - 1]] > estimates[kept[r]] ||
+                    (estimates[kept[r - 1]] == estimates[kept[r]] && kept[r - 1] < kept[r]))
+            << where;
+      }
+      // Every kept estimate >= every dropped one.
+      const std::set<std::uint32_t> in(kept.begin(), kept.end());
+      for (std::uint32_t i = 0; i < n; ++i) {
+        if (!in.count(i)) {
+          EXPECT_LE(estimates[i], estimates[kept.back()]) << where;
+        }
+      }
+      EXPECT_GE(estimated_mass(estimates, kept, kept.size()), p * (1 - 1e-12)) << where;
+      if (kept.size() > 1) {
+        EXPECT_LT(estimated_mass(estimates, kept, kept.size() - 1), p * (1 + 1e-12)) << where;
+      }
+    }
+    EXPECT_EQ(top_p_keys(estimates, 1.0, scratch).size(), n);
+  }
+  // Ties keep the lower index first; one dominant key is enough on its own.
+  const std::vector<double> tied = {1.0, 3.0, 3.0, 0.0};
+  EXPECT_EQ(top_p_keys(tied, 0.5, scratch), (std::vector<std::uint32_t>{1, 2}));
+  const std::vector<double> dominant = {0.0, 50.0, 1.0};
+  EXPECT_EQ(top_p_keys(dominant, 0.99, scratch), (std::vector<std::uint32_t>{1}));
+}
+
+TEST(TopPSearch, KeepsWhatTheSelectionKeepsFromTheCodesEstimates) {
+  for (const Values& values : {Values{}, Values{{"p", "0.85"}},
+                               Values{{"bits", "8"}, {"group", "0"}}, Values{{"p", "1"}}}) {
+    const auto search = read_search("top_p", values);
+    ASSERT_TRUE(search->quantizer());
+    Fixture f(300, 8, 4, 21);
+    f.query *= 3.0;
+    const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> rows = f.keys;
+    const QuantizedKeys codes = QuantizedKeys::build(rows.data(), 300, 8, *search->quantizer());
+    f.codes = &codes;
+    auto on_key_set = f.start(*search);
+    std::vector<double> estimates(300);
+    codes.estimates(f.query.data(), f.scale, 300, estimates.data());
+    for (double eps : {0.3, 0.05, 0.001}) {
+      const SearchResult result = on_key_set->run(f.query, eps);
+      const double p = values.count("p") ? std::stod(values.at("p")) : 1.0 - eps;
+      const std::string where = search->details() + " eps " + std::to_string(eps);
+      std::vector<std::uint32_t> scratch;
+      const std::vector<std::uint32_t> expected = top_p_keys(estimates, p, scratch);
+      EXPECT_EQ(kept_set(result), std::set<std::uint32_t>(expected.begin(), expected.end()))
+          << where;
+      expect_consistent(result, f.logits());
+      EXPECT_FALSE(result.certified);
+      EXPECT_GE(estimated_mass(estimates, expected, expected.size()), p * (1 - 1e-12)) << where;
+      EXPECT_EQ(result.summaries_read, 300u);
+      EXPECT_DOUBLE_EQ(result.bytes,
+                       300 * codes.bytes_per_key() + 2.0 * result.kept * 8 + 2.0 * result.kept * 4)
+          << where;
+      if (p == 1.0) {
+        EXPECT_EQ(result.kept, 300u);
+      }
+    }
+  }
+  EXPECT_EQ(read_search("top_p", {})->quantizer()->bits, 4);
+  EXPECT_EQ(read_search("top_p", {})->quantizer()->group, 8u);
+  EXPECT_EQ(read_error("top_p", {{"p", "0"}}), "p: must be a number in (0, 1], got '0'");
+  EXPECT_EQ(read_error("top_p", {{"p", "1.5"}}), "p: must be a number in (0, 1], got '1.5'");
 }
 
 TEST(BaselineSupport, ReadsRealNumbers) {

@@ -77,6 +77,18 @@ CertifiedOutcome write_certified_results(const CertifiedConfig& config, const Ru
   const std::vector<KeySetRef>& key_sets = work.key_sets();
   const std::vector<WorkItem>& items = work.items();
   const std::vector<CertifiedQkvPoint>& points = work.points();
+  // Causal (decoder) rows have every length: they are grouped by n_bucket = 2^floor(log2 n).
+  const bool causal = store_source && work.store().info().causal;
+  auto group_n = [&](std::uint32_t n) -> std::uint32_t {
+    if (!causal) return n;
+    std::uint32_t bucket = 1;
+    while (bucket <= n / 2)
+      bucket *= 2;
+    return bucket;
+  };
+  const char* n_name = causal ? "n_bucket" : "n";
+  const char* n_doc =
+      causal ? "rows with n in [n_bucket, 2 n_bucket)" : "keys per row (the sequence length)";
   for (const WorkItem& item : items)
     outcome.rows_total += item.count;
   outcome.searches_total = outcome.rows_total * config.searches.size() * config.analysis.eps.size();
@@ -95,9 +107,9 @@ CertifiedOutcome write_certified_results(const CertifiedConfig& config, const Ru
     for (std::size_t r = 0; r < item.meta.size(); ++r) {
       if (store_source) {
         layer_position.try_emplace(ks.layer, layer_position.size());
-        by_layer[{static_cast<std::int64_t>(layer_position[ks.layer]), item.meta[r].n}].push_back(
-            {i, r});
-        by_n[item.meta[r].n].push_back({i, r});
+        const std::uint32_t n = group_n(item.meta[r].n);
+        by_layer[{static_cast<std::int64_t>(layer_position[ks.layer]), n}].push_back({i, r});
+        by_n[n].push_back({i, r});
       } else {
         by_point[ks.point].push_back({i, r});
       }
@@ -121,8 +133,11 @@ CertifiedOutcome write_certified_results(const CertifiedConfig& config, const Ru
     for (const auto& [key, refs] : by_layer) {
       for (std::size_t s = 0; s < S; ++s) {
         for (std::size_t e = 0; e < E; ++e) {
-          points_table.put_int("layer", layer_of_position[key.first], "layer index (0-based)");
-          points_table.put_int("n", key.second, "keys per row (the sequence length)");
+          points_table.put_int(
+              "layer",
+              work.store().info().layer_ids[static_cast<std::size_t>(layer_of_position[key.first])],
+              "model layer (the store's layer_ids; v1 stores: 0-based index)");
+          points_table.put_int(n_name, key.second, n_doc);
           points_table.put_string("search", config.searches[s].name, "search name");
           summarize(ctx, slots, refs, s, e, points_table);
         }
@@ -131,7 +146,7 @@ CertifiedOutcome write_certified_results(const CertifiedConfig& config, const Ru
     for (const auto& [n, refs] : by_n) {
       for (std::size_t s = 0; s < S; ++s) {
         for (std::size_t e = 0; e < E; ++e) {
-          pooled_table.put_int("n", n, "keys per row (the sequence length)");
+          pooled_table.put_int(n_name, n, n_doc);
           pooled_table.put_string("search", config.searches[s].name, "search name");
           summarize(ctx, slots, refs, s, e, pooled_table);
         }
@@ -287,7 +302,13 @@ CertifiedOutcome write_certified_results(const CertifiedConfig& config, const Ru
   ResultFiles files;
   files.write(outcome.h5_path,
               [&](const fs::path& path) { write_results_h5(path, provenance, tables); });
-  if (store_source) {
+  if (causal) {
+    // Decoder stores: the main CSV per (layer, n_bucket, search, eps), layers pooled beside it.
+    outcome.points_csv_path = with_suffix(stem, "_pooled.csv");
+    files.write(outcome.csv_path, [&](const fs::path& path) { write_csv(path, outcome.points); });
+    files.write(outcome.points_csv_path,
+                [&](const fs::path& path) { write_csv(path, outcome.pooled); });
+  } else if (store_source) {
     outcome.points_csv_path = with_suffix(stem, "_points.csv");
     files.write(outcome.csv_path, [&](const fs::path& path) { write_csv(path, outcome.pooled); });
     files.write(outcome.points_csv_path,
@@ -378,12 +399,12 @@ std::string certified_summary(const CertifiedConfig& config, const CertifiedOutc
   const std::size_t rows = table.rows();
   for (std::size_t r = 0; r < rows && r < max_lines; ++r) {
     if (store_source) {
-      std::snprintf(line, sizeof line,
-                    "%-14s %5lld %6g %6lld %9.4f %8.1f %8.4f %9.4f %9.4f %6.4f\n",
-                    search[r].c_str(), static_cast<long long>(ints("n")[r]), dbl("eps")[r],
-                    static_cast<long long>(ints("rows")[r]), dbl("scored_over_n_mean")[r],
-                    dbl("kept_mean")[r], dbl("kept_over_n_mean")[r], dbl("k_over_n_mean")[r],
-                    dbl("certified_fraction")[r], dbl("certificate_valid")[r]);
+      std::snprintf(
+          line, sizeof line, "%-14s %5lld %6g %6lld %9.4f %8.1f %8.4f %9.4f %9.4f %6.4f\n",
+          search[r].c_str(), static_cast<long long>(ints(table.find("n") ? "n" : "n_bucket")[r]),
+          dbl("eps")[r], static_cast<long long>(ints("rows")[r]), dbl("scored_over_n_mean")[r],
+          dbl("kept_mean")[r], dbl("kept_over_n_mean")[r], dbl("k_over_n_mean")[r],
+          dbl("certified_fraction")[r], dbl("certificate_valid")[r]);
     } else {
       std::string params =
           "n=" + std::to_string(ints("n")[r]) + " d=" + std::to_string(ints("d")[r]);

@@ -35,22 +35,6 @@ struct StorePoint {
   std::size_t max_length = 0;
 };
 
-//! The stored query rows of a sequence a run reads: every query_stride-th counted back from the
-//! last, with at least min_n keys.
-std::vector<std::size_t> selected_query_rows(const LogitStoreInfo& info, const StoreSequence& seq,
-                                             const StoreSweepConfig& config) {
-  std::vector<std::size_t> rows;
-  const std::size_t count = seq.query_positions.size();
-  const auto stride = static_cast<std::size_t>(config.query_stride);
-  for (std::size_t r = 0; r < count; ++r) {
-    const std::size_t keys = info.causal ? seq.query_positions[r] + 1 : seq.length;
-    if ((count - 1 - r) % stride == 0 && keys >= static_cast<std::size_t>(config.min_n)) {
-      rows.push_back(r);
-    }
-  }
-  return rows;
-}
-
 class StoreRowSource final : public RowSource {
  public:
   StoreRowSource(const LogitStore& store, std::vector<std::size_t> sequences,
@@ -222,7 +206,8 @@ struct StoreRun {
     shape.offsets.push_back(0);
     std::vector<std::vector<std::size_t>> query_rows;
     for (std::size_t s : sequences) {
-      query_rows.push_back(selected_query_rows(info, info.sequences[s], config));
+      query_rows.push_back(
+          selected_query_rows(info, info.sequences[s], config.query_stride, config.min_n));
       shape.offsets.push_back(shape.offsets.back() + query_rows.back().size());
       shape.max_length = std::max(shape.max_length, info.sequences[s].length);
     }

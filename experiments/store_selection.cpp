@@ -26,4 +26,18 @@ StoreSelection select_from_store(const LogitStoreInfo& info, const std::string& 
   return selection;
 }
 
+std::vector<std::size_t> selected_query_rows(const LogitStoreInfo& info, const StoreSequence& seq,
+                                             std::int64_t query_stride, std::int64_t min_n) {
+  std::vector<std::size_t> rows;
+  const std::size_t count = seq.query_positions.size();
+  const auto stride = static_cast<std::size_t>(query_stride);
+  for (std::size_t r = 0; r < count; ++r) {
+    const std::size_t keys = info.causal ? seq.query_positions[r] + 1 : seq.length;
+    if ((count - 1 - r) % stride == 0 && keys >= static_cast<std::size_t>(min_n)) {
+      rows.push_back(r);
+    }
+  }
+  return rows;
+}
+
 }  // namespace tvk

@@ -25,4 +25,9 @@ StoreSelection select_from_store(const LogitStoreInfo& info, const std::string& 
                                  const std::vector<std::int64_t>& sequences,
                                  std::int64_t min_length, const std::string& where);
 
+//! The stored query rows of a sequence a run reads: every query_stride-th counted back from the
+//! last, with at least min_n keys (a causal row sees query_positions[r] + 1 keys).
+std::vector<std::size_t> selected_query_rows(const LogitStoreInfo& info, const StoreSequence& seq,
+                                             std::int64_t query_stride, std::int64_t min_n);
+
 }  // namespace tvk

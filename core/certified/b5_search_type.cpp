@@ -23,16 +23,23 @@ class B5SearchType final : public CertifiedSearch {
   }
 
   std::unique_ptr<KeySetSearch> start(const KeySetView& key_set) const override {
-    return std::make_unique<OnKeySet>(*key_set.cells, key_set.scale, upper_, key_set.cost);
+    return std::make_unique<OnKeySet>(*key_set.cells, key_set.scale, upper_, key_set.cost,
+                                      key_set.bytes);
   }
 
  private:
   class OnKeySet final : public KeySetSearch {
    public:
-    OnKeySet(const KeyCells& blocks, double scale, UpperBoundKind upper, CostModel cost)
-        : blocks_(blocks), scale_(scale), upper_(upper), cost_(cost) {}
+    OnKeySet(const KeyCells& blocks, double scale, UpperBoundKind upper, CostModel cost,
+             ByteModel bytes)
+        : blocks_(blocks), scale_(scale), upper_(upper), cost_(cost), bytes_(bytes) {}
     SearchResult run(const Eigen::VectorXd& query, double eps) override {
-      return b5_search(blocks_, query, scale_, eps, upper_, cost_, /*true_tau=*/false);
+      SearchResult result =
+          b5_search(blocks_, query, scale_, eps, upper_, cost_, /*true_tau=*/false);
+      result.bytes =
+          bytes_.cell_search(result.summaries_read, upper_ != UpperBoundKind::kCentroidRadius,
+                             upper_ != UpperBoundKind::kBox, result.scored, result.kept);
+      return result;
     }
 
    private:
@@ -40,6 +47,7 @@ class B5SearchType final : public CertifiedSearch {
     double scale_;
     UpperBoundKind upper_;
     CostModel cost_;
+    ByteModel bytes_;
   };
 
   CellOptions blocks_;

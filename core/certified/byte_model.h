@@ -17,6 +17,17 @@ struct ByteModel {
   double keys(std::size_t count) const { return 2.0 * static_cast<double>(count) * d; }
   //! Values read for the kept keys.
   double values(std::size_t count) const { return 2.0 * static_cast<double>(count) * dv; }
+  //! One cell summary in 16-bit numbers: the box is 2 d channels (min, max), centroid-radius
+  //! d + 1, their minimum both.
+  double cell_summary(bool box, bool centroid) const {
+    return 2.0 * static_cast<double>((box ? 2 * d : 0) + (centroid ? d + 1 : 0));
+  }
+  //! A cell search: summaries read, keys scored exactly, values kept.
+  double cell_search(std::size_t summaries, bool box, bool centroid, std::size_t scored,
+                     std::size_t kept) const {
+    return static_cast<double>(summaries) * cell_summary(box, centroid) + keys(scored) +
+           values(kept);
+  }
 };
 
 }  // namespace tvk

@@ -23,25 +23,32 @@ class DeltaKSearchType final : public CertifiedSearch {
 
   std::unique_ptr<KeySetSearch> start(const KeySetView& key_set) const override {
     return std::make_unique<OnKeySet>(DeltaKSearch(bound_, key_set.bound_options, k0_, delta_k_),
-                                      *key_set.scorer, key_set.cost);
+                                      *key_set.scorer, key_set.cost, key_set.bytes);
   }
 
  private:
   //! Δk-Search needs the whole row scored and sorted: that is part of its time.
   class OnKeySet final : public KeySetSearch {
    public:
-    OnKeySet(DeltaKSearch search, const RowScorer& scorer, CostModel cost)
-        : search_(std::move(search)), scorer_(scorer), cost_(cost), logits_(scorer.n()) {}
+    OnKeySet(DeltaKSearch search, const RowScorer& scorer, CostModel cost, ByteModel bytes)
+        : search_(std::move(search)),
+          scorer_(scorer),
+          cost_(cost),
+          bytes_(bytes),
+          logits_(scorer.n()) {}
     SearchResult run(const Eigen::VectorXd& query, double eps) override {
       scorer_.score_all(query, logits_);
       profile_.assign(logits_);
-      return search_.run(profile_, eps, cost_);
+      SearchResult result = search_.run(profile_, eps, cost_);
+      result.bytes = bytes_.keys(logits_.size()) + bytes_.values(result.kept);  // every key
+      return result;
     }
 
    private:
     DeltaKSearch search_;
     const RowScorer& scorer_;
     CostModel cost_;
+    ByteModel bytes_;
     std::vector<double> logits_;
     TailProfile profile_;
   };

@@ -29,23 +29,28 @@ class McSearchType final : public CertifiedSearch {
     options.upper_bound = upper_;
     options.cost = key_set.cost;
     options.true_tau = false;
-    return std::make_unique<OnKeySet>(*key_set.cells, key_set.scale, options);
+    return std::make_unique<OnKeySet>(*key_set.cells, key_set.scale, options, key_set.bytes);
   }
 
  private:
   class OnKeySet final : public KeySetSearch {
    public:
-    OnKeySet(const KeyCells& cells, double scale, McSearchOptions options)
-        : cells_(cells), scale_(scale), options_(options) {}
+    OnKeySet(const KeyCells& cells, double scale, McSearchOptions options, ByteModel bytes)
+        : cells_(cells), scale_(scale), options_(options), bytes_(bytes) {}
     SearchResult run(const Eigen::VectorXd& query, double eps) override {
       options_.eps = eps;
-      return mc_search(cells_, query, scale_, options_);
+      SearchResult result = mc_search(cells_, query, scale_, options_);
+      result.bytes = bytes_.cell_search(
+          result.summaries_read, options_.upper_bound != UpperBoundKind::kCentroidRadius,
+          options_.upper_bound != UpperBoundKind::kBox, result.scored, result.kept);
+      return result;
     }
 
    private:
     const KeyCells& cells_;
     double scale_;
     McSearchOptions options_;
+    ByteModel bytes_;
   };
 
   CellOptions cells_;

@@ -117,6 +117,9 @@ CertifiedStoreSource read_store_source(ConfigReader& reader) {
   source.heads = read_index_selection(reader, "heads");
   source.sequences = read_index_selection(reader, "sequences");
   source.min_length = reader.get_or<std::int64_t>("min_length", source.min_length, at_least(1));
+  source.query_stride =
+      reader.get_or<std::int64_t>("query_stride", source.query_stride, at_least(1));
+  source.min_n = reader.get_or<std::int64_t>("min_n", source.min_n, at_least(1));
   return source;
 }
 

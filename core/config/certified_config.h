@@ -36,6 +36,9 @@ struct CertifiedStoreSource {
   std::vector<std::int64_t> heads;      //!< empty = all
   std::vector<std::int64_t> sequences;  //!< empty = all
   std::int64_t min_length = 1;          //!< shorter sequences are skipped
+  //! Every query_stride-th stored query row, counted back from the last (as kind logit_store).
+  std::int64_t query_stride = 1;
+  std::int64_t min_n = 1;  //!< query rows with fewer keys are skipped (causal rows: i + 1 keys)
 };
 
 //! One synthetic family with its grid axes (a scalar in the config is a one-value axis).

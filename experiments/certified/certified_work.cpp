@@ -28,11 +28,6 @@ CertifiedWork::CertifiedWork(const CertifiedConfig& config, const RunContext& ct
     store_.emplace(LogitStore::open(config.store.store));
     const LogitStoreInfo& info = store_->info();
     store_scale_ = info.scale;
-    if (info.causal) {
-      throw InputError(config.source + ": source.store: " + config.store.store +
-                       " holds causal (decoder) rows; certified runs read non-causal stores only "
-                       "(use kind: logit_store for decoder stores)");
-    }
     const StoreSelection selection = select_from_store(
         info, config.store.store, config.store.layers, config.store.heads, config.store.sequences,
         config.store.min_length, config.source + ": source.");
@@ -43,8 +38,11 @@ CertifiedWork::CertifiedWork(const CertifiedConfig& config, const RunContext& ct
           ref.layer = static_cast<std::int64_t>(layer);
           ref.head_index = static_cast<std::int64_t>(head);
           ref.sequence = static_cast<std::int64_t>(s);
-          ref.queries = ref.n = info.sequences[s].length;
-          key_sets_.push_back(ref);
+          ref.n = info.sequences[s].length;
+          ref.rows = selected_query_rows(info, info.sequences[s], config.store.query_stride,
+                                         config.store.min_n);
+          ref.queries = ref.rows.size();
+          if (ref.queries > 0) key_sets_.push_back(ref);
         }
       }
     }
@@ -81,7 +79,7 @@ CertifiedWork::CertifiedWork(const CertifiedConfig& config, const RunContext& ct
 
 std::string CertifiedWork::fingerprint_text() const {
   std::string text =
-      "certified work items 2\nchunk_rows " + std::to_string(config_.analysis.chunk_rows);
+      "certified work items 3\nchunk_rows " + std::to_string(config_.analysis.chunk_rows);
   if (store_) text += "\n" + store_identity_text(store_->info(), config_.store.store);
   return text;
 }
@@ -126,13 +124,31 @@ std::string CertifiedWork::compute_share(std::size_t unit, const ShardSpec& shar
     std::vector<RowMeta> meta;
     if (store_) {
       const HeadVectors& head = heads[head_of[item.key_set]];
-      KeySetRunner runner(ctx_, head.k, head.v, store_scale_);
-      for (std::size_t r = item.first; r < item.first + item.count; ++r) {
-        queries.push_back(head.q.row(static_cast<Eigen::Index>(r)).transpose());
-        meta.push_back({{ks.layer, ks.head_index, ks.sequence, static_cast<std::int64_t>(r)},
-                        static_cast<std::uint32_t>(runner.n())});
+      if (head.causal) {
+        // A causal row sees its own prefix of keys: a key set of its own, as a decoder's cache
+        // at that step (its summaries are the first key_count of the full set's).
+        for (std::size_t i = item.first; i < item.first + item.count; ++i) {
+          const std::size_t r = ks.rows[i];
+          const auto m = static_cast<Eigen::Index>(head.key_count(r));
+          const Eigen::MatrixXd keys = head.k.topRows(m), values = head.v.topRows(m);
+          KeySetRunner runner(ctx_, keys, values, store_scale_, /*with_distances=*/false);
+          const std::vector<Eigen::VectorXd> query = {
+              head.q.row(static_cast<Eigen::Index>(r)).transpose()};
+          const std::vector<RowMeta> row = {{{ks.layer, ks.head_index, ks.sequence,
+                                              static_cast<std::int64_t>(head.query_positions[r])},
+                                             static_cast<std::uint32_t>(m)}};
+          runner.run(query, row, out);
+        }
+      } else {
+        KeySetRunner runner(ctx_, head.k, head.v, store_scale_);
+        for (std::size_t i = item.first; i < item.first + item.count; ++i) {
+          const std::size_t r = ks.rows[i];
+          queries.push_back(head.q.row(static_cast<Eigen::Index>(r)).transpose());
+          meta.push_back({{ks.layer, ks.head_index, ks.sequence, static_cast<std::int64_t>(r)},
+                          static_cast<std::uint32_t>(runner.n())});
+        }
+        runner.run(queries, meta, out);
       }
-      runner.run(queries, meta, out);
     } else {
       const CertifiedQkvPoint& point = points_[ks.point];
       const std::uint64_t seed = config_.qkv[point.source].seed;

@@ -31,6 +31,8 @@ struct KeySetRef {
   std::size_t key_set = 0;                               //!< qkv: key set index within its point
   std::size_t first_row = 0;  //!< qkv: the point's row index of the first query
   std::size_t queries = 0;    //!< query rows of this key set
+  //! store: the stored query rows it runs (query_stride, min_n), `queries` of them
+  std::vector<std::size_t> rows;
   std::size_t n = 0;
 };
 

@@ -6,7 +6,7 @@
 namespace tvk::certified {
 
 // A work item's slot as checkpoint bytes, field by field (no padding bytes in the file).
-constexpr std::uint64_t kItemMagic = 0x3174696b43545654ULL;  // "TVTCkit1"
+constexpr std::uint64_t kItemMagic = 0x3274696b43545654ULL;  // "TVTCkit2"
 
 std::string serialize_item(const ItemResult& item) {
   ByteWriter out;
@@ -23,7 +23,7 @@ std::string serialize_item(const ItemResult& item) {
       out.put(v);
     for (std::uint8_t v : {r.dense, r.certified, r.valid, r.output_valid})
       out.put(v);
-    for (double v : {r.bound, r.true_tau, r.cost, r.exact_error, r.certificate})
+    for (double v : {r.bound, r.true_tau, r.cost, r.exact_error, r.certificate, r.bytes_over_dense})
       out.put(v);
     out.put(r.ratios);
   }
@@ -56,7 +56,8 @@ ItemResult deserialize_item(const std::string& bytes, std::size_t rows, std::siz
       *v = in.get<std::uint32_t>();
     for (std::uint8_t* v : {&r.dense, &r.certified, &r.valid, &r.output_valid})
       *v = in.get<std::uint8_t>();
-    for (double* v : {&r.bound, &r.true_tau, &r.cost, &r.exact_error, &r.certificate})
+    for (double* v :
+         {&r.bound, &r.true_tau, &r.cost, &r.exact_error, &r.certificate, &r.bytes_over_dense})
       *v = in.get<double>();
     r.ratios = in.get<decltype(r.ratios)>();
   }

@@ -20,6 +20,7 @@ struct SearchRecord {
   std::uint8_t valid = 0;         //!< true tau <= bound <= eps
   std::uint8_t output_valid = 0;  //!< exact output error <= output certificate
   double bound = 0.0, true_tau = 0.0, cost = 0.0;
+  double bytes_over_dense = kNaN;  //!< the search's bytes / dense 16-bit K+V bytes
   double exact_error = kNaN, certificate = kNaN;
   std::array<double, kRatioCount> ratios = {kNaN, kNaN, kNaN, kNaN, kNaN};
 };

@@ -11,12 +11,15 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <limits>
+#include <optional>
 #include <span>
 #include <vector>
 
 #include "core/certified/cells.h"
 #include "core/certified/certified_search.h"
 #include "core/certified/output_certificate.h"
+#include "core/certified/quantized_output_certificate.h"
 #include "core/certified/search.h"
 #include "core/kernels/kernel_set.h"
 #include "core/numerics/vector_norms.h"
@@ -30,8 +33,10 @@ namespace tvk::certified {
 //! Runs every search on the query rows of one key set: its cells are built once.
 class KeySetRunner {
  public:
+  //! `with_distances`: precompute every pairwise value distance for the O2 ratio (n^2 d_v: off
+  //! for causal rows, whose key set is new for every row; O2 is then NaN).
   KeySetRunner(const RunContext& ctx, const Eigen::MatrixXd& keys, const Eigen::MatrixXd& values,
-               double scale)
+               double scale, bool with_distances = true)
       : ctx_(ctx),
         values_(values),
         scale_(scale),
@@ -46,16 +51,30 @@ class KeySetRunner {
     cells_.reserve(ctx.cell_options.size());
     for (const CellOptions& options : ctx.cell_options)
       cells_.emplace_back(keys, values, options);
+    codes_.reserve(ctx.quantizers.size());
+    for (const QuantizerOptions& options : ctx.quantizers)
+      codes_.push_back(QuantizedKeys::build(keys_.data(), n_, d_, options));
+    const ByteModel bytes{d_, static_cast<std::size_t>(values.cols())};
     for (const SearchPlan& plan : ctx.searches) {
       KeySetView view;
       view.cells = plan.cells ? &cells_[*plan.cells] : nullptr;
+      view.codes = plan.quantizer ? &codes_[*plan.quantizer] : nullptr;
+      view.values = &values_;
+      view.bytes = bytes;
       view.scale = scale_;
       view.scorer = &scorer_;
       view.bound_options = ctx.bound_options;
       view.cost = ctx.cost;
       searches_.push_back(plan.search->start(view));
     }
-    if (ctx.config->output_error) build_distances();
+    dense_bytes_ = bytes.dense(n_);
+    if (ctx.config->output_error && !ctx.quantizers.empty()) {
+      // int8 values with one scale per key: the quantized search's output certificate.
+      const Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor> v = values;
+      value_codes_.emplace(QuantizedKeys::build(v.data(), n_, static_cast<std::size_t>(v.cols()),
+                                                QuantizerOptions{8, 0}));
+    }
+    if (ctx.config->output_error && with_distances) build_distances();
     logits_.resize(n_);
     kept_mask_.resize(n_);
     tail_mask_.resize(static_cast<Eigen::Index>(n_));
@@ -108,7 +127,8 @@ class KeySetRunner {
       }
       for (std::size_t s = 0; s < S; ++s) {
         for (std::size_t e = 0; e < E; ++e) {
-          out.records.push_back(record(ctx_.searches[s], results_[(r * S + s) * E + e], eps[e]));
+          out.records.push_back(
+              record(ctx_.searches[s], results_[(r * S + s) * E + e], queries[r], eps[e]));
         }
       }
     }
@@ -165,7 +185,8 @@ class KeySetRunner {
     return outside / profile.total();
   }
 
-  SearchRecord record(const SearchPlan& plan, const SearchResult& result, double eps) {
+  SearchRecord record(const SearchPlan& plan, const SearchResult& result,
+                      const Eigen::VectorXd& query, double eps) {
     SearchRecord rec;
     rec.scored = static_cast<std::uint32_t>(result.scored);
     rec.summaries = static_cast<std::uint32_t>(result.summaries_read);
@@ -176,11 +197,33 @@ class KeySetRunner {
     rec.bound = result.bound;
     rec.true_tau = true_tau(result);  // also fills kept_mask_
     rec.cost = result.cost;
-    rec.valid = rec.true_tau <= rec.bound && rec.bound <= eps ? 1 : 0;
+    // An uncertified baseline has no bound (NaN): never valid, and its certificate is not
+    // counted; only its true tau against eps (violation) says how it did.
+    rec.valid = result.certified && rec.true_tau <= rec.bound && rec.bound <= eps ? 1 : 0;
+    rec.bytes_over_dense = result.bytes / dense_bytes_;
     if (!ctx_.config->output_error) return rec;
     const KeyCells* cells = plan.cells ? &cells_[*plan.cells] : nullptr;
-    const OutputCertificate oc =
-        output_certificate(result, values_, cells, logits_, /*with_diameter=*/false);
+    OutputCertificate oc = output_certificate(result, values_, cells, logits_,
+                                              /*with_diameter=*/false);
+    std::size_t covered = result.kept + result.dropped_keys.size();
+    for (std::uint32_t c : result.unvisited_cells)
+      covered += cells ? cells->cell_size(c) : 0;
+    if (!result.certified) {
+      oc.certificate = kNaN;  // a baseline certifies nothing
+    } else if (covered < n_) {
+      // Keys unscored outside any cell (the quantized search): their values are bounded from
+      // int8 value codes and their weights from the search's own logit bounds.
+      if (!plan.quantizer) {
+        oc.certificate = kInf;
+      } else {
+        upper_.resize(n_);
+        lower_.resize(n_);
+        codes_[*plan.quantizer].logit_bounds(query.data(), scale_, n_, lower_.data(),
+                                             upper_.data());
+        oc.certificate = quantized_output_bound(result, values_, *value_codes_, upper_);
+      }
+    }
+    oc.certificate_ratio = oc.exact > 0.0 ? oc.certificate / oc.exact : kNaN;
     rec.exact_error = oc.exact;
     rec.certificate = oc.certificate;
     rec.output_valid = oc.exact <= oc.certificate ? 1 : 0;
@@ -188,6 +231,7 @@ class KeySetRunner {
                   oc.generic_ratio};
     // O2 = tau · max_{i∈K, j∈T} ‖v_i − v_j‖₂ from the key set's distance matrix (the
     // library's direct loop costs |K| |T| d_v per search).
+    if (distances_.empty()) return rec;  // O2 not computed (NaN)
     double far = 0.0;
     if (result.kept < n_) {
       for (std::size_t j = 0; j < n_; ++j)
@@ -222,6 +266,10 @@ class KeySetRunner {
   std::size_t n_, d_;
   std::vector<double> keys_;  // n × d row-major, for the dense scoring
   std::vector<KeyCells> cells_;
+  std::vector<QuantizedKeys> codes_;  // per distinct quantizer of the searches
+  double dense_bytes_ = 0.0;
+  std::optional<QuantizedKeys> value_codes_;  // values' int8 codes (output certificates)
+  std::vector<double> upper_, lower_;
   Scorer scorer_{*this};
   std::vector<std::unique_ptr<KeySetSearch>> searches_;  // per search, on this key set
   std::vector<double> distances_;

@@ -27,6 +27,15 @@ RunContext make_context(const CertifiedConfig& config) {
       plan.cells = static_cast<std::size_t>(found - ctx.cell_options.begin());
       if (found == ctx.cell_options.end()) ctx.cell_options.push_back(*cells);
     }
+    if (const std::optional<QuantizerOptions> codes = spec.search->quantizer()) {
+      // Searches reading the same codes share them (built once per key set).
+      auto same = [&](const QuantizerOptions& o) {
+        return o.bits == codes->bits && o.group == codes->group;
+      };
+      const auto found = std::find_if(ctx.quantizers.begin(), ctx.quantizers.end(), same);
+      plan.quantizer = static_cast<std::size_t>(found - ctx.quantizers.begin());
+      if (found == ctx.quantizers.end()) ctx.quantizers.push_back(*codes);
+    }
     ctx.searches.push_back(plan);
   }
   return ctx;

@@ -140,7 +140,10 @@ SearchResult quantized_search(const QuantizedKeys& codes, std::size_t count,
     if (finite) {
       const double rest = suffix[visited];
       const double cheap = inflate(rest / (head + rest), n - scored.size(), n);
-      if (cheap <= eps && scored.size() >= next_full_check) {
+      // When every weight left underflowed against the fixed reference (a loose bound far
+      // above the logits), the cheap test says nothing: let the exact certificate decide.
+      const bool underflow = !(head + rest >= 0x1p-900);
+      if ((cheap <= eps || underflow) && scored.size() >= next_full_check) {
         if (try_certify()) break;
         // Rounding differences only: retry after a few more keys, not at every step.
         next_full_check = scored.size() + std::max<std::size_t>(1, scored.size() / 8);

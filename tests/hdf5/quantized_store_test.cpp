@@ -179,7 +179,8 @@ TEST(QuantizedStore, DISABLED_SmolLm2Measurement) {
                             {"int8 per key, sinks 4 + recent 64", {8, 0}, 4, 64}};
   const double eps = 0.05;
   for (const Config& config : configs) {
-    double ratio = 0.0, bytes = 0.0, scored_frac = 0.0, kept_ratio = 0.0;
+    double ratio = 0.0, bytes = 0.0, scored_frac = 0.0, kept_ratio = 0.0, scored_sum = 0.0,
+           k_eps_sum = 0.0;
     std::size_t rows = 0, valid = 0, fallback = 0;
     for_each_head(kFixtures / "smollm2_store.h5", [&](const Head& head, std::size_t, std::size_t l,
                                                       std::size_t) {
@@ -206,6 +207,8 @@ TEST(QuantizedStore, DISABLED_SmolLm2Measurement) {
         valid += tau <= result.bound && result.bound <= eps;
         fallback += result.dense_fallback;
         ratio += static_cast<double>(result.scored) / static_cast<double>(k_eps);
+        scored_sum += static_cast<double>(result.scored);
+        k_eps_sum += static_cast<double>(k_eps);
         kept_ratio += static_cast<double>(result.kept) / static_cast<double>(k_eps);
         scored_frac += static_cast<double>(result.scored) / static_cast<double>(count);
         bytes += result.bytes / options.bytes.dense(count);
@@ -214,9 +217,9 @@ TEST(QuantizedStore, DISABLED_SmolLm2Measurement) {
     const double m = rows > 0 ? static_cast<double>(rows) : 1.0;
     std::printf(
         "%-36s rows %zu  scored/k_eps %.3f  kept/k_eps %.3f  scored/n %.3f  bytes/dense %.3f  "
-        "valid %.4f  dense fallback %.4f\n",
+        "valid %.4f  dense fallback %.4f  Σscored/Σk_eps %.3f\n",
         config.name, rows, ratio / m, kept_ratio / m, scored_frac / m, bytes / m,
-        static_cast<double>(valid) / m, static_cast<double>(fallback) / m);
+        static_cast<double>(valid) / m, static_cast<double>(fallback) / m, scored_sum / k_eps_sum);
   }
 }
 

@@ -253,6 +253,30 @@ TEST(QuantizedSearch, SearchesAPrefixOfTheCodes) {
   }
 }
 
+TEST(QuantizedSearch, LooseBoundFarAboveTheRowStillStops) {
+  // int4, one scale per key: key 0 = (7e6, 0.45e6) has Δ = 1e6 and radius 0.45e6, so for
+  // q = (0, 1000) its upper bound is ~9e8 above its logit and every other weight underflows
+  // against it; once key 0 is scored (it dominates the row) the search must stop.
+  const std::size_t n = 200, d = 2;
+  std::vector<double> keys(n * d, 0.0);
+  keys[0] = 7e6;
+  keys[1] = 0.45e6;
+  for (std::size_t j = 1; j < n; ++j)
+    keys[j * d + 1] = (j % 2 ? 1.0 : -1.0) * static_cast<double>(j % 5);
+  const std::vector<double> query = {0.0, 1000.0};
+  const QuantizedKeys codes = QuantizedKeys::build(keys.data(), n, d, {4, 0});
+  RowMajorScorer scorer(keys, d, 1.0);
+  QuantizedSearchOptions options;
+  options.bytes = {d, d};
+  QuantizedSearchScratch scratch;
+  const SearchResult r =
+      tvk::quantized_search(codes, n, scorer, query.data(), 1.0, options, scratch);
+  check_result(r, scorer.all(query.data(), n), options.eps, codes, options, scorer, "loose");
+  EXPECT_EQ(r.stop, SearchStop::kCertified);
+  EXPECT_EQ(r.kept_keys.front(), 0u);
+  EXPECT_LT(r.scored, 10u);
+}
+
 TEST(QuantizedSearch, RejectsBadArguments) {
   const std::vector<double> keys = {1.0, 2.0};
   const QuantizedKeys codes = QuantizedKeys::build(keys.data(), 1, 2, {8, 0});

@@ -3,6 +3,7 @@
 #   make test     install what is missing, build, run the whole test suite (ctest)
 #   make figures  run configs/paper/*.yaml and write results/figures/*.png and .pdf
 #   make bench    build and run the benchmarks against the numpy and PyTorch baselines
+#   make bench-decode  one decode step, dense vs certified, over the full store's KV cache
 #   make llm-store  write the full SmolLM2 logit store results/stores/smollm2.h5 (minutes)
 #   make compile-check   CI: compile the whole tree with -Werror for x86-64-v4 and x86-64
 #   make test-sanitize   the whole test suite under AddressSanitizer + UBSan (build-sanitize/)
@@ -27,7 +28,7 @@ APT_PACKAGES := cmake g++ make git clang-format libeigen3-dev libboost-math-dev 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps bert-deps llm-deps llm-store bench-deps build run test test-sanitize fuzz \
-  compile-check figures bench format clean
+  compile-check figures bench bench-decode format clean
 
 all: build
 
@@ -124,6 +125,12 @@ bench-deps: deps
 
 bench: build bench-deps
 	/usr/bin/python3 bench/run_bench.py --build $(BUILD_DIR)
+
+# One decode step over the full store's KV cache (n = 8,192): tvk's dense 16-bit attention
+# against the certified int8-code step (bench/decode_bench.cpp); builds the store when missing.
+bench-decode: build
+	@[ -f $(LLM_STORE) ] || $(MAKE) llm-store
+	$(BUILD_DIR)/bench/decode_bench --store $(LLM_STORE)
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

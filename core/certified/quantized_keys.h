@@ -70,6 +70,13 @@ class QuantizedKeys {
   //! scores).
   void estimates(const double* query, double scale, std::size_t count, double* out) const;
 
+  //! The raw summaries for vectorised readers (core/certified/decode_attention.h): codes
+  //! (size() × dim(), int4 codes one per byte), scales and radii (size() × groups(), floats
+  //! holding bfloat16 values).
+  const std::int8_t* code_data() const { return codes_.data(); }
+  const float* scale_data() const { return scales_.data(); }
+  const float* radius_data() const { return radii_.data(); }
+
   //! The dequantized key k̃_j (d entries), for tests.
   std::vector<double> dequantized(std::size_t j) const;
   //! The stored radius of group g of key j, for tests.

@@ -91,6 +91,35 @@ struct KernelTable {
   //! b[j] = Σ |q_e| |c|; out holds box, a, qc, b one after the other (4 · cells).
   void (*cell_sums)(const double* q, std::size_t d, const double* lo, const double* hi,
                     const double* big, const double* centre, std::size_t cells, double* out);
+
+  // Decode-step kernels (core/certified/decode_attention.h): float lanes eight wide at every
+  // set, so the bits do not depend on the set. d is a multiple of 8.
+
+  //! out[h · count + i] = scale · Σ_c q[h · d + c] · k_c for heads h < heads and the binary16
+  //! key k of row rows[i] (i when rows is null) of keys (row-major, d per row): lane l sums
+  //! channels l, l + 8, ... in order, the lanes combined ((0 + 1) + (2 + 3)) + ((4 + 5) + (6 + 7)).
+  void (*half_logits)(const float* q, std::size_t heads, const std::uint16_t* keys,
+                      const std::uint32_t* rows, std::size_t count, std::size_t d, float scale,
+                      float* out);
+
+  //! acc[c] += Σ_i w[i] · v_c over the binary16 values v of rows rows[i] (i when null), the
+  //! sum in order of i, then added to acc.
+  void (*half_accumulate)(const float* w, const std::uint16_t* values, const std::uint32_t* rows,
+                          std::size_t count, std::size_t d, float* acc);
+
+  //! out[i] ≈ exp(in[i] − shift) in float (Cephes' expf; relative error below 1e-6; 0 below
+  //! an argument of −87): softmax weights, not part of any certificate.
+  void (*exp_floats)(const float* in, std::size_t n, float shift, float* out);
+
+  //! dots[h · count + i] = Σ_c p[h · d + c] · codes[i · d + c], exactly, for heads h < heads
+  //! (|p| <= 32767, |codes| <= 127, d <= 64: no overflow).
+  void (*code_dots)(const std::int16_t* p, std::size_t heads, const std::int8_t* codes,
+                    std::size_t count, std::size_t d, std::int32_t* dots);
+
+  //! upper[i] = scales[i] · (c · float(dots[i]) + e) + radii[i] · a in float, as written;
+  //! returns the largest upper[i] (−inf when count = 0).
+  float (*code_bounds)(const std::int32_t* dots, const float* scales, const float* radii,
+                       std::size_t count, float c, float e, float a, float* upper);
 };
 
 }  // namespace tvk::kernels

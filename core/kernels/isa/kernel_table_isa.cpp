@@ -22,6 +22,11 @@ const KernelTable kTable = {
     .channel_logits = channel_logits,
     .key_logits = key_logits,
     .cell_sums = cell_sums,
+    .half_logits = half_logits,
+    .half_accumulate = half_accumulate,
+    .exp_floats = exp_floats,
+    .code_dots = code_dots,
+    .code_bounds = code_bounds,
 };
 
 }  // namespace tvk::kernels::TVK_KERNEL_ISA

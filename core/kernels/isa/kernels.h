@@ -37,6 +37,17 @@ void key_logits(const double* query, const double* keys, std::size_t count, std:
 void cell_sums(const double* q, std::size_t d, const double* lo, const double* hi,
                const double* big, const double* centre, std::size_t cells, double* out);
 
+void half_logits(const float* q, std::size_t heads, const std::uint16_t* keys,
+                 const std::uint32_t* rows, std::size_t count, std::size_t d, float scale,
+                 float* out);
+void half_accumulate(const float* w, const std::uint16_t* values, const std::uint32_t* rows,
+                     std::size_t count, std::size_t d, float* acc);
+void exp_floats(const float* in, std::size_t n, float shift, float* out);
+void code_dots(const std::int16_t* p, std::size_t heads, const std::int8_t* codes,
+               std::size_t count, std::size_t d, std::int32_t* dots);
+float code_bounds(const std::int32_t* dots, const float* scales, const float* radii,
+                  std::size_t count, float c, float e, float a, float* upper);
+
 //! This set's table.
 extern const KernelTable kTable;
 

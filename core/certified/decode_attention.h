@@ -1,0 +1,93 @@
+#pragma once
+//! \file One decode step of attention over a 16-bit KV cache, dense and certified (THEORY §8):
+//! the kernels a decoder would run, for the decode benchmark (bench/decode_bench.cpp).
+//!
+//! A KvCache is one KV head of one layer: binary16 keys and values (what a 16-bit cache holds)
+//! and int8 key codes with a bfloat16 scale and rounding radius per key (QuantizedKeys, one
+//! scale per key), appended one key at a time. A step serves the G query heads that share the
+//! KV head (grouped-query attention).
+//!
+//! dense_decode: softmax(λ q·K) V over the first `count` keys, keys and values read once per
+//! block of keys for every head (online softmax), float arithmetic.
+//!
+//! certified_decode: per head, an upper bound U_j on every logit from the codes (exact int32
+//! dot products of the query rounded to int16 with the int8 codes), the keys bucketed by
+//! U_j on a grid of 1/64, exact scores in decreasing bucket order until the tail bound
+//!   τ̄ = Σ_R e^{U} / (Σ_S e^{s_lo} + Σ_R e^{U}) <= eps
+//! (S the scored keys, R the rest, each bucket's e^{U} taken at its upper edge), then the
+//! attention output over K = S. Every rounding is accounted for: the logits certified are the
+//! real λ q·k of the binary16 query and keys (the query's int16 rounding, the codes' radii,
+//! float evaluation of the bound and of the exact scores, the bucket edges, the double sums).
+//! ‖o − o_K‖₂ <= τ̄ · 2 max_j ‖v_j‖₂ follows (o the exact output).
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "core/certified/quantized_keys.h"
+
+namespace tvk {
+
+//! One KV head's cache.
+class KvCache {
+ public:
+  //! An empty cache of head dimension d (a multiple of 8, at most 64; std::invalid_argument
+  //! otherwise).
+  explicit KvCache(std::size_t d);
+
+  //! Appends one key and its value (d binary16 values each). Throws std::invalid_argument for
+  //! a non-finite channel (the cache and its codes are unchanged then).
+  void append(const std::uint16_t* key, const std::uint16_t* value);
+
+  std::size_t size() const { return codes_.size(); }
+  std::size_t dim() const { return d_; }
+  const std::uint16_t* keys() const { return keys_.data(); }
+  const std::uint16_t* values() const { return values_.data(); }
+  const QuantizedKeys& codes() const { return codes_; }
+  //! An upper bound on max_j ‖v_j‖₂ over the cached values.
+  double value_norm_max() const { return value_norm_max_; }
+
+ private:
+  std::size_t d_;
+  std::vector<std::uint16_t> keys_, values_;
+  QuantizedKeys codes_;
+  double value_norm_max_ = 0.0;
+};
+
+//! What certified_decode did for one head.
+struct CertifiedDecodeHead {
+  std::size_t scored = 0;       //!< keys scored exactly
+  std::size_t kept = 0;         //!< keys in K (= scored)
+  double tau_bound = 1.0;       //!< τ̄ >= the true tail mass of K, <= eps
+  double output_bound = 0.0;    //!< >= ‖o − o_K‖₂
+  double bytes = 0.0;           //!< codes + scored keys + kept values (16-bit), bytes
+  double dense_bytes = 0.0;     //!< 16-bit K and V of every key: 4 d count
+  bool dense_fallback = false;  //!< every key was scored (τ̄ = 0)
+};
+
+//! Buffers reused across steps (one per thread).
+struct DecodeScratch {
+  std::vector<float> logits, weights, upper, scores, accumulator;
+  std::vector<double> exact, exps;
+  std::vector<std::int16_t> query_codes;
+  std::vector<std::int32_t> dots;
+  std::vector<std::uint16_t> buckets;
+  std::vector<std::uint32_t> counts, order, batch;
+  std::vector<double> rest;
+};
+
+//! out[h · d + c] = Σ_j softmax(scale q_h·k)_j v_jc over keys j < count, for heads h < heads
+//! (queries: heads × d floats). Throws std::invalid_argument for count = 0 or > size().
+void dense_decode(const KvCache& cache, std::size_t count, const float* queries, std::size_t heads,
+                  float scale, float* out, DecodeScratch& scratch);
+
+//! The certified step for the same heads: out as dense_decode's, over each head's K;
+//! result[h] what it did; kept_keys, when not null, receives each head's K (heads vectors).
+//! Throws std::invalid_argument for count = 0 or > size(), eps outside
+//! (0, 1), heads > 4, or a non-finite query or scale.
+void certified_decode(const KvCache& cache, std::size_t count, const float* queries,
+                      std::size_t heads, float scale, double eps, float* out,
+                      CertifiedDecodeHead* result, DecodeScratch& scratch,
+                      std::vector<std::uint32_t>* kept_keys = nullptr);
+
+}  // namespace tvk

@@ -104,10 +104,10 @@ struct Group {
   std::vector<float> queries;  // heads × d
 };
 
-// Exact attention in double from the 16-bit values: the tail mass of `kept` and the output.
+// Exact attention in double from the 16-bit values: the tail mass outside `kept` and the output.
 struct Exact {
   double tail = 0.0;
-  std::vector<double> output, kept_output;
+  std::vector<double> output;
 };
 
 Exact exact_attention(const Group& g, std::size_t h, std::size_t n, double scale,
@@ -142,15 +142,10 @@ Exact exact_attention(const Group& g, std::size_t h, std::size_t n, double scale
   Exact e;
   e.tail = tail / total;
   e.output.assign(d, 0.0);
-  e.kept_output.assign(d, 0.0);
-  double kept_total = 0.0;
-  for (std::size_t j = 0; j < n; ++j)
-    if (in_k[j]) kept_total += w[j];
   for (std::size_t j = 0; j < n; ++j) {
     for (std::size_t c = 0; c < d; ++c) {
       const double v = tvk::from_binary16(g.cache.values()[j * d + c]);
       e.output[c] += w[j] / total * v;
-      if (in_k[j]) e.kept_output[c] += w[j] / kept_total * v;
     }
   }
   return e;
@@ -225,15 +220,9 @@ int main(int argc, char** argv) {
     tbb::enumerable_thread_specific<tvk::DecodeScratch> scratch;
     std::vector<float> dense_out(rows * d), certified_out(rows * d);
     std::vector<tvk::CertifiedDecodeHead> results(rows);
-    auto offset = [&](std::size_t gi) {  // the first output row of group gi
-      std::size_t r = 0;
-      for (std::size_t i = 0; i < gi; ++i)
-        r += groups[i].heads.size();
-      return r;
-    };
-    std::vector<std::size_t> first_row(groups.size());
-    for (std::size_t gi = 0; gi < groups.size(); ++gi)
-      first_row[gi] = offset(gi);
+    std::vector<std::size_t> first_row(groups.size());  // the first output row of each group
+    for (std::size_t gi = 1; gi < groups.size(); ++gi)
+      first_row[gi] = first_row[gi - 1] + groups[gi - 1].heads.size();
 
     auto dense_step = [&] {
       arena.execute([&] {

@@ -1,5 +1,6 @@
 #include "experiments/partial_file.h"
 
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -144,18 +145,18 @@ std::vector<const Partial*> order_partials(const std::vector<Partial>& partials)
 }
 
 void parse_shard(const std::string& text, std::size_t& index, std::size_t& count) {
-  const auto slash = text.find('/');
-  auto digits = [](const std::string& s) {
-    return !s.empty() && s.find_first_not_of("0123456789") == std::string::npos;
+  // from_chars, not stoull: digits beyond 64 bits are a usage error, not an exception.
+  auto number = [](const std::string& s, std::size_t& value) {
+    const auto [end, error] = std::from_chars(s.data(), s.data() + s.size(), value);
+    return !s.empty() && error == std::errc() && end == s.data() + s.size();
   };
+  const auto slash = text.find('/');
   const std::string left = text.substr(0, slash),
                     right = slash == std::string::npos ? "" : text.substr(slash + 1);
-  if (slash == std::string::npos || !digits(left) || !digits(right) || std::stoull(right) == 0 ||
-      std::stoull(left) >= std::stoull(right)) {
+  if (slash == std::string::npos || !number(left, index) || !number(right, count) || count == 0 ||
+      index >= count) {
     throw InputError("--shard: expected i/N with 0 <= i < N (e.g. 0/4), got '" + text + "'");
   }
-  index = std::stoull(left);
-  count = std::stoull(right);
 }
 
 }  // namespace tvk

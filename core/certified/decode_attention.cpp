@@ -20,6 +20,7 @@ constexpr std::size_t kBlock = 512;  // keys per dense block: K and V blocks sta
 // Buckets of U on a grid of 1/64 below the row's largest U; the last takes everything lower.
 constexpr std::size_t kBuckets = 2048;
 constexpr double kGrid = 64.0;
+constexpr std::uint32_t kChunk = 16;  // keys scored per gather at least (the bound checked after)
 
 // The float nearest above x (x finite, >= 0).
 float float_up(double x) {
@@ -87,7 +88,7 @@ void dense_decode(const KvCache& cache, std::size_t count, const float* queries,
   const kernels::KernelTable& k = kernels::active_kernels();
   const std::size_t d = cache.dim();
   scratch.logits.resize(heads * kBlock);
-  scratch.weights.resize(kBlock);
+  scratch.weights.resize(heads * kBlock);
   scratch.accumulator.assign(heads * d, 0.0f);
   std::vector<float> top(heads, -std::numeric_limits<float>::infinity());
   std::vector<double> total(heads, 0.0);
@@ -97,23 +98,21 @@ void dense_decode(const KvCache& cache, std::size_t count, const float* queries,
     const std::uint16_t* values = cache.values() + first * d;
     k.half_logits(queries, heads, keys, nullptr, len, d, scale, scratch.logits.data());
     for (std::size_t h = 0; h < heads; ++h) {
-      float* acc = scratch.accumulator.data() + h * d;
       const float* logits = scratch.logits.data() + h * len;
-      const float block_top = *std::max_element(logits, logits + len);
+      const float block_top = k.max_floats(logits, len);
       if (block_top > top[h]) {  // online softmax: rescale what was summed so far
         const float factor = std::isinf(top[h]) ? 0.0f : std::exp(top[h] - block_top);
+        float* acc = scratch.accumulator.data() + h * d;
         for (std::size_t c = 0; c < d; ++c)
           acc[c] *= factor;
         total[h] *= factor;
         top[h] = block_top;
       }
-      k.exp_floats(logits, len, top[h], scratch.weights.data());
-      float block_sum = 0.0f;
-      for (std::size_t i = 0; i < len; ++i)
-        block_sum += scratch.weights[i];
-      total[h] += block_sum;
-      k.half_accumulate(scratch.weights.data(), values, nullptr, len, d, acc);
+      total[h] += k.exp_floats(logits, len, top[h], scratch.weights.data() + h * len);
     }
+    // Each value block is converted once for all heads.
+    k.half_accumulate(scratch.weights.data(), heads, values, nullptr, len, d,
+                      scratch.accumulator.data());
   }
   for (std::size_t h = 0; h < heads; ++h) {
     const float inverse = static_cast<float>(1.0 / total[h]);
@@ -173,89 +172,92 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
     residual[h] = rho;
     norm1[h] = sum * (1.0 + 128.0 * kUnitDouble);  // d <= 64 double additions, rounded up
   }
-  scratch.dots.resize(heads * count);
-  k.code_dots(scratch.query_codes.data(), heads, cache.codes().code_data(), count, d,
-              scratch.dots.data());
-
-  scratch.upper.resize(count);
-  scratch.buckets.resize(count);
-  scratch.counts.resize(kBuckets);
-  scratch.rest.resize(kBuckets + 1);
-  const float* scales = cache.codes().scale_data();
-  const float* radii = cache.codes().radius_data();
+  // The bound of every key for every head (one pass over the codes), its float constants:
+  // λ q·k <= Δ_j (λΔ_q D_j + λ 127 d ρ_q) + r_j λ‖q‖₁ exactly (D_j = p·m_j, |q·k − q·k̃| <=
+  // r_j ‖q‖₁, |e_q·m_j| <= ρ_q 127 d). Computed in float as Δ_j (c D_j + e) + r_j a: the
+  // seven roundings (D_j to float, c, c D_j, + e, Δ_j, r_j a, the sum) are covered by 16 u
+  // of the magnitude Q >= |λ Δ_q D_j| in e and by 16 u in a.
+  std::array<float, 4> c{}, e{}, a{}, tops{};
   for (std::size_t h = 0; h < heads; ++h) {
-    // λ q·k <= Δ_j (λΔ_q D_j + λ 127 d ρ_q) + r_j λ‖q‖₁ exactly (D_j = p·m_j, |q·k − q·k̃| <=
-    // r_j ‖q‖₁, |e_q·m_j| <= ρ_q 127 d). Computed in float as Δ_j (c D_j + e) + r_j a: the
-    // seven roundings (D_j to float, c, c D_j, + e, Δ_j, r_j a, the sum) are covered by 16 u
-    // of the magnitude Q >= |λ Δ_q D_j| in e and by 16 u in a.
     const double q_bound = lambda * 127.0 * (norm1[h] + dd * residual[h]);
-    const float c = static_cast<float>(lambda * step[h]);
-    const float e = float_up(lambda * 127.0 * dd * residual[h] + 16.0 * kUnitFloat * q_bound);
-    const float a = float_up(lambda * norm1[h] * (1.0 + 16.0 * kUnitFloat));
+    c[h] = static_cast<float>(lambda * step[h]);
+    e[h] = float_up(lambda * 127.0 * dd * residual[h] + 16.0 * kUnitFloat * q_bound);
+    a[h] = float_up(lambda * norm1[h] * (1.0 + 16.0 * kUnitFloat));
+  }
+  scratch.upper.resize(heads * count);
+  const float* scales = cache.codes().scale_data();
+  k.code_upper(scratch.query_codes.data(), heads, cache.codes().code_data(), scales,
+               cache.codes().radius_data(), count, d, c.data(), e.data(), a.data(),
+               scratch.upper.data(), tops.data());
+
+  scratch.buckets.resize(count);
+  if (scratch.counts.size() != 2 * kBuckets) scratch.counts.assign(2 * kBuckets, 0u);
+  scratch.rest.resize(kBuckets + 1);
+  scratch.offsets.resize(kBuckets + 1);
+  scratch.candidates.resize(count + 1);
+  scratch.batch.resize(count);
+  for (std::size_t h = 0; h < heads; ++h) {
     // The exact score ŝ_j (half_logits, float) is within (d + 4) u λ Σ|q_c||k_c| <= Δ_j es of
     // λ q·k: the products are exact (11-bit by 11-bit significands), the d − 1 sums and the
     // scale multiplication round, and |k_c| <= 127 Δ_j.
     const double es = lambda * 127.0 * norm1[h] * (dd + 4.0) * kUnitFloat * 1.01;
-    const float top = k.code_bounds(scratch.dots.data() + h * count, scales, radii, count, c, e, a,
-                                    scratch.upper.data());
+    const float top = tops[h];
+    const std::uint32_t deepest =
+        k.code_buckets(scratch.upper.data() + h * count, count, top, static_cast<float>(kGrid),
+                       kBuckets - 1, scratch.buckets.data(), scratch.counts.data());
+    const std::uint32_t* counts = scratch.counts.data();
+    // rest[b] = Σ_{b' >= b} count_b' W[b'], from the bottom up (nothing below `deepest`).
+    scratch.rest[deepest + 1] = 0.0;
+    for (std::size_t b = deepest + 1; b-- > 0;)
+      scratch.rest[b] = scratch.rest[b + 1] + static_cast<double>(counts[b]) * weight[b];
 
-    std::fill(scratch.counts.begin(), scratch.counts.end(), 0u);
-    for (std::size_t j = 0; j < count; ++j) {
-      const float units = (top - scratch.upper[j]) * static_cast<float>(kGrid);
-      const auto b = static_cast<std::uint16_t>(units < static_cast<float>(kBuckets - 1)
-                                                    ? static_cast<std::size_t>(units)
-                                                    : kBuckets - 1);
-      scratch.buckets[j] = b;
-      ++scratch.counts[b];
-    }
-    // rest[b] = Σ_{b' >= b} count_b' W[b'], from the bottom up.
-    scratch.rest[kBuckets] = 0.0;
-    for (std::size_t b = kBuckets; b-- > 0;)
-      scratch.rest[b] = scratch.rest[b + 1] + static_cast<double>(scratch.counts[b]) * weight[b];
-
-    // Score whole buckets from the top; gather the keys of a range of buckets at a time
-    // (first a guess that the exact scores sit one logit below their bounds).
+    // Score whole buckets from the top, a range of buckets gathered at a time (first a guess
+    // that the exact scores sit one logit below their bounds), scored in chunks of at least
+    // kChunk keys, the bound checked after each chunk.
     double head_lo = 0.0, head_mass = 0.0;
-    std::size_t scored = 0, next = 0;  // next: the first bucket not yet scored
+    std::size_t scored = 0, next = 0;  // next: the first bucket not yet gathered
     bool certified = false;
     double tau = 1.0;
-    scratch.order.clear();
+    scratch.kept.clear();
     scratch.exact.clear();
     scratch.exps.clear();
-    std::vector<std::uint32_t> kept;
     std::size_t cut = 0;
     {
       double optimistic = 0.0;
-      while (cut + 1 < kBuckets) {
-        optimistic += static_cast<double>(scratch.counts[cut]) * weight[cut] * 0.3678;
+      while (cut < deepest) {
+        optimistic += static_cast<double>(counts[cut]) * weight[cut] * 0.3678;
         if (scratch.rest[cut + 1] <= eps * (optimistic + scratch.rest[cut + 1])) break;
         ++cut;
       }
     }
     while (!certified) {
-      // Keys of buckets [low, cut], ordered by bucket (counting sort).
-      const std::size_t low = next, width = cut + 1 - low;
-      std::vector<std::uint32_t> offsets(width + 1, 0);
+      // Keys of buckets [next, cut], ordered by bucket (a counting sort of the few selected).
+      const std::size_t low = next;
+      const std::size_t selected =
+          k.select_buckets(scratch.buckets.data(), count, static_cast<std::uint32_t>(low),
+                           static_cast<std::uint32_t>(cut), scratch.candidates.data());
+      std::uint32_t* offsets = scratch.offsets.data();
+      offsets[0] = 0;
       for (std::size_t b = low; b <= cut; ++b)
-        offsets[b - low + 1] = offsets[b - low] + scratch.counts[b];
-      scratch.batch.resize(offsets[width]);
-      {
-        std::vector<std::uint32_t> fill(offsets.begin(), offsets.end() - 1);
-        for (std::size_t j = 0; j < count; ++j) {
-          const std::size_t b = scratch.buckets[j];
-          if (b >= low && b <= cut) scratch.batch[fill[b - low]++] = static_cast<std::uint32_t>(j);
-        }
+        offsets[b - low + 1] = offsets[b - low] + counts[b];
+      for (std::size_t i = 0; i < selected; ++i) {
+        const std::uint32_t j = scratch.candidates[i];
+        scratch.batch[offsets[scratch.buckets[j] - low]++] = j;
       }
+      // offsets[i] is now the end of bucket low + i.
+      std::uint32_t begin = 0;
       for (std::size_t b = low; b <= cut && !certified; ++b) {
-        const std::uint32_t begin = offsets[b - low], end = offsets[b - low + 1];
+        const std::uint32_t end = offsets[b - low];
+        if (end - begin < kChunk && b < cut) continue;  // gather more buckets first
         if (begin < end) {
           const std::size_t len = end - begin;
           scratch.scores.resize(len);
           k.half_logits(queries + h * d, 1, cache.keys(), scratch.batch.data() + begin, len, d,
                         scale, scratch.scores.data());
           const std::size_t at = scratch.exact.size();
+          scratch.exact.resize(at + len);
           for (std::size_t i = 0; i < len; ++i)
-            scratch.exact.push_back(scratch.scores[i]);
+            scratch.exact[at + i] = scratch.scores[i];
           scratch.exps.resize(at + len);
           k.exp_shifted(scratch.exact.data() + at, len, top, scratch.exps.data() + at);
           for (std::size_t i = 0; i < len; ++i) {
@@ -266,11 +268,11 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
             const double x = scratch.exps[at + i];
             head_lo += x * std::max(0.0, 1.0 - err) * (1.0 - 0x1p-40);
             head_mass += x;
-            kept.push_back(j);
+            scratch.kept.push_back(j);
           }
           scored += len;
+          begin = end;
         }
-        next = b + 1;
         if (scored == count) {
           certified = true;
           tau = 0.0;
@@ -283,17 +285,20 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
           tau = bound;
         }
       }
-      if (!certified) cut = std::min(kBuckets - 1, cut + 128);
+      next = cut + 1;
+      if (!certified) cut = std::min<std::size_t>(deepest, cut + 128);
     }
+    std::fill(scratch.counts.begin(), scratch.counts.begin() + deepest + 1, 0u);
 
     // The output over K: weights e^{ŝ − M} normalised.
+    const std::vector<std::uint32_t>& kept = scratch.kept;
     scratch.weights.resize(kept.size());
     const double inverse = 1.0 / head_mass;
     for (std::size_t i = 0; i < kept.size(); ++i)
       scratch.weights[i] = static_cast<float>(scratch.exps[i] * inverse);
     float* o = out + h * d;
     std::fill(o, o + d, 0.0f);
-    k.half_accumulate(scratch.weights.data(), cache.values(), kept.data(), kept.size(), d, o);
+    k.half_accumulate(scratch.weights.data(), 1, cache.values(), kept.data(), kept.size(), d, o);
 
     if (kept_keys != nullptr) kept_keys[h] = kept;
     CertifiedDecodeHead& r = result[h];

@@ -70,9 +70,8 @@ struct DecodeScratch {
   std::vector<float> logits, weights, upper, scores, accumulator;
   std::vector<double> exact, exps;
   std::vector<std::int16_t> query_codes;
-  std::vector<std::int32_t> dots;
   std::vector<std::uint16_t> buckets;
-  std::vector<std::uint32_t> counts, order, batch;
+  std::vector<std::uint32_t> counts, offsets, candidates, batch, kept;
   std::vector<double> rest;
 };
 

@@ -1,6 +1,7 @@
 #include "core/config/config_checks.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "core/config/config_document.h"
 #include "core/error.h"
@@ -85,9 +86,11 @@ std::vector<std::int64_t> read_index_selection(ConfigReader& reader, std::string
     std::int64_t value = -1;
     const std::string& text = items[i];
     const bool digits = !text.empty() && text.find_first_not_of("0123456789") == std::string::npos;
-    if (digits) value = std::stoll(text);
-    if (!digits || value < 0) {
-      reader.fail_element(key, i, "expected `all` or indices >= 0, got '" + text + "'");
+    if (!digits) reader.fail_element(key, i, "expected `all` or indices >= 0, got '" + text + "'");
+    // from_chars, not stoll: an index too large for 64 bits is a config error, not an exception.
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size()) {
+      reader.fail_element(key, i, "index '" + text + "' is too large");
     }
     indices.push_back(value);
   }

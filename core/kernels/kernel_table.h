@@ -102,24 +102,38 @@ struct KernelTable {
                       const std::uint32_t* rows, std::size_t count, std::size_t d, float scale,
                       float* out);
 
-  //! acc[c] += Σ_i w[i] · v_c over the binary16 values v of rows rows[i] (i when null), the
-  //! sum in order of i, then added to acc.
-  void (*half_accumulate)(const float* w, const std::uint16_t* values, const std::uint32_t* rows,
-                          std::size_t count, std::size_t d, float* acc);
+  //! acc[h · d + c] += Σ_i w[h · count + i] · v_c for heads h < heads over the binary16 values
+  //! v of rows rows[i] (i when null): each sum in order of i, then added to acc.
+  void (*half_accumulate)(const float* w, std::size_t heads, const std::uint16_t* values,
+                          const std::uint32_t* rows, std::size_t count, std::size_t d, float* acc);
 
   //! out[i] ≈ exp(in[i] − shift) in float (Cephes' expf; relative error below 1e-6; 0 below
-  //! an argument of −87): softmax weights, not part of any certificate.
-  void (*exp_floats)(const float* in, std::size_t n, float shift, float* out);
+  //! an argument of −87): softmax weights, not part of any certificate. Returns Σ out[i]
+  //! (eight lanes, each in order of i, combined as half_logits' lanes).
+  float (*exp_floats)(const float* in, std::size_t n, float shift, float* out);
 
-  //! dots[h · count + i] = Σ_c p[h · d + c] · codes[i · d + c], exactly, for heads h < heads
-  //! (|p| <= 32767, |codes| <= 127, d <= 64: no overflow).
-  void (*code_dots)(const std::int16_t* p, std::size_t heads, const std::int8_t* codes,
-                    std::size_t count, std::size_t d, std::int32_t* dots);
+  //! The largest in[i] (−inf when n = 0).
+  float (*max_floats)(const float* in, std::size_t n);
 
-  //! upper[i] = scales[i] · (c · float(dots[i]) + e) + radii[i] · a in float, as written;
-  //! returns the largest upper[i] (−inf when count = 0).
-  float (*code_bounds)(const std::int32_t* dots, const float* scales, const float* radii,
-                       std::size_t count, float c, float e, float a, float* upper);
+  //! The code bound of every key for heads h < heads: with the exact dot product
+  //! D = Σ_c p[h · d + c] · codes[i · d + c] (|p| <= 32767, |codes| <= 127, d <= 64: no
+  //! overflow), upper[h · count + i] = scales[i] · (c[h] · float(D) + e[h]) + radii[i] · a[h]
+  //! in float, as written; tops[h] = the largest of head h's (−inf when count = 0).
+  void (*code_upper)(const std::int16_t* p, std::size_t heads, const std::int8_t* codes,
+                     const float* scales, const float* radii, std::size_t count, std::size_t d,
+                     const float* c, const float* e, const float* a, float* upper, float* tops);
+
+  //! buckets[j] = min(last, trunc((top − upper[j]) · grid)) (top >= every upper[j]) and
+  //! counts[b] = the number of keys in bucket b. counts holds 2 (last + 1) zeros on entry;
+  //! on return the first last + 1 are the counts and the rest zeros again. Returns the
+  //! deepest bucket used (0 when count = 0).
+  std::uint32_t (*code_buckets)(const float* upper, std::size_t count, float top, float grid,
+                                std::uint32_t last, std::uint16_t* buckets, std::uint32_t* counts);
+
+  //! out[0..m) = the keys j < count with low <= buckets[j] <= high, in increasing order;
+  //! returns m. out has room for count + 1.
+  std::size_t (*select_buckets)(const std::uint16_t* buckets, std::size_t count, std::uint32_t low,
+                                std::uint32_t high, std::uint32_t* out);
 };
 
 }  // namespace tvk::kernels

@@ -53,6 +53,12 @@ void half_logits_heads(const float* q, const std::uint16_t* keys, const std::uin
                        std::size_t count, std::size_t d, float scale, float* out) {
   std::size_t i = 0;
   for (; i + 2 <= count; i += 2) {
+    if (rows != nullptr && i + 10 <= count) {  // gathers: the rows of 8 keys ahead
+      __builtin_prefetch(keys + static_cast<std::size_t>(rows[i + 8]) * d);
+      __builtin_prefetch(keys + static_cast<std::size_t>(rows[i + 8]) * d + d - 8);
+      __builtin_prefetch(keys + static_cast<std::size_t>(rows[i + 9]) * d);
+      __builtin_prefetch(keys + static_cast<std::size_t>(rows[i + 9]) * d + d - 8);
+    }
     const std::uint16_t* k0 = keys + static_cast<std::size_t>(rows ? rows[i] : i) * d;
     const std::uint16_t* k1 = keys + static_cast<std::size_t>(rows ? rows[i + 1] : i + 1) * d;
     Eight s0[H] = {}, s1[H] = {};
@@ -102,30 +108,64 @@ void half_logits(const float* q, std::size_t heads, const std::uint16_t* keys,
   }
 }
 
-void half_accumulate(const float* w, const std::uint16_t* values, const std::uint32_t* rows,
-                     std::size_t count, std::size_t d, float* acc) {
-  // Channel blocks of 64 (d <= 64 in one pass) stay in registers over all rows.
-  for (std::size_t block = 0; block < d; block += 64) {
-    const std::size_t width = d - block < 64 ? d - block : 64;
-    Eight sums[8] = {};
+namespace {
+
+// acc[h][c] += Σ_i w[h][i] v_c for H heads: each value row is converted once for every head.
+// Channel blocks of 32 keep 4 H accumulators in registers; per (head, channel) the sum runs
+// in order of i, then is added to acc.
+template <int H>
+void half_accumulate_heads(const float* w, const std::uint16_t* values, const std::uint32_t* rows,
+                           std::size_t count, std::size_t d, float* acc) {
+  for (std::size_t block = 0; block < d; block += 32) {
+    const std::size_t width = d - block < 32 ? d - block : 32;
+    Eight sums[H][4] = {};
     for (std::size_t i = 0; i < count; ++i) {
+      if (rows != nullptr && i + 8 < count) {
+        const std::uint16_t* ahead = values + static_cast<std::size_t>(rows[i + 8]) * d + block;
+        __builtin_prefetch(ahead);
+        __builtin_prefetch(ahead + width - 8);
+      }
       const std::uint16_t* value =
           values + static_cast<std::size_t>(rows ? rows[i] : i) * d + block;
-      const float weight = w[i];
-      for (std::size_t c = 0; c < width; c += 8)
-        sums[c / 8] += weight * load_halves(value + c);
+      for (std::size_t c = 0; c < width; c += 8) {
+        const Eight v = load_halves(value + c);
+        for (int h = 0; h < H; ++h)
+          sums[h][c / 8] += w[static_cast<std::size_t>(h) * count + i] * v;
+      }
     }
-    for (std::size_t c = 0; c < width; c += 8) {
-      Eight a = load_floats(acc + block + c) + sums[c / 8];
-      __builtin_memcpy(acc + block + c, &a, sizeof a);
+    for (int h = 0; h < H; ++h) {
+      float* a = acc + static_cast<std::size_t>(h) * d + block;
+      for (std::size_t c = 0; c < width; c += 8) {
+        const Eight sum = load_floats(a + c) + sums[h][c / 8];
+        __builtin_memcpy(a + c, &sum, sizeof sum);
+      }
     }
   }
 }
 
-void exp_floats(const float* in, std::size_t n, float shift, float* out) {
+}  // namespace
+
+void half_accumulate(const float* w, std::size_t heads, const std::uint16_t* values,
+                     const std::uint32_t* rows, std::size_t count, std::size_t d, float* acc) {
+  switch (heads) {
+    case 1:
+      return half_accumulate_heads<1>(w, values, rows, count, d, acc);
+    case 2:
+      return half_accumulate_heads<2>(w, values, rows, count, d, acc);
+    case 3:
+      return half_accumulate_heads<3>(w, values, rows, count, d, acc);
+    case 4:
+      return half_accumulate_heads<4>(w, values, rows, count, d, acc);
+    default:
+      for (std::size_t h = 0; h < heads; ++h)
+        half_accumulate_heads<1>(w + h * count, values, rows, count, d, acc + h * d);
+  }
+}
+
+float exp_floats(const float* in, std::size_t n, float shift, float* out) {
   // Cephes' expf: x = m ln 2 + r, |r| <= ln2/2 (ln 2 in two parts), a degree-5 polynomial for
   // e^r, then 2^m from the exponent bits. Inputs below −87 give 0 (the weight of such a key is
-  // below 2^-125 of the row's largest).
+  // below 2^-125 of the row's largest). The sum: eight lanes in order of i, then lane_sum.
   auto lane_exp = [](Eight x) {
     const EightInts tiny = x < -87.0f;
     x = x > 88.0f ? Eight{} + 88.0f : x;
@@ -145,72 +185,215 @@ void exp_floats(const float* in, std::size_t n, float shift, float* out) {
     const Eight result = p * __builtin_bit_cast(Eight, exponent);
     return __builtin_bit_cast(Eight, __builtin_bit_cast(EightInts, result) & ~tiny);
   };
+  Eight sum{};
   std::size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     const Eight e = lane_exp(load_floats(in + i) - shift);
+    sum += e;
     __builtin_memcpy(out + i, &e, sizeof e);
   }
   if (i < n) {
     float buffer[8];
     for (std::size_t j = 0; j < 8; ++j)
-      buffer[j] = i + j < n ? in[i + j] : shift;
+      buffer[j] = i + j < n ? in[i + j] : -__builtin_inff();
     const Eight e = lane_exp(load_floats(buffer) - shift);
+    sum += e;
     __builtin_memcpy(buffer, &e, sizeof e);
     for (std::size_t j = 0; i + j < n; ++j)
       out[i + j] = buffer[j];
   }
+  return lane_sum(sum);
 }
 
-void code_dots(const std::int16_t* p, std::size_t heads, const std::int8_t* codes,
-               std::size_t count, std::size_t d, std::int32_t* dots) {
+float max_floats(const float* in, std::size_t n) {
+  Eight top = Eight{} - __builtin_inff();
+  std::size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const Eight v = load_floats(in + i);
+    top = v > top ? v : top;
+  }
+  float m = -__builtin_inff();
+  for (int l = 0; l < 8; ++l)
+    m = top[l] > m ? top[l] : m;
+  for (; i < n; ++i)
+    m = in[i] > m ? in[i] : m;
+  return m;
+}
+
+namespace {
+
+// The bound of one key from its exact dot product (the formula of code_upper's contract).
+[[gnu::always_inline]] inline float key_upper(std::int32_t dot, float scale, float radius, float c,
+                                              float e, float a) {
+  return scale * (c * static_cast<float>(dot) + e) + radius * a;
+}
+
+// Σ_c p[c] m[c] for one key, exactly.
+[[gnu::always_inline]] inline std::int32_t scalar_dot(const std::int16_t* p, const std::int8_t* m,
+                                                      std::size_t d) {
+  std::int32_t sum = 0;
+  for (std::size_t c = 0; c < d; ++c)
+    sum += static_cast<std::int32_t>(p[c]) * m[c];
+  return sum;
+}
+
 #if defined(__AVX2__)
-  if (d % 16 == 0 && heads <= 4) {
-    // pmaddwd: sixteen int16 products summed in pairs into eight int32 lanes (exact: |p| <=
-    // 32767, |m| <= 127, d <= 64 per the caller's check, far below 2^31); each code block is
-    // widened once for every head.
-    for (std::size_t i = 0; i < count; ++i) {
-      const std::int8_t* key = codes + i * d;
-      __m256i sum[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
-                        _mm256_setzero_si256()};
-      for (std::size_t c = 0; c < d; c += 16) {
-        const __m256i m =
-            _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(key + c)));
-        for (std::size_t h = 0; h < heads; ++h) {
-          const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + h * d + c));
-          sum[h] = _mm256_add_epi32(sum[h], _mm256_madd_epi16(q, m));
-        }
-      }
-      for (std::size_t h = 0; h < heads; ++h) {
-        const __m128i half =
-            _mm_add_epi32(_mm256_castsi256_si128(sum[h]), _mm256_extracti128_si256(sum[h], 1));
-        const __m128i pair = _mm_add_epi32(half, _mm_unpackhi_epi64(half, half));
-        dots[h * count + i] = _mm_cvtsi128_si32(pair) + _mm_extract_epi32(pair, 1);
+// Eight keys' int32 lanes (one vector per key, each to be summed) to one vector of eight sums.
+[[gnu::always_inline]] inline __m256i reduce_eight(const __m256i* s) {
+  const __m256i a = _mm256_hadd_epi32(s[0], s[1]), b = _mm256_hadd_epi32(s[2], s[3]);
+  const __m256i c = _mm256_hadd_epi32(s[4], s[5]), e = _mm256_hadd_epi32(s[6], s[7]);
+  const __m256i ab = _mm256_hadd_epi32(a, b), ce = _mm256_hadd_epi32(c, e);
+  // ab: keys 0-3 (low 128 bits: channels of the low half, high: of the high half); ce: 4-7.
+  return _mm256_add_epi32(_mm256_permute2x128_si256(ab, ce, 0x20),
+                          _mm256_permute2x128_si256(ab, ce, 0x31));
+}
+
+// The exact dots of eight keys with H queries (d a multiple of 16, or of 32 with AVX-512BW).
+template <int H>
+[[gnu::always_inline]] inline void eight_dots(const std::int16_t* p, const std::int8_t* codes,
+                                              std::size_t d, __m256i* dots) {
+  __m256i sums[H][8];
+  for (int k = 0; k < 8; ++k) {
+    const std::int8_t* key = codes + static_cast<std::size_t>(k) * d;
+#if defined(__AVX512BW__)
+    __m512i wide[H];
+    for (int h = 0; h < H; ++h)
+      wide[h] = _mm512_setzero_si512();
+    for (std::size_t c = 0; c < d; c += 32) {
+      const __m512i m =
+          _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(key + c)));
+      for (int h = 0; h < H; ++h) {
+        const __m512i q = _mm512_loadu_si512(
+            reinterpret_cast<const void*>(p + static_cast<std::size_t>(h) * d + c));
+        wide[h] = _mm512_add_epi32(wide[h], _mm512_madd_epi16(q, m));
       }
     }
-    return;
+    // The two halves added (a shuffle: GCC 12's extract intrinsic draws -Wmaybe-uninitialized).
+    using SixteenInts = std::int32_t __attribute__((vector_size(64)));
+    for (int h = 0; h < H; ++h) {
+      const auto v = __builtin_bit_cast(SixteenInts, wide[h]);
+      const EightInts lo = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
+      const EightInts hi = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+      sums[h][k] = __builtin_bit_cast(__m256i, lo + hi);
+    }
+#else
+    for (int h = 0; h < H; ++h)
+      sums[h][k] = _mm256_setzero_si256();
+    for (std::size_t c = 0; c < d; c += 16) {
+      const __m256i m =
+          _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(key + c)));
+      for (int h = 0; h < H; ++h) {
+        const __m256i q = _mm256_loadu_si256(
+            reinterpret_cast<const __m256i*>(p + static_cast<std::size_t>(h) * d + c));
+        sums[h][k] = _mm256_add_epi32(sums[h][k], _mm256_madd_epi16(q, m));
+      }
+    }
+#endif
+  }
+  for (int h = 0; h < H; ++h)
+    dots[h] = reduce_eight(sums[h]);
+}
+#endif
+
+template <int H>
+void code_upper_heads(const std::int16_t* p, const std::int8_t* codes, const float* scales,
+                      const float* radii, std::size_t count, std::size_t d, const float* c,
+                      const float* e, const float* a, float* upper, float* tops) {
+  Eight top[H];
+  for (int h = 0; h < H; ++h)
+    top[h] = Eight{} - __builtin_inff();
+  std::size_t i = 0;
+#if defined(__AVX2__)
+#if defined(__AVX512BW__)
+  const bool wide = d % 32 == 0;
+#else
+  const bool wide = d % 16 == 0;
+#endif
+  if (wide) {
+    for (; i + 8 <= count; i += 8) {
+      __m256i dots[H];
+      eight_dots<H>(p, codes + i * d, d, dots);
+      const Eight s = load_floats(scales + i), r = load_floats(radii + i);
+      for (int h = 0; h < H; ++h) {
+        const Eight dot = __builtin_convertvector(__builtin_bit_cast(EightInts, dots[h]), Eight);
+        const Eight u = s * (c[h] * dot + e[h]) + r * a[h];
+        __builtin_memcpy(upper + static_cast<std::size_t>(h) * count + i, &u, sizeof u);
+        top[h] = u > top[h] ? u : top[h];
+      }
+    }
   }
 #endif
-  for (std::size_t i = 0; i < count; ++i) {
-    const std::int8_t* key = codes + i * d;
-    for (std::size_t h = 0; h < heads; ++h) {
-      std::int32_t sum = 0;
-      for (std::size_t c = 0; c < d; ++c)
-        sum += static_cast<std::int32_t>(p[h * d + c]) * key[c];
-      dots[h * count + i] = sum;
+  for (int h = 0; h < H; ++h) {
+    float m = -__builtin_inff();
+    for (int l = 0; l < 8; ++l)
+      m = top[h][l] > m ? top[h][l] : m;
+    for (std::size_t j = i; j < count; ++j) {
+      const std::int32_t dot = scalar_dot(p + static_cast<std::size_t>(h) * d, codes + j * d, d);
+      const float u = key_upper(dot, scales[j], radii[j], c[h], e[h], a[h]);
+      upper[static_cast<std::size_t>(h) * count + j] = u;
+      m = u > m ? u : m;
     }
+    tops[h] = m;
   }
 }
 
-float code_bounds(const std::int32_t* dots, const float* scales, const float* radii,
-                  std::size_t count, float c, float e, float a, float* upper) {
-  // upper[i] = Δ_i (c D_i + e) + r_i a, elementwise; returns the largest (−inf for none).
-  float top = -__builtin_inff();
-  for (std::size_t i = 0; i < count; ++i) {
-    const float u = scales[i] * (c * static_cast<float>(dots[i]) + e) + radii[i] * a;
-    upper[i] = u;
-    top = u > top ? u : top;
+}  // namespace
+
+void code_upper(const std::int16_t* p, std::size_t heads, const std::int8_t* codes,
+                const float* scales, const float* radii, std::size_t count, std::size_t d,
+                const float* c, const float* e, const float* a, float* upper, float* tops) {
+  switch (heads) {
+    case 1:
+      return code_upper_heads<1>(p, codes, scales, radii, count, d, c, e, a, upper, tops);
+    case 2:
+      return code_upper_heads<2>(p, codes, scales, radii, count, d, c, e, a, upper, tops);
+    case 3:
+      return code_upper_heads<3>(p, codes, scales, radii, count, d, c, e, a, upper, tops);
+    case 4:
+      return code_upper_heads<4>(p, codes, scales, radii, count, d, c, e, a, upper, tops);
+    default:
+      for (std::size_t h = 0; h < heads; ++h)
+        code_upper_heads<1>(p + h * d, codes, scales, radii, count, d, c + h, e + h, a + h,
+                            upper + h * count, tops + h);
   }
-  return top;
+}
+
+std::uint32_t code_buckets(const float* upper, std::size_t count, float top, float grid,
+                           std::uint32_t last, std::uint16_t* buckets, std::uint32_t* counts) {
+  // The bucket of each key: vectorised; then the counts, in two interleaved tables so that
+  // runs of keys in one bucket do not wait on each other's increments.
+  const float limit = static_cast<float>(last);
+  std::uint32_t deepest = 0;
+  for (std::size_t j = 0; j < count; ++j) {
+    const float units = (top - upper[j]) * grid;
+    const std::uint32_t b = units < limit ? static_cast<std::uint32_t>(units) : last;
+    buckets[j] = static_cast<std::uint16_t>(b);
+    deepest = b > deepest ? b : deepest;
+  }
+  std::uint32_t* second = counts + last + 1;
+  std::size_t j = 0;
+  for (; j + 2 <= count; j += 2) {
+    ++counts[buckets[j]];
+    ++second[buckets[j + 1]];
+  }
+  if (j < count) ++counts[buckets[j]];
+  for (std::uint32_t b = 0; b <= deepest; ++b) {
+    counts[b] += second[b];
+    second[b] = 0;
+  }
+  return deepest;
+}
+
+std::size_t select_buckets(const std::uint16_t* buckets, std::size_t count, std::uint32_t low,
+                           std::uint32_t high, std::uint32_t* out) {
+  // Branch-free: every key is written, the next slot advances only for one inside [low, high].
+  const std::uint32_t width = high - low;
+  std::size_t n = 0;
+  for (std::size_t j = 0; j < count; ++j) {
+    out[n] = static_cast<std::uint32_t>(j);
+    n += static_cast<std::uint32_t>(buckets[j] - low) <= width;
+  }
+  return n;
 }
 
 }  // namespace tvk::kernels::TVK_KERNEL_ISA

@@ -25,8 +25,10 @@ const KernelTable kTable = {
     .half_logits = half_logits,
     .half_accumulate = half_accumulate,
     .exp_floats = exp_floats,
-    .code_dots = code_dots,
-    .code_bounds = code_bounds,
+    .max_floats = max_floats,
+    .code_upper = code_upper,
+    .code_buckets = code_buckets,
+    .select_buckets = select_buckets,
 };
 
 }  // namespace tvk::kernels::TVK_KERNEL_ISA

@@ -40,13 +40,17 @@ void cell_sums(const double* q, std::size_t d, const double* lo, const double* h
 void half_logits(const float* q, std::size_t heads, const std::uint16_t* keys,
                  const std::uint32_t* rows, std::size_t count, std::size_t d, float scale,
                  float* out);
-void half_accumulate(const float* w, const std::uint16_t* values, const std::uint32_t* rows,
-                     std::size_t count, std::size_t d, float* acc);
-void exp_floats(const float* in, std::size_t n, float shift, float* out);
-void code_dots(const std::int16_t* p, std::size_t heads, const std::int8_t* codes,
-               std::size_t count, std::size_t d, std::int32_t* dots);
-float code_bounds(const std::int32_t* dots, const float* scales, const float* radii,
-                  std::size_t count, float c, float e, float a, float* upper);
+void half_accumulate(const float* w, std::size_t heads, const std::uint16_t* values,
+                     const std::uint32_t* rows, std::size_t count, std::size_t d, float* acc);
+float exp_floats(const float* in, std::size_t n, float shift, float* out);
+float max_floats(const float* in, std::size_t n);
+void code_upper(const std::int16_t* p, std::size_t heads, const std::int8_t* codes,
+                const float* scales, const float* radii, std::size_t count, std::size_t d,
+                const float* c, const float* e, const float* a, float* upper, float* tops);
+std::uint32_t code_buckets(const float* upper, std::size_t count, float top, float grid,
+                           std::uint32_t last, std::uint16_t* buckets, std::uint32_t* counts);
+std::size_t select_buckets(const std::uint16_t* buckets, std::size_t count, std::uint32_t low,
+                           std::uint32_t high, std::uint32_t* out);
 
 //! This set's table.
 extern const KernelTable kTable;

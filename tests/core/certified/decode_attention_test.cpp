@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "core/kernels/kernel_set.h"
@@ -114,40 +115,143 @@ TEST(CertifiedDecode, TrueTailNeverExceedsTheBoundOnAdversarialCaches) {
 }
 
 TEST(CertifiedDecode, KernelSetsAgreeBitForBit) {
-  const std::size_t d = 64, n = 1000;
-  const KvCache cache = random_cache(n, d, 2.0, 3, false);
-  std::vector<float> q(3 * d);
-  for (std::size_t i = 0; i < q.size(); ++i)
-    q[i] = from_binary16(to_binary16(static_cast<float>(std::sin(i * 0.7)) * 3.0f));
-  const auto& generic = kernels::kernel_table(kernels::KernelSet::kGeneric);
-  std::vector<float> a(3 * n), b(3 * n);
-  std::vector<std::int16_t> p(3 * d);
-  for (std::size_t i = 0; i < p.size(); ++i)
-    p[i] = static_cast<std::int16_t>(std::lround(q[i] * 1000.0f));
-  std::vector<std::int32_t> da(3 * n), db(3 * n);
-  generic.half_logits(q.data(), 3, cache.keys(), nullptr, n, d, 0.125f, a.data());
-  generic.code_dots(p.data(), 3, cache.codes().code_data(), n, d, da.data());
-  for (const auto set : kernels::available_kernel_sets()) {
-    const auto& other = kernels::kernel_table(set);
-    other.half_logits(q.data(), 3, cache.keys(), nullptr, n, d, 0.125f, b.data());
-    other.code_dots(p.data(), 3, cache.codes().code_data(), n, d, db.data());
-    for (std::size_t i = 0; i < 3 * n; ++i) {
-      ASSERT_EQ(std::bit_cast<std::uint32_t>(a[i]), std::bit_cast<std::uint32_t>(b[i]))
-          << other.name;
-      ASSERT_EQ(da[i], db[i]) << other.name;
+  // Every head dimension the cache takes a path for (d % 32, d % 16, d % 8), counts that are
+  // not multiples of eight, one to four heads.
+  for (const std::size_t d : {8u, 16u, 48u, 64u}) {
+    for (const std::size_t heads : {1u, 3u, 4u}) {
+      const std::size_t n = 1003;
+      const KvCache cache = random_cache(n, d, 2.0, static_cast<std::uint32_t>(d), false);
+      std::vector<float> q(heads * d);
+      for (std::size_t i = 0; i < q.size(); ++i)
+        q[i] = from_binary16(to_binary16(static_cast<float>(std::sin(i * 0.7)) * 3.0f));
+      std::vector<std::int16_t> p(heads * d);
+      for (std::size_t i = 0; i < p.size(); ++i)
+        p[i] = static_cast<std::int16_t>(std::lround(q[i] * 1000.0f));
+      const float c[4] = {1e-3f, 2e-3f, 5e-4f, 1e-3f}, e[4] = {0.01f, 0.02f, 0.0f, 0.5f},
+                  a[4] = {0.1f, 0.2f, 0.3f, 0.4f};
+      const auto& generic = kernels::kernel_table(kernels::KernelSet::kGeneric);
+      // The reference of code_upper: exact integer dots, the bound's formula as written.
+      std::vector<float> want(heads * n);
+      for (std::size_t h = 0; h < heads; ++h) {
+        for (std::size_t i = 0; i < n; ++i) {
+          std::int32_t dot = 0;
+          for (std::size_t ch = 0; ch < d; ++ch)
+            dot += p[h * d + ch] * cache.codes().code_data()[i * d + ch];
+          want[h * n + i] =
+              cache.codes().scale_data()[i] * (c[h] * static_cast<float>(dot) + e[h]) +
+              cache.codes().radius_data()[i] * a[h];
+        }
+      }
+      std::vector<float> logits_a(heads * n), logits_b(heads * n);
+      generic.half_logits(q.data(), heads, cache.keys(), nullptr, n, d, 0.125f, logits_a.data());
+      for (const auto set : kernels::available_kernel_sets()) {
+        const auto& other = kernels::kernel_table(set);
+        SCOPED_TRACE(std::string(other.name) + " d=" + std::to_string(d) +
+                     " heads=" + std::to_string(heads));
+        other.half_logits(q.data(), heads, cache.keys(), nullptr, n, d, 0.125f, logits_b.data());
+        std::vector<float> upper(heads * n), tops(heads);
+        other.code_upper(p.data(), heads, cache.codes().code_data(), cache.codes().scale_data(),
+                         cache.codes().radius_data(), n, d, c, e, a, upper.data(), tops.data());
+        for (std::size_t i = 0; i < heads * n; ++i) {
+          ASSERT_EQ(std::bit_cast<std::uint32_t>(logits_a[i]),
+                    std::bit_cast<std::uint32_t>(logits_b[i]));
+          ASSERT_EQ(std::bit_cast<std::uint32_t>(upper[i]), std::bit_cast<std::uint32_t>(want[i]))
+              << i;
+        }
+        for (std::size_t h = 0; h < heads; ++h)
+          ASSERT_EQ(tops[h], *std::max_element(want.begin() + h * n, want.begin() + (h + 1) * n));
+
+        // Gathered rows give the same scores as the contiguous ones.
+        std::vector<std::uint32_t> rows;
+        for (std::uint32_t j = 0; j < n; j += 3)
+          rows.push_back(j);
+        std::vector<float> gathered(rows.size());
+        other.half_logits(q.data(), 1, cache.keys(), rows.data(), rows.size(), d, 0.125f,
+                          gathered.data());
+        for (std::size_t i = 0; i < rows.size(); ++i)
+          ASSERT_EQ(gathered[i], logits_a[rows[i]]);
+
+        // Buckets and their counts, and the selection of a bucket range.
+        std::vector<std::uint16_t> buckets(n), want_buckets(n);
+        std::vector<std::uint32_t> counts(2 * 256, 0u), want_counts(256, 0u);
+        const std::uint32_t deepest =
+            other.code_buckets(upper.data(), n, tops[0], 64.0f, 255, buckets.data(), counts.data());
+        std::uint32_t want_deepest = 0;
+        for (std::size_t j = 0; j < n; ++j) {
+          const float units = (tops[0] - upper[j]) * 64.0f;
+          want_buckets[j] = static_cast<std::uint16_t>(units < 255.0f ? units : 255.0f);
+          ++want_counts[want_buckets[j]];
+          want_deepest = std::max<std::uint32_t>(want_deepest, want_buckets[j]);
+        }
+        ASSERT_EQ(buckets, want_buckets);
+        ASSERT_EQ(deepest, want_deepest);
+        ASSERT_EQ(std::vector<std::uint32_t>(counts.begin(), counts.begin() + 256), want_counts);
+        ASSERT_TRUE(std::all_of(counts.begin() + 256, counts.end(), [](auto x) { return x == 0; }));
+        std::vector<std::uint32_t> selected(n + 1), want_selected;
+        for (std::uint32_t j = 0; j < n; ++j)
+          if (buckets[j] >= 3 && buckets[j] <= 40) want_selected.push_back(j);
+        selected.resize(other.select_buckets(buckets.data(), n, 3, 40, selected.data()));
+        ASSERT_EQ(selected, want_selected);
+
+        // Softmax weights, their sum, the block maximum and P·V for every head at once.
+        std::vector<float> ea(heads * n), eb(heads * n), acc_a(heads * d, 0.0f),
+            acc_b(heads * d, 0.0f);
+        for (std::size_t h = 0; h < heads; ++h) {
+          const float* x = logits_a.data() + h * n;
+          ASSERT_EQ(other.max_floats(x, n), *std::max_element(x, x + n));
+          const float sa = generic.exp_floats(x, n, 3.0f, ea.data() + h * n);
+          const float sb = other.exp_floats(x, n, 3.0f, eb.data() + h * n);
+          ASSERT_EQ(sa, sb);
+          double sum = 0.0;
+          for (std::size_t i = 0; i < n; ++i) {
+            ASSERT_EQ(ea[h * n + i], eb[h * n + i]);
+            ASSERT_NEAR(ea[h * n + i], std::exp(static_cast<double>(x[i]) - 3.0),
+                        1e-6 * std::exp(x[i] - 3.0) + 1e-37);
+            sum += ea[h * n + i];
+          }
+          ASSERT_NEAR(sa, sum, 1e-5 * sum);
+        }
+        generic.half_accumulate(ea.data(), heads, cache.values(), nullptr, n, d, acc_a.data());
+        other.half_accumulate(ea.data(), heads, cache.values(), nullptr, n, d, acc_b.data());
+        for (std::size_t i = 0; i < heads * d; ++i)
+          ASSERT_EQ(acc_a[i], acc_b[i]);
+        // One head at a time gives the same bits as all heads at once.
+        for (std::size_t h = 0; h < heads; ++h) {
+          std::vector<float> single(d, 0.0f);
+          other.half_accumulate(ea.data() + h * n, 1, cache.values(), nullptr, n, d, single.data());
+          for (std::size_t ch = 0; ch < d; ++ch)
+            ASSERT_EQ(single[ch], acc_a[h * d + ch]);
+        }
+      }
     }
-    std::vector<float> ea(n), eb(n), acc_a(d, 0.0f), acc_b(d, 0.0f);
-    generic.exp_floats(a.data(), n, 3.0f, ea.data());
-    other.exp_floats(a.data(), n, 3.0f, eb.data());
-    generic.half_accumulate(ea.data(), cache.values(), nullptr, n, d, acc_a.data());
-    other.half_accumulate(ea.data(), cache.values(), nullptr, n, d, acc_b.data());
-    for (std::size_t i = 0; i < n; ++i) {
-      ASSERT_EQ(ea[i], eb[i]) << other.name;
-      ASSERT_NEAR(ea[i], std::exp(static_cast<double>(a[i]) - 3.0),
-                  1e-6 * std::exp(a[i] - 3.0) + 1e-37);
+  }
+}
+
+TEST(CertifiedDecode, CertificatesHoldAtEveryHeadDimension) {
+  for (const std::size_t d : {8u, 16u, 48u}) {
+    const std::size_t n = 1500;
+    const KvCache cache = random_cache(n, d, 1.5, 11, false);
+    std::mt19937 rng(3);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::vector<float> q(2 * d);
+    for (auto& x : q)
+      x = from_binary16(to_binary16(normal(rng) * 3.0f));
+    std::vector<float> out(2 * d), dense(2 * d);
+    std::vector<CertifiedDecodeHead> res(2);
+    std::vector<std::vector<std::uint32_t>> kept(2);
+    DecodeScratch scratch;
+    certified_decode(cache, n, q.data(), 2, 0.25f, 0.05, out.data(), res.data(), scratch,
+                     kept.data());
+    dense_decode(cache, n, q.data(), 2, 0.25f, dense.data(), scratch);
+    for (std::size_t h = 0; h < 2; ++h) {
+      EXPECT_LE(exact_tail(cache, n, q.data() + h * d, 0.25f, kept[h]), res[h].tau_bound);
+      EXPECT_LE(res[h].tau_bound, 0.05);
+      EXPECT_LT(res[h].scored, n) << "d=" << d;  // these rows are peaked enough to save keys
+      double err = 0.0;
+      for (std::size_t c = 0; c < d; ++c)
+        err += std::pow(out[h * d + c] - dense[h * d + c], 2.0);
+      EXPECT_LE(std::sqrt(err), res[h].output_bound + 1e-4 * cache.value_norm_max());
     }
-    for (std::size_t c = 0; c < d; ++c)
-      ASSERT_EQ(acc_a[c], acc_b[c]) << other.name;
   }
 }
 

@@ -42,16 +42,100 @@ using EightHalves = std::uint16_t __attribute__((vector_size(16)));
   return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
 }
 
+#if defined(__AVX512F__)
+using Sixteen = float __attribute__((vector_size(64)));
+
+// _mm512_cvtph_ps through its zero-masked form: the plain intrinsic starts from
+// _mm512_undefined_ps, which GCC 12 reports as maybe-uninitialized (GCC bug 105593).
+[[gnu::always_inline]] inline __m512 cvtph_sixteen(__m256i halves) {
+  return _mm512_maskz_cvtph_ps(static_cast<__mmask16>(0xffff), halves);
+}
+
+// Two keys' eight binary16 channels as one vector: a's in lanes 0-7, b's in lanes 8-15.
+[[gnu::always_inline]] inline Sixteen load_half_pair(const std::uint16_t* a,
+                                                     const std::uint16_t* b) {
+  const __m256i both = _mm256_inserti128_si256(
+      _mm256_castsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(a))),
+      _mm_loadu_si128(reinterpret_cast<const __m128i*>(b)), 1);
+  return __builtin_bit_cast(Sixteen, cvtph_sixteen(both));
+}
+
+// Sixteen binary16 values to float, exactly.
+[[gnu::always_inline]] inline Sixteen load_sixteen_halves(const std::uint16_t* p) {
+  return __builtin_bit_cast(Sixteen,
+                            cvtph_sixteen(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p))));
+}
+
+// lane_sum of eight vectors at once: result lane m = lane_sum(v[m]), the same additions in
+// the same order ((0 + 1) + (2 + 3)) + ((4 + 5) + (6 + 7)).
+[[gnu::always_inline]] inline Eight reduce_eight_floats(const Eight* v) {
+  auto hadd = [](Eight x, Eight y) {
+    return __builtin_bit_cast(
+        Eight, _mm256_hadd_ps(__builtin_bit_cast(__m256, x), __builtin_bit_cast(__m256, y)));
+  };
+  const Eight a = hadd(v[0], v[1]), b = hadd(v[2], v[3]), c = hadd(v[4], v[5]),
+              e = hadd(v[6], v[7]);
+  const Eight ab = hadd(a, b), ce = hadd(c, e);
+  // ab: lanes 0-3 the low halves' sums of keys 0-3, lanes 4-7 their high halves'; ce: 4-7.
+  const Eight low = __builtin_shufflevector(ab, ce, 0, 1, 2, 3, 8, 9, 10, 11);
+  const Eight high = __builtin_shufflevector(ab, ce, 4, 5, 6, 7, 12, 13, 14, 15);
+  return low + high;
+}
+#endif
+
 }  // namespace
 
 namespace {
 
 // H heads, two keys at a time: 2 H independent accumulators hide the add latency, and each
-// key block is converted once for every head. Each (head, key) sum is the documented order.
+// key block is converted once for every head. Each (head, key) sum is the documented order:
+// eight lanes of channels c mod 8, each in order of c, then lane_sum.
 template <int H>
 void half_logits_heads(const float* q, const std::uint16_t* keys, const std::uint32_t* rows,
                        std::size_t count, std::size_t d, float scale, float* out) {
   std::size_t i = 0;
+#if defined(__AVX512F__)
+  // Eight keys at a time, two per 16-lane vector (key 2m in lanes 0-7, key 2m + 1 in lanes
+  // 8-15): the same eight lanes per key as below, at twice the width, and the 8 H sums
+  // reduced together (reduce_eight's order is lane_sum's).
+  for (; i + 8 <= count; i += 8) {
+    const std::uint16_t* k[8];
+    for (int m = 0; m < 8; ++m)
+      k[m] = keys + static_cast<std::size_t>(rows ? rows[i + m] : i + m) * d;
+    if (rows != nullptr && i + 16 <= count) {  // gathers: the rows of the next eight keys
+      for (int m = 8; m < 16; ++m) {
+        const std::uint16_t* ahead = keys + static_cast<std::size_t>(rows[i + m]) * d;
+        __builtin_prefetch(ahead);
+        __builtin_prefetch(ahead + d - 8);
+      }
+    }
+    Sixteen s[H][4] = {};
+    for (std::size_t c = 0; c < d; c += 8) {
+      const Sixteen a0 = load_half_pair(k[0] + c, k[1] + c),
+                    a1 = load_half_pair(k[2] + c, k[3] + c);
+      const Sixteen a2 = load_half_pair(k[4] + c, k[5] + c),
+                    a3 = load_half_pair(k[6] + c, k[7] + c);
+      for (int h = 0; h < H; ++h) {
+        const Eight q8 = load_floats(q + static_cast<std::size_t>(h) * d + c);
+        const Sixteen qh =
+            __builtin_shufflevector(q8, q8, 0, 1, 2, 3, 4, 5, 6, 7, 0, 1, 2, 3, 4, 5, 6, 7);
+        s[h][0] += qh * a0;
+        s[h][1] += qh * a1;
+        s[h][2] += qh * a2;
+        s[h][3] += qh * a3;
+      }
+    }
+    for (int h = 0; h < H; ++h) {
+      Eight halves[8];
+      for (int m = 0; m < 4; ++m) {
+        halves[2 * m] = __builtin_shufflevector(s[h][m], s[h][m], 0, 1, 2, 3, 4, 5, 6, 7);
+        halves[2 * m + 1] = __builtin_shufflevector(s[h][m], s[h][m], 8, 9, 10, 11, 12, 13, 14, 15);
+      }
+      const Eight sums = scale * reduce_eight_floats(halves);
+      __builtin_memcpy(out + static_cast<std::size_t>(h) * count + i, &sums, sizeof sums);
+    }
+  }
+#endif
   for (; i + 2 <= count; i += 2) {
     if (rows != nullptr && i + 10 <= count) {  // gathers: the rows of 8 keys ahead
       __builtin_prefetch(keys + static_cast<std::size_t>(rows[i + 8]) * d);
@@ -116,6 +200,37 @@ namespace {
 template <int H>
 void half_accumulate_heads(const float* w, const std::uint16_t* values, const std::uint32_t* rows,
                            std::size_t count, std::size_t d, float* acc) {
+#if defined(__AVX512F__)
+  // Sixteen-lane vectors: the whole row (d <= 64) in 4 H accumulators, one pass over the rows.
+  // Lanes are channels, so each sum is the same as at eight lanes.
+  if (d % 16 == 0) {
+    Sixteen sums[H][4] = {};
+    const std::size_t blocks = d / 16;
+    for (std::size_t i = 0; i < count; ++i) {
+      if (rows != nullptr && i + 8 < count) {
+        const std::uint16_t* ahead = values + static_cast<std::size_t>(rows[i + 8]) * d;
+        __builtin_prefetch(ahead);
+        __builtin_prefetch(ahead + d - 8);
+      }
+      const std::uint16_t* value = values + static_cast<std::size_t>(rows ? rows[i] : i) * d;
+      for (std::size_t b = 0; b < blocks; ++b) {
+        const Sixteen v = load_sixteen_halves(value + 16 * b);
+        for (int h = 0; h < H; ++h)
+          sums[h][b] += w[static_cast<std::size_t>(h) * count + i] * v;
+      }
+    }
+    for (int h = 0; h < H; ++h) {
+      float* a = acc + static_cast<std::size_t>(h) * d;
+      for (std::size_t b = 0; b < blocks; ++b) {
+        Sixteen sum;
+        __builtin_memcpy(&sum, a + 16 * b, sizeof sum);
+        sum += sums[h][b];
+        __builtin_memcpy(a + 16 * b, &sum, sizeof sum);
+      }
+    }
+    return;
+  }
+#endif
   for (std::size_t block = 0; block < d; block += 32) {
     const std::size_t width = d - block < 32 ? d - block : 32;
     Eight sums[H][4] = {};

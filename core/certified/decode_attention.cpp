@@ -76,6 +76,12 @@ void KvCache::append(const std::uint16_t* key, const std::uint16_t* value) {
     norm2 += v * v;
   }
   codes_.append(k.data());  // checks nothing more can fail (|k| <= 65504)
+  const std::size_t j = codes_.size() - 1;
+  if (j % 16 == 0) code_tiles_.resize(code_tiles_.size() + 16 * d_, 0);
+  const std::int8_t* m = codes_.code_data() + j * d_;
+  std::int8_t* tile = code_tiles_.data() + (j / 16) * 16 * d_ + (j % 16) * 2;
+  for (std::size_t c = 0; c < d_; ++c)
+    tile[(c / 2) * 32 + c % 2] = m[c];
   keys_.insert(keys_.end(), key, key + d_);
   values_.insert(values_.end(), value, value + d_);
   // sqrt of a sum of d exact squares' rounded sum: one relative 2^-50 covers both roundings.
@@ -186,7 +192,7 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
   }
   scratch.upper.resize(heads * count);
   const float* scales = cache.codes().scale_data();
-  k.code_upper(scratch.query_codes.data(), heads, cache.codes().code_data(), scales,
+  k.code_upper(scratch.query_codes.data(), heads, cache.code_tiles(), scales,
                cache.codes().radius_data(), count, d, c.data(), e.data(), a.data(),
                scratch.upper.data(), tops.data());
 

@@ -44,6 +44,10 @@ class KvCache {
   const std::uint16_t* keys() const { return keys_.data(); }
   const std::uint16_t* values() const { return values_.data(); }
   const QuantizedKeys& codes() const { return codes_; }
+  //! The int8 codes again, in tiles of sixteen keys for the certified step's summary pass:
+  //! code m_j[c] at (j / 16) · 16 d + (c / 2) · 32 + (j % 16) · 2 + c % 2 (a channel pair of
+  //! sixteen keys is 32 contiguous bytes); the last tile's missing keys are zeros.
+  const std::int8_t* code_tiles() const { return code_tiles_.data(); }
   //! An upper bound on max_j ‖v_j‖₂ over the cached values.
   double value_norm_max() const { return value_norm_max_; }
 
@@ -51,6 +55,7 @@ class KvCache {
   std::size_t d_;
   std::vector<std::uint16_t> keys_, values_;
   QuantizedKeys codes_;
+  std::vector<std::int8_t> code_tiles_;
   double value_norm_max_ = 0.0;
 };
 

@@ -116,10 +116,12 @@ struct KernelTable {
   float (*max_floats)(const float* in, std::size_t n);
 
   //! The code bound of every key for heads h < heads: with the exact dot product
-  //! D = Σ_c p[h · d + c] · codes[i · d + c] (|p| <= 32767, |codes| <= 127, d <= 64: no
-  //! overflow), upper[h · count + i] = scales[i] · (c[h] · float(D) + e[h]) + radii[i] · a[h]
-  //! in float, as written; tops[h] = the largest of head h's (−inf when count = 0).
-  void (*code_upper)(const std::int16_t* p, std::size_t heads, const std::int8_t* codes,
+  //! D = Σ_c p[h · d + c] · m_i[c] (|p| <= 32767, |m| <= 127, d <= 64: no overflow),
+  //! upper[h · count + i] = scales[i] · (c[h] · float(D) + e[h]) + radii[i] · a[h] in float, as
+  //! written; tops[h] = the largest of head h's (−inf when count = 0). The codes are in tiles of
+  //! sixteen keys (KvCache::code_tiles): m_i[c] = tiles[(i / 16) · 16 d + (c / 2) · 32 +
+  //! (i % 16) · 2 + c % 2], so one vector holds a channel pair of sixteen keys.
+  void (*code_upper)(const std::int16_t* p, std::size_t heads, const std::int8_t* tiles,
                      const float* scales, const float* radii, std::size_t count, std::size_t d,
                      const float* c, const float* e, const float* a, float* upper, float* tops);
 

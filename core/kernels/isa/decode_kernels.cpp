@@ -97,7 +97,7 @@ void half_logits_heads(const float* q, const std::uint16_t* keys, const std::uin
 #if defined(__AVX512F__)
   // Eight keys at a time, two per 16-lane vector (key 2m in lanes 0-7, key 2m + 1 in lanes
   // 8-15): the same eight lanes per key as below, at twice the width, and the 8 H sums
-  // reduced together (reduce_eight's order is lane_sum's).
+  // reduced together (reduce_eight_floats' order is lane_sum's).
   for (; i + 8 <= count; i += 8) {
     const std::uint16_t* k[8];
     for (int m = 0; m < 8; ++m)
@@ -343,75 +343,86 @@ namespace {
   return scale * (c * static_cast<float>(dot) + e) + radius * a;
 }
 
-// Σ_c p[c] m[c] for one key, exactly.
-[[gnu::always_inline]] inline std::int32_t scalar_dot(const std::int16_t* p, const std::int8_t* m,
-                                                      std::size_t d) {
+// Σ_c p[c] m_j[c] for key j of the tiles, exactly.
+[[gnu::always_inline]] inline std::int32_t tile_dot(const std::int16_t* p, const std::int8_t* tiles,
+                                                    std::size_t j, std::size_t d) {
+  const std::int8_t* m = tiles + (j / 16) * 16 * d + (j % 16) * 2;
   std::int32_t sum = 0;
   for (std::size_t c = 0; c < d; ++c)
-    sum += static_cast<std::int32_t>(p[c]) * m[c];
+    sum += static_cast<std::int32_t>(p[c]) * m[(c / 2) * 32 + c % 2];
   return sum;
 }
 
 #if defined(__AVX2__)
-// Eight keys' int32 lanes (one vector per key, each to be summed) to one vector of eight sums.
-[[gnu::always_inline]] inline __m256i reduce_eight(const __m256i* s) {
-  const __m256i a = _mm256_hadd_epi32(s[0], s[1]), b = _mm256_hadd_epi32(s[2], s[3]);
-  const __m256i c = _mm256_hadd_epi32(s[4], s[5]), e = _mm256_hadd_epi32(s[6], s[7]);
-  const __m256i ab = _mm256_hadd_epi32(a, b), ce = _mm256_hadd_epi32(c, e);
-  // ab: keys 0-3 (low 128 bits: channels of the low half, high: of the high half); ce: 4-7.
-  return _mm256_add_epi32(_mm256_permute2x128_si256(ab, ce, 0x20),
-                          _mm256_permute2x128_si256(ab, ce, 0x31));
-}
-
-// The exact dots of eight keys with H queries (d a multiple of 16, or of 32 with AVX-512BW).
+// The query codes of H heads as int32 pairs (p[2t] low, p[2t + 1] high): one broadcast per
+// channel pair multiplies sixteen keys' pair of codes at once (madd).
 template <int H>
-[[gnu::always_inline]] inline void eight_dots(const std::int16_t* p, const std::int8_t* codes,
-                                              std::size_t d, __m256i* dots) {
-  __m256i sums[H][8];
-  for (int k = 0; k < 8; ++k) {
-    const std::int8_t* key = codes + static_cast<std::size_t>(k) * d;
-#if defined(__AVX512BW__)
-    __m512i wide[H];
-    for (int h = 0; h < H; ++h)
-      wide[h] = _mm512_setzero_si512();
-    for (std::size_t c = 0; c < d; c += 32) {
-      const __m512i m =
-          _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(key + c)));
-      for (int h = 0; h < H; ++h) {
-        const __m512i q = _mm512_loadu_si512(
-            reinterpret_cast<const void*>(p + static_cast<std::size_t>(h) * d + c));
-        wide[h] = _mm512_add_epi32(wide[h], _mm512_madd_epi16(q, m));
-      }
-    }
-    // The two halves added (a shuffle: GCC 12's extract intrinsic draws -Wmaybe-uninitialized).
-    using SixteenInts = std::int32_t __attribute__((vector_size(64)));
+struct QueryPairs {
+  std::int32_t pair[H][32];
+  QueryPairs(const std::int16_t* p, std::size_t d) {
     for (int h = 0; h < H; ++h) {
-      const auto v = __builtin_bit_cast(SixteenInts, wide[h]);
-      const EightInts lo = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7);
-      const EightInts hi = __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
-      sums[h][k] = __builtin_bit_cast(__m256i, lo + hi);
-    }
-#else
-    for (int h = 0; h < H; ++h)
-      sums[h][k] = _mm256_setzero_si256();
-    for (std::size_t c = 0; c < d; c += 16) {
-      const __m256i m =
-          _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(key + c)));
-      for (int h = 0; h < H; ++h) {
-        const __m256i q = _mm256_loadu_si256(
-            reinterpret_cast<const __m256i*>(p + static_cast<std::size_t>(h) * d + c));
-        sums[h][k] = _mm256_add_epi32(sums[h][k], _mm256_madd_epi16(q, m));
+      for (std::size_t t = 0; t < d / 2; ++t) {
+        const auto lo = static_cast<std::uint16_t>(p[static_cast<std::size_t>(h) * d + 2 * t]);
+        const auto hi = static_cast<std::uint16_t>(p[static_cast<std::size_t>(h) * d + 2 * t + 1]);
+        pair[h][t] = static_cast<std::int32_t>(static_cast<std::uint32_t>(lo) |
+                                               (static_cast<std::uint32_t>(hi) << 16));
       }
     }
-#endif
   }
+};
+#endif
+
+#if defined(__AVX512BW__)
+// The exact dots of one tile's sixteen keys with H queries: lane k of dots[h] is key k's.
+template <int H>
+[[gnu::always_inline]] inline void tile_dots(const QueryPairs<H>& q, const std::int8_t* tile,
+                                             std::size_t d, __m512i* dots) {
   for (int h = 0; h < H; ++h)
-    dots[h] = reduce_eight(sums[h]);
+    dots[h] = _mm512_setzero_si512();
+  for (std::size_t t = 0; t < d / 2; ++t) {
+    const __m512i m =
+        _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(tile + 32 * t)));
+    for (int h = 0; h < H; ++h)
+      dots[h] = _mm512_add_epi32(dots[h], _mm512_madd_epi16(m, _mm512_set1_epi32(q.pair[h][t])));
+  }
+}
+
+// The same with VNNI's fused multiply-add of pairs (vpdpwssd), for CPUs that have it.
+template <int H>
+[[gnu::target("avx512vnni")]] void tile_dots_vnni(const QueryPairs<H>& q, const std::int8_t* tile,
+                                                  std::size_t d, __m512i* dots) {
+  for (int h = 0; h < H; ++h)
+    dots[h] = _mm512_setzero_si512();
+  for (std::size_t t = 0; t < d / 2; ++t) {
+    const __m512i m =
+        _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(tile + 32 * t)));
+    for (int h = 0; h < H; ++h)
+      dots[h] = _mm512_dpwssd_epi32(dots[h], m, _mm512_set1_epi32(q.pair[h][t]));
+  }
+}
+#elif defined(__AVX2__)
+// Eight keys of a tile (half 0: keys 0-7, half 1: keys 8-15) at a time.
+template <int H>
+[[gnu::always_inline]] inline void tile_dots(const QueryPairs<H>& q, const std::int8_t* tile,
+                                             std::size_t d, __m256i (*dots)[2]) {
+  for (int h = 0; h < H; ++h)
+    dots[h][0] = dots[h][1] = _mm256_setzero_si256();
+  for (std::size_t t = 0; t < d / 2; ++t) {
+    const __m256i m0 =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + 32 * t)));
+    const __m256i m1 =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + 32 * t + 16)));
+    for (int h = 0; h < H; ++h) {
+      const __m256i qh = _mm256_set1_epi32(q.pair[h][t]);
+      dots[h][0] = _mm256_add_epi32(dots[h][0], _mm256_madd_epi16(m0, qh));
+      dots[h][1] = _mm256_add_epi32(dots[h][1], _mm256_madd_epi16(m1, qh));
+    }
+  }
 }
 #endif
 
 template <int H>
-void code_upper_heads(const std::int16_t* p, const std::int8_t* codes, const float* scales,
+void code_upper_heads(const std::int16_t* p, const std::int8_t* tiles, const float* scales,
                       const float* radii, std::size_t count, std::size_t d, const float* c,
                       const float* e, const float* a, float* upper, float* tops) {
   Eight top[H];
@@ -419,31 +430,50 @@ void code_upper_heads(const std::int16_t* p, const std::int8_t* codes, const flo
     top[h] = Eight{} - __builtin_inff();
   std::size_t i = 0;
 #if defined(__AVX2__)
+  const QueryPairs<H> q(p, d);
+  // Eight keys' bounds of head h from their dots (the contract's formula, lane by lane).
+  auto bound = [&](int h, std::size_t at, __m256i dots) {
+    const Eight dot = __builtin_convertvector(__builtin_bit_cast(EightInts, dots), Eight);
+    const Eight u = load_floats(scales + at) * (c[h] * dot + e[h]) + load_floats(radii + at) * a[h];
+    __builtin_memcpy(upper + static_cast<std::size_t>(h) * count + at, &u, sizeof u);
+    top[h] = u > top[h] ? u : top[h];
+  };
 #if defined(__AVX512BW__)
-  const bool wide = d % 32 == 0;
-#else
-  const bool wide = d % 16 == 0;
-#endif
-  if (wide) {
-    for (; i + 8 <= count; i += 8) {
-      __m256i dots[H];
-      eight_dots<H>(p, codes + i * d, d, dots);
-      const Eight s = load_floats(scales + i), r = load_floats(radii + i);
-      for (int h = 0; h < H; ++h) {
-        const Eight dot = __builtin_convertvector(__builtin_bit_cast(EightInts, dots[h]), Eight);
-        const Eight u = s * (c[h] * dot + e[h]) + r * a[h];
-        __builtin_memcpy(upper + static_cast<std::size_t>(h) * count + i, &u, sizeof u);
-        top[h] = u > top[h] ? u : top[h];
-      }
+  static const bool vnni = __builtin_cpu_supports("avx512vnni");
+  for (; i + 16 <= count; i += 16) {
+    __m512i dots[H];
+    if (vnni) {
+      tile_dots_vnni<H>(q, tiles + i * d, d, dots);
+    } else {
+      tile_dots<H>(q, tiles + i * d, d, dots);
+    }
+    using SixteenInts = std::int32_t __attribute__((vector_size(64)));
+    for (int h = 0; h < H; ++h) {
+      const auto v = __builtin_bit_cast(SixteenInts, dots[h]);
+      bound(h, i,
+            __builtin_bit_cast(__m256i, __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7)));
+      bound(
+          h, i + 8,
+          __builtin_bit_cast(__m256i, __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15)));
     }
   }
+#else
+  for (; i + 16 <= count; i += 16) {
+    __m256i dots[H][2];
+    tile_dots<H>(q, tiles + i * d, d, dots);
+    for (int h = 0; h < H; ++h) {
+      bound(h, i, dots[h][0]);
+      bound(h, i + 8, dots[h][1]);
+    }
+  }
+#endif
 #endif
   for (int h = 0; h < H; ++h) {
     float m = -__builtin_inff();
     for (int l = 0; l < 8; ++l)
       m = top[h][l] > m ? top[h][l] : m;
     for (std::size_t j = i; j < count; ++j) {
-      const std::int32_t dot = scalar_dot(p + static_cast<std::size_t>(h) * d, codes + j * d, d);
+      const std::int32_t dot = tile_dot(p + static_cast<std::size_t>(h) * d, tiles, j, d);
       const float u = key_upper(dot, scales[j], radii[j], c[h], e[h], a[h]);
       upper[static_cast<std::size_t>(h) * count + j] = u;
       m = u > m ? u : m;
@@ -454,21 +484,21 @@ void code_upper_heads(const std::int16_t* p, const std::int8_t* codes, const flo
 
 }  // namespace
 
-void code_upper(const std::int16_t* p, std::size_t heads, const std::int8_t* codes,
+void code_upper(const std::int16_t* p, std::size_t heads, const std::int8_t* tiles,
                 const float* scales, const float* radii, std::size_t count, std::size_t d,
                 const float* c, const float* e, const float* a, float* upper, float* tops) {
   switch (heads) {
     case 1:
-      return code_upper_heads<1>(p, codes, scales, radii, count, d, c, e, a, upper, tops);
+      return code_upper_heads<1>(p, tiles, scales, radii, count, d, c, e, a, upper, tops);
     case 2:
-      return code_upper_heads<2>(p, codes, scales, radii, count, d, c, e, a, upper, tops);
+      return code_upper_heads<2>(p, tiles, scales, radii, count, d, c, e, a, upper, tops);
     case 3:
-      return code_upper_heads<3>(p, codes, scales, radii, count, d, c, e, a, upper, tops);
+      return code_upper_heads<3>(p, tiles, scales, radii, count, d, c, e, a, upper, tops);
     case 4:
-      return code_upper_heads<4>(p, codes, scales, radii, count, d, c, e, a, upper, tops);
+      return code_upper_heads<4>(p, tiles, scales, radii, count, d, c, e, a, upper, tops);
     default:
       for (std::size_t h = 0; h < heads; ++h)
-        code_upper_heads<1>(p + h * d, codes, scales, radii, count, d, c + h, e + h, a + h,
+        code_upper_heads<1>(p + h * d, tiles, scales, radii, count, d, c + h, e + h, a + h,
                             upper + h * count, tops + h);
   }
 }

@@ -44,7 +44,7 @@ void half_accumulate(const float* w, std::size_t heads, const std::uint16_t* val
                      const std::uint32_t* rows, std::size_t count, std::size_t d, float* acc);
 float exp_floats(const float* in, std::size_t n, float shift, float* out);
 float max_floats(const float* in, std::size_t n);
-void code_upper(const std::int16_t* p, std::size_t heads, const std::int8_t* codes,
+void code_upper(const std::int16_t* p, std::size_t heads, const std::int8_t* tiles,
                 const float* scales, const float* radii, std::size_t count, std::size_t d,
                 const float* c, const float* e, const float* a, float* upper, float* tops);
 std::uint32_t code_buckets(const float* upper, std::size_t count, float top, float grid,

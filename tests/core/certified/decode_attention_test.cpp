@@ -150,7 +150,7 @@ TEST(CertifiedDecode, KernelSetsAgreeBitForBit) {
                      " heads=" + std::to_string(heads));
         other.half_logits(q.data(), heads, cache.keys(), nullptr, n, d, 0.125f, logits_b.data());
         std::vector<float> upper(heads * n), tops(heads);
-        other.code_upper(p.data(), heads, cache.codes().code_data(), cache.codes().scale_data(),
+        other.code_upper(p.data(), heads, cache.code_tiles(), cache.codes().scale_data(),
                          cache.codes().radius_data(), n, d, c, e, a, upper.data(), tops.data());
         for (std::size_t i = 0; i < heads * n; ++i) {
           ASSERT_EQ(std::bit_cast<std::uint32_t>(logits_a[i]),

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -46,6 +47,25 @@ double inflate(double raw, std::size_t n) {
   const double rel = (16.0 * (static_cast<double>(n) + 8.0) + 2048.0) * kUnitDouble;
   return std::min(1.0, raw * (1.0 + rel));
 }
+
+// Adds the time since the last mark to a phase of scratch.phase_seconds (when timing).
+class PhaseClock {
+ public:
+  explicit PhaseClock(DecodeScratch& scratch) : scratch_(scratch) {
+    if (scratch_.time_phases) last_ = std::chrono::steady_clock::now();
+  }
+  void mark(DecodePhase phase) {
+    if (!scratch_.time_phases) return;
+    const auto now = std::chrono::steady_clock::now();
+    scratch_.phase_seconds[static_cast<std::size_t>(phase)] +=
+        std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+  }
+
+ private:
+  DecodeScratch& scratch_;
+  std::chrono::steady_clock::time_point last_{};
+};
 
 void check_count(const KvCache& cache, std::size_t count, const char* what) {
   if (count == 0 || count > cache.size()) {
@@ -143,6 +163,7 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
   if (!(scale > 0.0f) || !std::isfinite(scale)) {
     throw std::invalid_argument("certified_decode: scale must be finite and > 0");
   }
+  PhaseClock clock(scratch);
   const kernels::KernelTable& k = kernels::active_kernels();
   const std::size_t d = cache.dim();
   const double lambda = scale;
@@ -195,6 +216,7 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
   k.code_upper(scratch.query_codes.data(), heads, cache.code_tiles(), scales,
                cache.codes().radius_data(), count, d, c.data(), e.data(), a.data(),
                scratch.upper.data(), tops.data());
+  clock.mark(DecodePhase::kSummary);
 
   scratch.buckets.resize(count);
   if (scratch.counts.size() != 2 * kBuckets) scratch.counts.assign(2 * kBuckets, 0u);
@@ -250,6 +272,7 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
         const std::uint32_t j = scratch.candidates[i];
         scratch.batch[offsets[scratch.buckets[j] - low]++] = j;
       }
+      clock.mark(DecodePhase::kSelection);
       // offsets[i] is now the end of bucket low + i.
       std::uint32_t begin = 0;
       for (std::size_t b = low; b <= cut && !certified; ++b) {
@@ -291,6 +314,7 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
           tau = bound;
         }
       }
+      clock.mark(DecodePhase::kExact);
       next = cut + 1;
       if (!certified) cut = std::min<std::size_t>(deepest, cut + 128);
     }
@@ -306,6 +330,7 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
     std::fill(o, o + d, 0.0f);
     k.half_accumulate(scratch.weights.data(), 1, cache.values(), kept.data(), kept.size(), d, o);
 
+    clock.mark(DecodePhase::kValues);
     if (kept_keys != nullptr) kept_keys[h] = kept;
     CertifiedDecodeHead& r = result[h];
     r.scored = scored;

@@ -20,6 +20,7 @@
 //! float evaluation of the bound and of the exact scores, the bucket edges, the double sums).
 //! ‖o − o_K‖₂ <= τ̄ · 2 max_j ‖v_j‖₂ follows (o the exact output).
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -70,8 +71,14 @@ struct CertifiedDecodeHead {
   bool dense_fallback = false;  //!< every key was scored (τ̄ = 0)
 };
 
+//! The certified step's phases, for the benchmark's breakdown.
+enum class DecodePhase { kSummary, kSelection, kExact, kValues, kCount };
+
 //! Buffers reused across steps (one per thread).
 struct DecodeScratch {
+  //! When set, certified_decode adds each phase's wall time (seconds) to phase_seconds.
+  bool time_phases = false;
+  std::array<double, static_cast<std::size_t>(DecodePhase::kCount)> phase_seconds{};
   std::vector<float> logits, weights, upper, scores, accumulator;
   std::vector<double> exact, exps;
   std::vector<std::int16_t> query_codes;

@@ -19,7 +19,7 @@ namespace {
 constexpr double kUnitRoundoff = 0x1p-53;
 
 // The slack of mc_search's certificate (core/certified/search.cpp, inflate()): a relative
-// (16 (n + 8) + 2048) u and 2^-1073 per dropped key for underflowed weights.
+// (16 (n + 8) + 2048) u and 2^-1073 per dropped key for underflowed weights (THEORY §11).
 double rounded_up(double tau, std::size_t outside, std::size_t n) {
   if (outside == 0) return 0.0;
   const double rel = (16.0 * (static_cast<double>(n) + 8.0) + 2048.0) * kUnitRoundoff;

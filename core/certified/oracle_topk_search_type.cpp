@@ -1,4 +1,4 @@
-// Search type "oracle_topk": the exact k_eps of THEORY §4/§8 (the smallest k whose true tail mass
+// Search type "oracle_topk": the exact k_eps of THEORY §1/§8 (the smallest k whose true tail mass
 // is <= eps), which needs every score. Certified: the bound is the exact tau_k of the fully
 // scored row, rounded up (as MC-Search rounds its certificate) so that it also covers the tail
 // mass another routine recomputes, and capped at eps (tau_k <= eps by the choice of k).

@@ -1,6 +1,6 @@
 #pragma once
-//! \file Provenance of a results file (root attributes, DESIGN.md "Results files"): format
-//! version, tvk version, git commit and dirty flag, resolved config, command line, seed,
+//! \file Provenance of a results file (root attributes; results/README.md "Root attributes"):
+//! format version, tvk version, git commit and dirty flag, resolved config, command line, seed,
 //! threads, UTC time and library versions.
 
 #include <cstddef>

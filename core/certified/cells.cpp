@@ -18,8 +18,8 @@ namespace {
 constexpr double kUnitRoundoff = 0x1p-53;  // u: round-to-nearest relative error of one operation
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// Relative margin for a bound computed from d-term dot products (see upper_bounds()): rigorous
-// 4 (d + 8) u, plus the 1e-12 floor of the design brief as a safety belt.
+// Relative margin for a bound computed from d-term dot products (see upper_bounds(); THEORY §10):
+// rigorous 4 (d + 8) u, plus a 1e-12 relative floor kept as a safety belt.
 double relative_margin(std::size_t d) {
   return 4.0 * (static_cast<double>(d) + 8.0) * kUnitRoundoff + 1e-12;
 }

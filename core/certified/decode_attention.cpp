@@ -31,7 +31,8 @@ float float_up(double x) {
 }
 
 // W[b] >= e^{−b/64 + 4e−6}: the weight of bucket b's upper edge relative to the row's largest
-// U (the 4e−6 covers the float rounding of (M − U) 64, at most 32 2^-24 logit units).
+// U (the 4e−6 covers the float rounding of (M − U) 64, at most 32 2^-24 logit units; THEORY
+// §14.3).
 const std::array<double, kBuckets>& bucket_weights() {
   static const std::array<double, kBuckets> table = [] {
     std::array<double, kBuckets> w{};
@@ -42,7 +43,8 @@ const std::array<double, kBuckets>& bucket_weights() {
   return table;
 }
 
-// The outward rounding of the double sums of a certificate over n keys (as quantized_search).
+// The outward rounding of the double sums of a certificate over n keys (as quantized_search;
+// THEORY §11, §14.5: no underflow term is needed here).
 double inflate(double raw, std::size_t n) {
   const double rel = (16.0 * (static_cast<double>(n) + 8.0) + 2048.0) * kUnitDouble;
   return std::min(1.0, raw * (1.0 + rel));
@@ -104,7 +106,8 @@ void KvCache::append(const std::uint16_t* key, const std::uint16_t* value) {
     tile[(c / 2) * 32 + c % 2] = m[c];
   keys_.insert(keys_.end(), key, key + d_);
   values_.insert(values_.end(), value, value + d_);
-  // sqrt of a sum of d exact squares' rounded sum: one relative 2^-50 covers both roundings.
+  // sqrt of a sum of d exact squares' rounded sum: d − 1 additions (<= 63 u) and the sqrt, well
+  // inside 2^-40 (THEORY §14.6).
   value_norm_max_ = std::max(value_norm_max_, std::sqrt(norm2) * (1.0 + 0x1p-40));
 }
 
@@ -203,7 +206,7 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
   // λ q·k <= Δ_j (λΔ_q D_j + λ 127 d ρ_q) + r_j λ‖q‖₁ exactly (D_j = p·m_j, |q·k − q·k̃| <=
   // r_j ‖q‖₁, |e_q·m_j| <= ρ_q 127 d). Computed in float as Δ_j (c D_j + e) + r_j a: the
   // seven roundings (D_j to float, c, c D_j, + e, Δ_j, r_j a, the sum) are covered by 16 u
-  // of the magnitude Q >= |λ Δ_q D_j| in e and by 16 u in a.
+  // of the magnitude Q >= |λ Δ_q D_j| in e and by 16 u in a (THEORY §14.2).
   std::array<float, 4> c{}, e{}, a{}, tops{};
   for (std::size_t h = 0; h < heads; ++h) {
     const double q_bound = lambda * 127.0 * (norm1[h] + dd * residual[h]);
@@ -226,8 +229,8 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
   scratch.batch.resize(count);
   for (std::size_t h = 0; h < heads; ++h) {
     // The exact score ŝ_j (half_logits, float) is within (d + 4) u λ Σ|q_c||k_c| <= Δ_j es of
-    // λ q·k: the products are exact (11-bit by 11-bit significands), the d − 1 sums and the
-    // scale multiplication round, and |k_c| <= 127 Δ_j.
+    // λ q·k: at most d/8 + 4 <= d + 4 roundings on any product's path (the product itself only
+    // when the query is not binary16), and |k_c| <= 127 Δ_j (THEORY §14.4).
     const double es = lambda * 127.0 * norm1[h] * (dd + 4.0) * kUnitFloat * 1.01;
     const float top = tops[h];
     const std::uint32_t deepest =
@@ -240,8 +243,8 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
       scratch.rest[b] = scratch.rest[b + 1] + static_cast<double>(counts[b]) * weight[b];
 
     // Score whole buckets from the top, a range of buckets gathered at a time (first a guess
-    // that the exact scores sit one logit below their bounds), scored in chunks of at least
-    // kChunk keys, the bound checked after each chunk.
+    // that the exact scores sit one logit below their bounds: 0.3678 ≈ e^-1), scored in chunks
+    // of at least kChunk keys, the bound checked after each chunk.
     double head_lo = 0.0, head_mass = 0.0;
     std::size_t scored = 0, next = 0;  // next: the first bucket not yet gathered
     bool certified = false;
@@ -336,6 +339,8 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
     r.scored = scored;
     r.kept = kept.size();
     r.tau_bound = tau;
+    // The truncation alone (O5 with τ̄); the float arithmetic of `o` is not covered (THEORY §14.6,
+    // §14.7 derives the bound that covers it).
     r.output_bound = tau * 2.0 * cache.value_norm_max() * (1.0 + 0x1p-40);
     r.dense_fallback = scored == count;
     r.bytes = static_cast<double>(count) * cache.codes().bytes_per_key() +

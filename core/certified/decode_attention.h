@@ -16,9 +16,10 @@
 //!   τ̄ = Σ_R e^{U} / (Σ_S e^{s_lo} + Σ_R e^{U}) <= eps
 //! (S the scored keys, R the rest, each bucket's e^{U} taken at its upper edge), then the
 //! attention output over K = S. Every rounding is accounted for: the logits certified are the
-//! real λ q·k of the binary16 query and keys (the query's int16 rounding, the codes' radii,
+//! real λ q·k of the float query and binary16 keys (the query's int16 rounding, the codes' radii,
 //! float evaluation of the bound and of the exact scores, the bucket edges, the double sums).
-//! ‖o − o_K‖₂ <= τ̄ · 2 max_j ‖v_j‖₂ follows (o the exact output).
+//! ‖o − o_K‖₂ <= τ̄ · 2 max_j ‖v_j‖₂ follows (o, o_K exact attention over all keys and over K);
+//! the float arithmetic of the returned output is not covered (derivations: THEORY §14).
 
 #include <array>
 #include <cstddef>

@@ -1,4 +1,4 @@
-// Search type "oracle_topk": the exact k_eps of THEORY §4/§8 (the smallest k whose true tail mass
+// Search type "oracle_topk": the exact k_eps of THEORY §1/§8 (the smallest k whose true tail mass
 // is <= eps), which needs every score. Certified: the bound is the exact tau_k of the fully
 // scored row, rounded up (as MC-Search rounds its certificate) so that it also covers the tail
 // mass another routine recomputes, and capped at eps (tau_k <= eps by the choice of k).
@@ -19,7 +19,7 @@ namespace {
 constexpr double kUnitRoundoff = 0x1p-53;
 
 // The slack of mc_search's certificate (core/certified/search.cpp, inflate()): a relative
-// (16 (n + 8) + 2048) u and 2^-1073 per dropped key for underflowed weights.
+// (16 (n + 8) + 2048) u and 2^-1073 per dropped key for underflowed weights (THEORY §11).
 double rounded_up(double tau, std::size_t outside, std::size_t n) {
   if (outside == 0) return 0.0;
   const double rel = (16.0 * (static_cast<double>(n) + 8.0) + 2048.0) * kUnitRoundoff;

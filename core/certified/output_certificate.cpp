@@ -93,7 +93,8 @@ double tail_radius_bound_around(const SearchResult& selection, const Eigen::Matr
   }
   // Rounding: each computed distance is within (dv + 6) u of the distance to the computed mean
   // (relative), and the computed mean is within 4 (|K| + 8) u sqrt(dv) max_{K,c} |v_ic| of the
-  // exact μ_K (a weighted mean of |K| terms with weights exact to 2 u).
+  // exact μ_K (a weighted mean of |K| terms; the top weight is exactly 1, which bounds the exp
+  // arguments' rounding: THEORY §13).
   double kept_max = 0.0;
   for (std::uint32_t i : selection.kept_keys)
     kept_max = std::max(kept_max, values.row(i).cwiseAbs().maxCoeff());

@@ -131,7 +131,7 @@ void QuantizedKeys::logit_bounds(const double* query, double scale, std::size_t 
 // the computed interval, the final λ products and sums included, is at most
 // 4 γ_{2d+8} λ (A + R) + the underflow term. The slack used is four times that (two for the
 // safety factor of the exact score, two for the bound's own arithmetic), and the two ends are
-// then moved outward by one ulp.
+// then moved outward by one ulp (THEORY §12).
 void QuantizedKeys::logit_bounds(const double* query, double scale, std::size_t first,
                                  std::size_t last, double* lo, double* hi) const {
   if (first > last || last > n_) {

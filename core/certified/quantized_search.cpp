@@ -17,7 +17,7 @@ constexpr double kUnitRoundoff = 0x1p-53;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 // The same outward rounding as search.cpp's mc_certificate (so the k chosen here is normally
-// the one mc_certificate confirms).
+// the one mc_certificate confirms); THEORY §11.
 double inflate(double raw, std::size_t outside, std::size_t n) {
   if (outside == 0) return 0.0;
   const double rel = (16.0 * (static_cast<double>(n) + 8.0) + 2048.0) * kUnitRoundoff;

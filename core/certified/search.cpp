@@ -27,11 +27,12 @@ void check_eps(double eps, const char* who) {
 // and also the tail mass another routine computes (TailProfile::tau, kept_set_tau). Every term
 // is a positive exp(x) of a rounded difference x = s − ref: the argument's rounding (|x| u, and
 // |x| <= 745 for any term that does not underflow) moves the result by a relative 746 u at most,
-// the exp itself by 4 ulp at most (glibc < 1 ulp, libmvec in TailProfile < 4 ulp), and sums of at
-// most n terms add (n + 4) u; so each side is within (2n + 760) u, and 16 (n + 8) u + 2048 u
-// covers both with room. Terms that underflow (weights below 2^-1074 relative to a denominator
-// >= 1) are covered by 2^-1073 per key outside K. Nothing is added when K holds every key: the
-// bound is then 0.
+// the exp itself by 1 ulp at most (tvk's elementary::exp here and in TailProfile), and sums of at
+// most n terms add (n + 4) u; each denominator holds a term exp(0) = 1 exactly, so the 746 u
+// enters once per side: each side is within (2n + 760) u, and 16 (n + 8) u + 2048 u covers both
+// with room (derivation: THEORY §11). Terms that underflow (weights below 2^-1074 relative to a
+// denominator >= 1) are covered by 2^-1073 per key outside K. Nothing is added when K holds
+// every key: the bound is then 0.
 double inflate(double raw, std::size_t outside, std::size_t n) {
   if (outside == 0) return 0.0;
   const double rel = (16.0 * (static_cast<double>(n) + 8.0) + 2048.0) * kUnitRoundoff;

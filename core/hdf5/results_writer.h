@@ -1,5 +1,5 @@
 #pragma once
-//! \file Writing HDF5 results files (statepoint-style, see DESIGN.md "Results files"); CSV is
+//! \file Writing HDF5 results files (statepoint-style; schema in results/README.md); CSV is
 //! core/results/csv_writer.h. The writer is atomic: they write `<path>.tmp`, close it and rename it
 //! onto `path`; on any failure the .tmp is removed and the exception propagates, so no half-written
 //! results file is ever left behind. The engine hands finished tables here; this layer never

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Independent numpy reference for `tvk row --json` (THEORY.md sections 1-2).
+"""Independent numpy reference for `tvk row --json` (docs/THEORY.md §1–§2).
 
-Computes, from the formulas of THEORY.md and nothing of tvk's code: the tail masses tau_k, k_eps,
-and the certified k of every bound (b1, b2, b3 geometric with exact head, b3_gap, b3_equal,
+Computes, from the formulas of docs/THEORY.md and nothing of tvk's code: the tail masses tau_k,
+k_eps, and the certified k of every bound (b1, b2, b3 geometric with exact head, b3_gap, b3_equal,
 b3_equal_gap with --b3-groups R, b4 with blocks of --block B), then compares them with tvk's JSON.
 
 usage: numpy_row_reference.py MANIFEST

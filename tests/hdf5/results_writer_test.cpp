@@ -386,7 +386,7 @@ TEST_F(ResultsWriterTest, PandasReadsThePointsTable) {
   write_results_h5(path, sample_provenance(), {{"points", every_kind_table(), ""}},
                    {{"coords/sigma", {0.5, 1.0}, {2}, "scale"}});
 
-  // The one-liner a user would type (from the design brief).
+  // The one-liner a user would type (README.md, "A sweep").
   const std::string one_liner =
       std::string(kPython) + " -c \"import h5py, pandas as pd; f=h5py.File('" + path.string() +
       "'); df=pd.DataFrame(f['points'][()]); print(len(df), list(df.columns))\" 2>&1";

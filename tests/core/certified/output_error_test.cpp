@@ -112,7 +112,7 @@ TEST(OutputError, FactorisedAndBoundsAgainstLongDoubleReference) {
         ASSERT_EQ(e.tau, profile.tau(k));
         // The direct difference of two means cancels: absolute accuracy ~ eps_mach max‖v‖.
         ASSERT_LE(std::abs(e.exact - exact), 1e-12 * exact + 1e-13 * largest) << "k = " << k;
-        // O1 keeps its relative accuracy for any tail mass (the brief asks tau >= 1e-6), up to
+        // O1 keeps its relative accuracy for any tail mass (required down to tau >= 1e-6), up to
         // the conditioning of μ_T − μ_H when the two means nearly coincide.
         ASSERT_LE(std::abs(e.factorised - exact), 1e-12 * exact + 1e-14 * e.tau * largest)
             << "k = " << k << " tau " << e.tau << ": O1 " << e.factorised << " vs " << exact;

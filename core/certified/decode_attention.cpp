@@ -69,6 +69,38 @@ class PhaseClock {
   std::chrono::steady_clock::time_point last_{};
 };
 
+// ‖out − Attn(q, K, V)‖₂ <= τ̄ D + (1 + τ̄) δ (THEORY §14.7): out the float output over the m
+// kept keys, τ̄ their tail bound, ē the largest error of their exact scores. δ covers the scores'
+// error, the weights' rounding and normalisation and the float accumulation; D >= the distance
+// from out to any unscored value, the smaller of V + ‖out‖₂ and the box of the cache's
+// per-channel value extremes.
+double output_bound(const KvCache& cache, const float* out, double tau, double score_error,
+                    std::size_t m) {
+  const std::size_t d = cache.dim();
+  const double v = cache.value_norm_max();
+  const double md = static_cast<double>(m);
+  const double alpha = 0x1p-40;
+  const double omega = kUnitFloat + 2.01 * alpha + 1.01 * (md + 1.0) * kUnitDouble;
+  const double gamma = md * kUnitFloat / (1.0 - md * kUnitFloat);
+  const double tiny = md * 0x1p-149;
+  const double delta =
+      v * (std::expm1(2.0 * score_error) + omega + gamma * (1.0 + omega) + 2.0 * tiny) +
+      std::sqrt(static_cast<double>(d)) * tiny;
+  double norm2 = 0.0, box2 = 0.0;
+  const float* lo = cache.value_low();
+  const float* hi = cache.value_high();
+  for (std::size_t c = 0; c < d; ++c) {
+    const double x = out[c];
+    norm2 += x * x;
+    const double far = std::max(static_cast<double>(hi[c]) - x, x - static_cast<double>(lo[c]));
+    box2 += far * far;
+  }
+  // Each square root of a double sum of d squares is within 2^-40 relative (as value_norm_max).
+  const double reach = std::min(v + std::sqrt(norm2), std::sqrt(box2)) * (1.0 + 0x1p-40);
+  const double bound = (tau * reach + (1.0 + tau) * delta) * (1.0 + 16.0 * kUnitDouble);
+  return std::nextafter(bound, kInf);
+}
+
 void check_count(const KvCache& cache, std::size_t count, const char* what) {
   if (count == 0 || count > cache.size()) {
     throw std::invalid_argument(std::string(what) + ": count " + std::to_string(count) +
@@ -97,6 +129,10 @@ void KvCache::append(const std::uint16_t* key, const std::uint16_t* value) {
     }
     norm2 += v * v;
   }
+  if (value_low_.empty()) {
+    value_low_.assign(d_, std::numeric_limits<float>::infinity());
+    value_high_.assign(d_, -std::numeric_limits<float>::infinity());
+  }
   codes_.append(k.data());  // checks nothing more can fail (|k| <= 65504)
   const std::size_t j = codes_.size() - 1;
   if (j % 16 == 0) code_tiles_.resize(code_tiles_.size() + 16 * d_, 0);
@@ -106,6 +142,11 @@ void KvCache::append(const std::uint16_t* key, const std::uint16_t* value) {
     tile[(c / 2) * 32 + c % 2] = m[c];
   keys_.insert(keys_.end(), key, key + d_);
   values_.insert(values_.end(), value, value + d_);
+  for (std::size_t c = 0; c < d_; ++c) {
+    const float x = from_binary16(value[c]);
+    value_low_[c] = std::min(value_low_[c], x);
+    value_high_[c] = std::max(value_high_[c], x);
+  }
   // sqrt of a sum of d exact squares' rounded sum: d − 1 additions (<= 63 u) and the sqrt, well
   // inside 2^-40 (THEORY §14.6).
   value_norm_max_ = std::max(value_norm_max_, std::sqrt(norm2) * (1.0 + 0x1p-40));
@@ -245,8 +286,8 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
     // Score whole buckets from the top, a range of buckets gathered at a time (first a guess
     // that the exact scores sit one logit below their bounds: 0.3678 ≈ e^-1), scored in chunks
     // of at least kChunk keys, the bound checked after each chunk.
-    double head_lo = 0.0, head_mass = 0.0;
-    std::size_t scored = 0, next = 0;  // next: the first bucket not yet gathered
+    double head_lo = 0.0, score_error = 0.0;  // score_error: ē, the largest e_j of K
+    std::size_t scored = 0, next = 0;         // next: the first bucket not yet gathered
     bool certified = false;
     double tau = 1.0;
     scratch.kept.clear();
@@ -299,7 +340,7 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
             const double err = static_cast<double>(scales[j]) * es * (1.0 + 0x1p-40);
             const double x = scratch.exps[at + i];
             head_lo += x * std::max(0.0, 1.0 - err) * (1.0 - 0x1p-40);
-            head_mass += x;
+            score_error = std::max(score_error, err);
             scratch.kept.push_back(j);
           }
           scored += len;
@@ -323,16 +364,24 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
     }
     std::fill(scratch.counts.begin(), scratch.counts.begin() + deepest + 1, 0u);
 
-    // The output over K: weights e^{ŝ − M} normalised.
+    // The output over K (THEORY §14.7): weights e^{ŝ − ŝ_max} normalised against the largest
+    // exact score, so the mass is >= 1 and no weight underflows into a NaN.
     const std::vector<std::uint32_t>& kept = scratch.kept;
-    scratch.weights.resize(kept.size());
+    const std::size_t m = kept.size();
+    double score_top = -kInf;
+    for (std::size_t i = 0; i < m; ++i)
+      score_top = std::max(score_top, scratch.exact[i]);
+    k.exp_shifted(scratch.exact.data(), m, score_top, scratch.exps.data());
+    double head_mass = 0.0;
+    for (std::size_t i = 0; i < m; ++i)
+      head_mass += scratch.exps[i];
+    scratch.weights.resize(m);
     const double inverse = 1.0 / head_mass;
-    for (std::size_t i = 0; i < kept.size(); ++i)
+    for (std::size_t i = 0; i < m; ++i)
       scratch.weights[i] = static_cast<float>(scratch.exps[i] * inverse);
     float* o = out + h * d;
     std::fill(o, o + d, 0.0f);
-    k.half_accumulate(scratch.weights.data(), 1, cache.values(), kept.data(), kept.size(), d, o);
-
+    k.half_accumulate(scratch.weights.data(), 1, cache.values(), kept.data(), m, d, o);
     clock.mark(DecodePhase::kValues);
     if (kept_keys != nullptr) kept_keys[h] = kept;
     CertifiedDecodeHead& r = result[h];
@@ -341,7 +390,7 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
     r.tau_bound = tau;
     // The truncation alone (O5 with τ̄); the float arithmetic of `o` is not covered (THEORY §14.6,
     // §14.7 derives the bound that covers it).
-    r.output_bound = tau * 2.0 * cache.value_norm_max() * (1.0 + 0x1p-40);
+    r.output_bound = output_bound(cache, o, tau, score_error, m);
     r.dense_fallback = scored == count;
     r.bytes = static_cast<double>(count) * cache.codes().bytes_per_key() +
               2.0 * dd * static_cast<double>(scored) + 2.0 * dd * static_cast<double>(kept.size());

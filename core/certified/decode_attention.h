@@ -52,12 +52,17 @@ class KvCache {
   const std::int8_t* code_tiles() const { return code_tiles_.data(); }
   //! An upper bound on max_j ‖v_j‖₂ over the cached values.
   double value_norm_max() const { return value_norm_max_; }
+  //! The smallest and largest value of each channel over the cached values (d floats each,
+  //! exact: binary16 values are floats), for the output certificate's tail box.
+  const float* value_low() const { return value_low_.data(); }
+  const float* value_high() const { return value_high_.data(); }
 
  private:
   std::size_t d_;
   std::vector<std::uint16_t> keys_, values_;
   QuantizedKeys codes_;
   std::vector<std::int8_t> code_tiles_;
+  std::vector<float> value_low_, value_high_;
   double value_norm_max_ = 0.0;
 };
 
@@ -66,7 +71,7 @@ struct CertifiedDecodeHead {
   std::size_t scored = 0;       //!< keys scored exactly
   std::size_t kept = 0;         //!< keys in K (= scored)
   double tau_bound = 1.0;       //!< τ̄ >= the true tail mass of K, <= eps
-  double output_bound = 0.0;    //!< >= ‖o − o_K‖₂
+  double output_bound = 0.0;    //!< >= ‖out − o‖₂, o exact attention over every key
   double bytes = 0.0;           //!< codes + scored keys + kept values (16-bit), bytes
   double dense_bytes = 0.0;     //!< 16-bit K and V of every key: 4 d count
   bool dense_fallback = false;  //!< every key was scored (τ̄ = 0)

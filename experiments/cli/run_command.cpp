@@ -128,10 +128,7 @@ int run_run_command(const std::vector<std::string>& args) {
   RunOptions options;
   options.out_dir = *parser.value("out");
   const long long threads = parse_integer(*parser.value("threads"), "--threads");
-  // More threads than any machine has only exhausts memory and thread limits (oneTBB then
-  // fails in its teardown): refuse them here.
-  constexpr long long kMaxThreads = 4096;
-  if (threads > kMaxThreads) {
+  if (threads > static_cast<long long>(kMaxThreads)) {
     throw InputError("--threads: " + std::to_string(threads) + " is more than " +
                      std::to_string(kMaxThreads) + " (0 = all cores, " +
                      std::to_string(resolve_thread_count(0)) + " here)");

@@ -13,8 +13,9 @@ namespace {
 void check_inputs(const ConfigDocument& document) {
   const CertifiedConfig config = read_certified_config(document);
   if (config.source_type == "logit_store") {
-    (void)check_store_selection(store_selection_keys(config.store),
-                                document_where(document, "source."));
+    const LogitStoreInfo info = check_store_selection(store_selection_keys(config.store),
+                                                      document_where(document, "source."));
+    check_search_groups(config, document, info.head_dim, "head_dim of " + config.store.store);
   }
 }
 

@@ -24,10 +24,12 @@
 #include <vector>
 
 #include "core/certified/decode_attention.h"
+#include "core/engine/thread_count.h"
 #include "core/error.h"
 #include "core/hdf5/logit_store.h"
 #include "core/kernels/kernel_set.h"
 #include "core/numerics/binary16.h"
+#include "experiments/cli/arg_parser.h"
 
 namespace {
 
@@ -39,54 +41,44 @@ struct Options {
   std::size_t n = 0;  // 0: every key of the sequence
 };
 
-void usage(int status) {
-  std::printf(
-      "usage: decode_bench [--store PATH] [--eps E] [--repeats R] [--threads T] [--n N]\n\n"
+// The project's argument parser: a value that is not wholly a number in range is one error
+// line naming the option, exit 2 (never a silently truncated value).
+Options parse(int argc, char** argv) {
+  tvk::cli::ArgParser parser(
+      "decode_bench", "decode_bench [--store PATH] [--eps E] [--repeats R] [--threads T] [--n N]",
       "One decode step (the query at position n-1 of every head of every stored layer) over\n"
       "the logit store's KV cache: tvk's dense 16-bit attention against the certified step\n"
-      "with int8 key codes, medians of R steps each (default: the full SmolLM2 store of make\n"
-      "llm-store, eps 0.05, 15 steps, all cores, n = the sequence's length). The last line is\n"
-      "  decode speedup: Z.ZZx at eps=E (dense D ms, certified C ms, n=N, bytes B of dense)\n");
-  std::exit(status);
-}
-
-Options parse(int argc, char** argv) {
+      "with int8 key codes, medians of R steps each. The last line is\n"
+      "  decode speedup: Z.ZZx at eps=E (dense D ms, certified C ms, n=N, bytes B of dense)");
+  parser.set_command("decode_bench");
+  parser.add_option("store", "PATH", "the logit store (the SmolLM2 store of make llm-store)",
+                    "results/stores/smollm2.h5");
+  parser.add_option("eps", "E", "the certified tail mass, 0 < E < 1", "0.05");
+  parser.add_option("repeats", "R", "timed steps of each kind, 1 to 1000000", "15");
+  parser.add_option(
+      "threads", "T",
+      "worker threads, at most " + std::to_string(tvk::kMaxThreads) + " (0 = all cores)", "0");
+  parser.add_option("n", "N", "keys of the step (0 = the sequence's length)", "0");
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (!parser.parse(args)) std::exit(0);
   Options o;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    auto value = [&]() -> std::string {
-      if (i + 1 >= argc) {
-        std::fprintf(stderr, "decode_bench: %s needs a value\n", a.c_str());
-        std::exit(2);
-      }
-      return argv[++i];
-    };
-    try {
-      if (a == "-h" || a == "--help")
-        usage(0);
-      else if (a == "--store")
-        o.store = value();
-      else if (a == "--eps")
-        o.eps = std::stod(value());
-      else if (a == "--repeats")
-        o.repeats = std::stoi(value());
-      else if (a == "--threads")
-        o.threads = std::stoi(value());
-      else if (a == "--n")
-        o.n = static_cast<std::size_t>(std::stoull(value()));
-      else {
-        std::fprintf(stderr, "decode_bench: unknown argument '%s' (see --help)\n", a.c_str());
-        std::exit(2);
-      }
-    } catch (const std::logic_error&) {
-      std::fprintf(stderr, "decode_bench: bad value for %s\n", a.c_str());
-      std::exit(2);
-    }
+  o.store = *parser.value("store");
+  o.eps = tvk::cli::parse_double(*parser.value("eps"), "--eps");
+  if (!(o.eps > 0.0 && o.eps < 1.0)) {
+    throw tvk::InputError("--eps: must be in (0, 1), got " + *parser.value("eps"));
   }
-  if (!(o.eps > 0.0 && o.eps < 1.0) || o.repeats < 1 || o.threads < 0) {
-    std::fprintf(stderr, "decode_bench: need 0 < eps < 1, repeats >= 1, threads >= 0\n");
-    std::exit(2);
+  const long long repeats = tvk::cli::parse_integer(*parser.value("repeats"), "--repeats");
+  if (repeats < 1 || repeats > 1000000) {
+    throw tvk::InputError("--repeats: must be in 1..1000000, got " + *parser.value("repeats"));
   }
+  o.repeats = static_cast<int>(repeats);
+  const long long threads = tvk::cli::parse_integer(*parser.value("threads"), "--threads");
+  if (threads > static_cast<long long>(tvk::kMaxThreads)) {
+    throw tvk::InputError("--threads: " + *parser.value("threads") + " is more than " +
+                          std::to_string(tvk::kMaxThreads) + " (0 = all cores)");
+  }
+  o.threads = static_cast<int>(threads);
+  o.n = static_cast<std::size_t>(tvk::cli::parse_integer(*parser.value("n"), "--n"));
   return o;
 }
 
@@ -154,8 +146,8 @@ Exact exact_attention(const Group& g, std::size_t h, std::size_t n, double scale
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Options opt = parse(argc, argv);
   try {
+    const Options opt = parse(argc, argv);
     const auto store = tvk::LogitStore::open(opt.store);
     const auto& info = store.info();
     if (info.head_dim % 8 != 0 || info.head_dim > 64 || info.sequences.empty()) {

@@ -23,6 +23,10 @@ struct ExperimentKind {
   std::string (*results_name)(const ConfigDocument& document);
   //! The resolved config and the size of its work, for `tvk validate`.
   std::string (*describe)(const ConfigDocument& document);
+  //! Checks what the config reads beyond itself (a store's metadata, never its data) as the
+  //! run would: `tvk validate` and every job of a multirun call it before anything runs.
+  //! Throws InputError at the key (its file and line, or the command line).
+  void (*check_inputs)(const ConfigDocument& document);
   //! Runs it, prints the summary table (unless `quiet`) and the files written; returns the
   //! exit code.
   int (*run)(const ConfigDocument& document, const RunOptions& options, bool quiet);

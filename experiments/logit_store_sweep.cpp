@@ -196,24 +196,19 @@ struct StoreRun {
   StoreRun(const StoreSweepConfig& config, std::size_t threads)
       : store(LogitStore::open(config.store)) {
     const LogitStoreInfo& info = store.info();
-    StoreSelection selection =
-        select_from_store(info, config.store, config.layers, config.heads, config.sequences,
-                          config.min_length, config.source + ": ");
+    const StoreSelectionKeys keys = store_selection_keys(config);
+    const KeyWhere where = prefix_where(config.source + ": ");
+    StoreSelection selection = select_from_store(info, keys, where);
+    const std::vector<std::vector<std::size_t>> query_rows =
+        selected_query_rows(info, selection, keys, where);
     layers = std::move(selection.layers);
     heads = std::move(selection.heads);
     sequences = std::move(selection.sequences);
     StorePoint shape;
     shape.offsets.push_back(0);
-    std::vector<std::vector<std::size_t>> query_rows;
-    for (std::size_t s : sequences) {
-      query_rows.push_back(
-          selected_query_rows(info, info.sequences[s], config.query_stride, config.min_n));
-      shape.offsets.push_back(shape.offsets.back() + query_rows.back().size());
-      shape.max_length = std::max(shape.max_length, info.sequences[s].length);
-    }
-    if (shape.offsets.back() == 0) {
-      throw InputError(config.source + ": min_n: no selected query row of " + config.store +
-                       " has at least " + std::to_string(config.min_n) + " keys");
+    for (std::size_t i = 0; i < sequences.size(); ++i) {
+      shape.offsets.push_back(shape.offsets.back() + query_rows[i].size());
+      shape.max_length = std::max(shape.max_length, info.sequences[sequences[i]].length);
     }
     for (std::size_t layer : layers) {
       for (std::size_t head : heads) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include "core/certified/search_registry.h"
@@ -252,7 +253,32 @@ CertifiedConfig read_certified_config(const ConfigDocument& document) {
   config.source = document.source();
   config.resolved_text = document.to_yaml();
   config.command_line_overrides = join(document.overrides(), " ");
+  for (std::size_t s = 0; s < config.qkv.size(); ++s) {
+    for (const std::int64_t d : config.qkv[s].d) {
+      check_search_groups(config, document, static_cast<std::size_t>(d),
+                          "source[" + std::to_string(s) + "].d");
+    }
+  }
   return config;
+}
+
+void check_search_groups(const CertifiedConfig& config, const ConfigDocument& document,
+                         std::size_t d, const std::string& what) {
+  const ConfigEntry* list = document.root().find("searches");
+  for (std::size_t i = 0; i < config.searches.size(); ++i) {
+    const std::optional<QuantizerOptions> codes = config.searches[i].search->quantizer();
+    if (!codes || codes->group == 0 || (codes->group <= d && d % codes->group == 0)) continue;
+    // The group's own value, or its search when the group is the type's default.
+    SourceLocation where{document.source(), 0, 0};
+    if (list != nullptr && i < list->value.items().size()) {
+      const ConfigNode& search = list->value.items()[i];
+      const ConfigEntry* group = search.find("group");
+      where = group != nullptr ? group->value.location() : search.location();
+    }
+    throw_config_error(where, "searches[" + std::to_string(i) + "].group",
+                       std::to_string(codes->group) + " does not divide d = " + std::to_string(d) +
+                           " (" + what + "); give a divisor of d, or 0 for one scale per key");
+  }
 }
 
 std::vector<CertifiedQkvPoint> certified_qkv_points(const CertifiedConfig& config) {

@@ -83,6 +83,12 @@ struct CertifiedConfig {
 //! InputError "<file>:<line>:<col>: <key.path>: <message>".
 CertifiedConfig read_certified_config(const ConfigDocument& document);
 
+//! Each quantized search's `group` (channels per scale) must divide the key dimension `d`: a
+//! larger group or one that leaves a remainder is refused, not silently changed. InputError at
+//! searches[i].group in `document`; `what` says where d comes from ("source[0].d", a store).
+void check_search_groups(const CertifiedConfig& config, const ConfigDocument& document,
+                         std::size_t d, const std::string& what);
+
 //! One qkv grid point: a source's family with one value of each of its axes.
 struct CertifiedQkvPoint {
   std::size_t source = 0;  //!< index into CertifiedConfig::qkv

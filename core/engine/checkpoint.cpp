@@ -51,9 +51,10 @@ CheckpointStore::CheckpointStore(fs::path dir, std::string fingerprint, bool res
   if (resume && fs::exists(manifest)) {
     const std::string found = read_file(manifest);
     if (found != fingerprint) {
-      throw InputError(dir_.string() +
-                       ": the checkpoint belongs to a different config, seed or tvk version; "
-                       "rerun without --resume to start over");
+      throw InputError(
+          dir_.string() +
+          ": the checkpoint belongs to a different config, seed, input store or tvk version; "
+          "rerun without --resume to start over");
     }
     for (const auto& entry : fs::directory_iterator(dir_)) {
       if (entry.path().extension() == ".bin") ++resumed_;

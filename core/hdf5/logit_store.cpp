@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -13,6 +14,7 @@
 #include "core/hdf5/child_probe.h"
 #include "core/hdf5/hdf5_attributes.h"
 #include "core/kernels/kernel_set.h"
+#include "core/text/text.h"
 
 namespace tvk {
 
@@ -380,9 +382,14 @@ LogitStoreInfo read_structure(hid_t file, const std::string& file_label) {
   const std::size_t max_length = attributes.count("max_length", 1);
   const std::size_t num_sequences = attributes.count("num_sequences", 1);
   info.scale = attributes.real("scale");
-  if (!std::isfinite(info.scale) || info.scale <= 0.0) {
-    throw InputError(attributes.label("scale") + ": must be finite and > 0, got " +
-                     std::to_string(info.scale));
+  // Kernels and the decode step compute in float: a scale a float cannot hold (1e300 becomes
+  // inf, 1e-320 becomes 0) is bad input here, not a wrong result later.
+  if (!(info.scale >= std::numeric_limits<float>::min() &&
+        info.scale <= std::numeric_limits<float>::max())) {
+    throw InputError(attributes.label("scale") + ": must be > 0 and a normal float (" +
+                     format_shortest(std::numeric_limits<float>::min()) + " to " +
+                     format_shortest(std::numeric_limits<float>::max()) + "), got " +
+                     format_shortest(info.scale));
   }
 
   const std::string sequences_label = file_label + ": " + kSequencesGroup;

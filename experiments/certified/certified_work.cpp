@@ -28,19 +28,22 @@ CertifiedWork::CertifiedWork(const CertifiedConfig& config, const RunContext& ct
     store_.emplace(LogitStore::open(config.store.store));
     const LogitStoreInfo& info = store_->info();
     store_scale_ = info.scale;
-    const StoreSelection selection = select_from_store(
-        info, config.store.store, config.store.layers, config.store.heads, config.store.sequences,
-        config.store.min_length, config.source + ": source.");
+    const StoreSelectionKeys keys = store_selection_keys(config.store);
+    const KeyWhere where = prefix_where(config.source + ": source.");
+    const StoreSelection selection = select_from_store(info, keys, where);
+    // No query row at all is bad input (as kind logit_store), refused before anything runs.
+    const std::vector<std::vector<std::size_t>> query_rows =
+        selected_query_rows(info, selection, keys, where);
     for (std::size_t layer : selection.layers) {
       for (std::size_t head : selection.heads) {
-        for (std::size_t s : selection.sequences) {
+        for (std::size_t i = 0; i < selection.sequences.size(); ++i) {
+          const std::size_t s = selection.sequences[i];
           KeySetRef ref;
           ref.layer = static_cast<std::int64_t>(layer);
           ref.head_index = static_cast<std::int64_t>(head);
           ref.sequence = static_cast<std::int64_t>(s);
           ref.n = info.sequences[s].length;
-          ref.rows = selected_query_rows(info, info.sequences[s], config.store.query_stride,
-                                         config.store.min_n);
+          ref.rows = query_rows[i];
           ref.queries = ref.rows.size();
           if (ref.queries > 0) key_sets_.push_back(ref);
         }

@@ -33,8 +33,10 @@ namespace tvk::certified {
 //! Runs every search on the query rows of one key set: its cells are built once.
 class KeySetRunner {
  public:
-  //! `with_distances`: precompute every pairwise value distance for the O2 ratio (n^2 d_v: off
-  //! for causal rows, whose key set is new for every row; O2 is then NaN).
+  //! `with_distances`: the O2 ratio (off for causal rows, whose key set is new for every row;
+  //! O2 is then NaN). Up to kMaxDistanceKeys keys every pairwise value distance is computed once
+  //! (n^2 doubles); beyond, each search's distances are computed when needed, so memory stays
+  //! linear in n (the same values: each distance is the same sum).
   KeySetRunner(const RunContext& ctx, const Eigen::MatrixXd& keys, const Eigen::MatrixXd& values,
                double scale, bool with_distances = true)
       : ctx_(ctx),
@@ -74,7 +76,8 @@ class KeySetRunner {
       value_codes_.emplace(QuantizedKeys::build(v.data(), n_, static_cast<std::size_t>(v.cols()),
                                                 QuantizerOptions{8, 0}));
     }
-    if (ctx.config->output_error && with_distances) build_distances();
+    o2_ = ctx.config->output_error && with_distances;
+    if (o2_ && n_ <= kMaxDistanceKeys) build_distances();
     logits_.resize(n_);
     kept_mask_.resize(n_);
     tail_mask_.resize(static_cast<Eigen::Index>(n_));
@@ -231,9 +234,15 @@ class KeySetRunner {
                   oc.generic_ratio};
     // O2 = tau · max_{i∈K, j∈T} ‖v_i − v_j‖₂ from the key set's distance matrix (the
     // library's direct loop costs |K| |T| d_v per search).
-    if (distances_.empty()) return rec;  // O2 not computed (NaN)
+    if (!o2_) return rec;  // O2 not computed (NaN)
     double far = 0.0;
-    if (result.kept < n_) {
+    if (result.kept < n_ && distances_.empty()) {
+      for (std::uint32_t i : result.kept_keys) {
+        for (std::size_t j = 0; j < n_; ++j) {
+          if (!kept_mask_[j]) far = std::max(far, value_distance(i, j));
+        }
+      }
+    } else if (result.kept < n_) {
       for (std::size_t j = 0; j < n_; ++j)
         tail_mask_[static_cast<Eigen::Index>(j)] = kept_mask_[j] ? 0.0 : 1.0;
       for (std::uint32_t i : result.kept_keys) {
@@ -244,6 +253,13 @@ class KeySetRunner {
     }
     rec.ratios[1] = oc.exact > 0.0 ? oc.tau * far / oc.exact : kNaN;
     return rec;
+  }
+
+  //! ‖v_i − v_j‖₂ summed as build_distances does (lower index first).
+  double value_distance(std::size_t i, std::size_t j) const {
+    const auto a = static_cast<Eigen::Index>(std::min(i, j));
+    const auto b = static_cast<Eigen::Index>(std::max(i, j));
+    return euclidean_norm(values_.row(a) - values_.row(b));
   }
 
   //! ‖v_i − v_j‖₂ for every pair (row-major n × n).
@@ -272,6 +288,9 @@ class KeySetRunner {
   std::vector<double> upper_, lower_;
   Scorer scorer_{*this};
   std::vector<std::unique_ptr<KeySetSearch>> searches_;  // per search, on this key set
+  //! Beyond this many keys the n^2 distance matrix is not kept (2048: 32 MiB per key set).
+  static constexpr std::size_t kMaxDistanceKeys = 2048;
+  bool o2_ = false;  // the O2 ratio is computed
   std::vector<double> distances_;
   RowAnalyzer analyzer_;
   RowAnalysis analysis_;

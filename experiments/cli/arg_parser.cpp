@@ -10,7 +10,10 @@
 namespace tvk::cli {
 
 ArgParser::ArgParser(std::string verb, std::string usage, std::string summary)
-    : verb_(std::move(verb)), usage_(std::move(usage)), summary_(std::move(summary)) {}
+    : verb_(std::move(verb)),
+      command_("tvk " + verb_),
+      usage_(std::move(usage)),
+      summary_(std::move(summary)) {}
 
 void ArgParser::add_option(const std::string& name, const std::string& metavar,
                            const std::string& help, const std::string& default_value) {
@@ -53,12 +56,12 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
       const std::string name = arg.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
       const auto it = options_.find(name);
       if (it == options_.end()) {
-        throw InputError("tvk " + verb_ + ": unknown option --" + name + " (see tvk " + verb_ +
+        throw InputError(command_ + ": unknown option --" + name + " (see " + command_ +
                          " --help)");
       }
       if (it->second.is_flag) {
         if (eq != std::string::npos) {
-          throw InputError("tvk " + verb_ + ": --" + name + " takes no value");
+          throw InputError(command_ + ": --" + name + " takes no value");
         }
         values_[name] = "1";
         continue;
@@ -68,8 +71,7 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
       } else if (i + 1 < args.size()) {
         values_[name] = args[++i];
       } else {
-        throw InputError("tvk " + verb_ + ": --" + name + " needs a value (" + it->second.metavar +
-                         ")");
+        throw InputError(command_ + ": --" + name + " needs a value (" + it->second.metavar + ")");
       }
       continue;
     }
@@ -80,7 +82,7 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
         positional_min_ == positional_max_
             ? std::to_string(positional_min_)
             : std::to_string(positional_min_) + " to " + std::to_string(positional_max_);
-    throw InputError("tvk " + verb_ + ": expected " + expected + " " +
+    throw InputError(command_ + ": expected " + expected + " " +
                      (positional_metavar_.empty() ? "argument(s)" : positional_metavar_) +
                      ", got " + std::to_string(positionals_.size()) + " (usage: " + usage_ + ")");
   }

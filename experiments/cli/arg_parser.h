@@ -5,6 +5,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace tvk::cli {
@@ -25,6 +26,8 @@ class ArgParser {
   //! Positionals are collected in order; `help` describes them in --help.
   void set_positionals(const std::string& metavar, const std::string& help, std::size_t min,
                        std::size_t max);
+  //! The command as messages name it: "tvk VERB" unless set (a separate program's name).
+  void set_command(std::string command) { command_ = std::move(command); }
   //! Extra text at the end of --help (examples).
   void set_epilog(const std::string& text) { epilog_ = text; }
 
@@ -43,7 +46,7 @@ class ArgParser {
     bool is_flag = false;
     char letter = 0;  // short form, 0 if none
   };
-  std::string verb_, usage_, summary_, epilog_;
+  std::string verb_, command_, usage_, summary_, epilog_;
   std::vector<std::string> order_;
   std::map<std::string, Option> options_;
   std::map<std::string, std::string> values_;

@@ -80,7 +80,9 @@ std::vector<MultirunJob> multirun_jobs(const std::string& file,
   std::vector<MultirunJob> jobs = expand_multirun(overrides);
   for (MultirunJob& job : jobs) {
     job.overrides.push_back("name=" + run_name(load_config(file, job.overrides)) + job.name_suffix);
-    (void)run_name(load_config(file, job.overrides));  // the suffixed name is a valid stem
+    const LoadedConfig loaded = load_config(file, job.overrides);
+    (void)run_name(loaded);                      // the suffixed name is a valid stem
+    loaded.kind->check_inputs(loaded.document);  // its store, before any job runs
   }
   return jobs;
 }
@@ -89,6 +91,8 @@ std::vector<MultirunJob> multirun_jobs(const std::string& file,
 int run_job(const std::string& file, const std::vector<std::string>& overrides,
             const RunOptions& options, bool quiet) {
   const LoadedConfig loaded = load_config(file, overrides);
+  // The store checks first: their errors name where each key was set (file line or override).
+  loaded.kind->check_inputs(loaded.document);
   return loaded.kind->run(loaded.document, options, quiet);
 }
 
@@ -128,10 +132,7 @@ int run_run_command(const std::vector<std::string>& args) {
   RunOptions options;
   options.out_dir = *parser.value("out");
   const long long threads = parse_integer(*parser.value("threads"), "--threads");
-  // More threads than any machine has only exhausts memory and thread limits (oneTBB then
-  // fails in its teardown): refuse them here.
-  constexpr long long kMaxThreads = 4096;
-  if (threads > kMaxThreads) {
+  if (threads > static_cast<long long>(kMaxThreads)) {
     throw InputError("--threads: " + std::to_string(threads) + " is more than " +
                      std::to_string(kMaxThreads) + " (0 = all cores, " +
                      std::to_string(resolve_thread_count(0)) + " here)");
@@ -177,6 +178,7 @@ int run_validate_command(const std::vector<std::string>& args) {
   split_config_args(parser.positionals(), file, overrides);
   auto describe_config = [&file](const std::vector<std::string>& job_overrides) {
     const LoadedConfig loaded = load_config(file, job_overrides);
+    loaded.kind->check_inputs(loaded.document);
     const std::string text = loaded.kind->describe(loaded.document);
     std::cout << text << (text.empty() || text.back() != '\n' ? "\n" : "");
   };

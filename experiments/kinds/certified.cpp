@@ -5,9 +5,19 @@
 #include "core/config/certified_config.h"
 #include "experiments/certified_sweep.h"
 #include "experiments/kinds/kinds.h"
+#include "experiments/store_selection.h"
 
 namespace tvk::kinds {
 namespace {
+
+void check_inputs(const ConfigDocument& document) {
+  const CertifiedConfig config = read_certified_config(document);
+  if (config.source_type == "logit_store") {
+    const LogitStoreInfo info = check_store_selection(store_selection_keys(config.store),
+                                                      document_where(document, "source."));
+    check_search_groups(config, document, info.head_dim, "head_dim of " + config.store.store);
+  }
+}
 
 int run(const ConfigDocument& document, const RunOptions& options, bool quiet) {
   const CertifiedConfig config = read_certified_config(document);
@@ -46,6 +56,7 @@ ExperimentKind certified_kind() {
           "certified searches (MC-Search, B5, Delta-k) that score only some keys",
           [](const ConfigDocument& document) { return read_certified_config(document).name; },
           [](const ConfigDocument& document) { return describe(read_certified_config(document)); },
+          check_inputs,
           run,
           merge};
 }

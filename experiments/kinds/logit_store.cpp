@@ -5,6 +5,7 @@
 #include "core/config/store_sweep_config.h"
 #include "experiments/kinds/kinds.h"
 #include "experiments/logit_store_sweep.h"
+#include "experiments/store_selection.h"
 
 namespace tvk::kinds {
 namespace {
@@ -76,6 +77,10 @@ ExperimentKind logit_store_kind() {
       "k_eps, every bound and the fitted-sigma rule on the rows of a logit store",
       [](const ConfigDocument& document) { return read_store_sweep_config(document).name; },
       [](const ConfigDocument& document) { return describe(read_store_sweep_config(document)); },
+      [](const ConfigDocument& document) {
+        check_store_selection(store_selection_keys(read_store_sweep_config(document)),
+                              document_where(document, ""));
+      },
       run,
       merge};
 }

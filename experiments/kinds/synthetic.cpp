@@ -103,6 +103,7 @@ ExperimentKind synthetic_kind() {
           "Monte Carlo sweeps of score models over parameter, n and eps grids",
           [](const ConfigDocument& document) { return read_sweep_config(document).name; },
           [](const ConfigDocument& document) { return describe(read_sweep_config(document)); },
+          [](const ConfigDocument& /*document*/) {},  // reads no input file
           run,
           merge};
 }

@@ -78,5 +78,23 @@ TEST(BaselineConfig, ErrorsNameTheKey) {
             "delta_k)");
 }
 
+TEST(BaselineConfig, AQuantizerGroupMustDivideD) {
+  // d defaults to 64: 48 leaves a remainder, 128 is larger than d; both were one scale per key.
+  EXPECT_EQ(error_of(kHead + "searches:\n  - {type: quantized, group: 48}\n"),
+            "c.yaml:6:30: searches[0].group: 48 does not divide d = 64 (source[0].d); give a "
+            "divisor of d, or 0 for one scale per key");
+  EXPECT_NE(
+      error_of(kHead + "searches:\n  - {type: top_p, group: 128}\n").find("128 does not divide"),
+      std::string::npos);
+  // top_p's default group (8) against d = 12, located at the search.
+  EXPECT_EQ(error_of("kind: certified\nname: x\nsource: {type: qkv, family: clustered, d: 12, "
+                     "rows: 4, seed: 1}\neps: 0.1\nsearches:\n  - {type: top_p}\n"),
+            "c.yaml:6:5: searches[0].group: 8 does not divide d = 12 (source[0].d); give a divisor "
+            "of d, or 0 for one scale per key");
+  EXPECT_EQ(error_of(kHead + "searches:\n  - {type: quantized, group: 16}\n  - {type: top_p, "
+                             "group: 0}\n"),
+            "no error");
+}
+
 }  // namespace
 }  // namespace tvk

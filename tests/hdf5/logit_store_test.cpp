@@ -476,6 +476,18 @@ TEST_F(LogitStoreErrors, AttributeOfWrongType) {
   open_error(path, {"attribute 'num_heads'", "expected an integer, found a string"});
 }
 
+TEST_F(LogitStoreErrors, ScaleThatAFloatCannotHold) {
+  // Kernels compute in float: 1e300 would become inf and 1e-320 zero.
+  for (const double scale : {1e300, 1e-320, -0.5, 0.0}) {
+    const fs::path path = valid_store();
+    edit_file(path, [&](hid_t file) {
+      Hdf5Handle space(H5Screate(H5S_SCALAR), Hdf5Kind::kDataspace);
+      put_attribute(file, "/", "scale", H5T_NATIVE_DOUBLE, space.get(), &scale);
+    });
+    open_error(path, {"attribute 'scale'", "normal float"});
+  }
+}
+
 TEST_F(LogitStoreErrors, NonPositiveDimension) {
   const fs::path path = valid_store();
   set_int_attribute(path, "/", "num_layers", 0);

@@ -157,6 +157,11 @@ void parse_shard(const std::string& text, std::size_t& index, std::size_t& count
       index >= count) {
     throw InputError("--shard: expected i/N with 0 <= i < N (e.g. 0/4), got '" + text + "'");
   }
+  if (count > kMaxShards) {
+    throw InputError("--shard: N = " + right +
+                     " is more shards than `tvk merge` combines (at most " +
+                     std::to_string(kMaxShards) + ")");
+  }
 }
 
 }  // namespace tvk

@@ -48,7 +48,11 @@ Partial read_partial(const std::filesystem::path& path);
 //! or missing, or when they were written by another tvk version than this one.
 std::vector<const Partial*> order_partials(const std::vector<Partial>& partials);
 
-//! Parses "i/N" (0 <= i < N); InputError otherwise.
+//! The most shards one run may have: `tvk merge` takes every shard's partial file on its command
+//! line, and a command line holds about this many paths.
+inline constexpr std::size_t kMaxShards = 100000;
+
+//! Parses "i/N" (0 <= i < N <= kMaxShards); InputError otherwise.
 void parse_shard(const std::string& text, std::size_t& index, std::size_t& count);
 
 }  // namespace tvk

@@ -97,10 +97,11 @@ std::size_t CertifiedWork::unit_rows(std::size_t unit) const {
 std::string CertifiedWork::compute_share(std::size_t unit, const ShardSpec& shard,
                                          const RowsDone& rows_done) const {
   const Unit& u = units_[unit];
-  // This shard's items: the unit's item j when j % count == index.
+  // This shard's items: item i of the run when i % count == index. Counted over the whole run,
+  // not within the unit: a unit of one item (a decoder store's head) would go to shard 0 always.
   std::vector<std::size_t> mine;
   for (std::size_t i = u.first; i < u.end; ++i) {
-    if ((i - u.first) % shard.count == shard.index) mine.push_back(i);
+    if (i % shard.count == shard.index) mine.push_back(i);
   }
   // A store's heads of this unit, read here on the calling thread (serial HDF5), once per key
   // set that one of this shard's items needs.

@@ -20,7 +20,8 @@ int run_merge_command(const std::vector<std::string>& args) {
       "i = 0..N-1) into OUT: the same data, bit for bit, as one `tvk run CONFIG`. OUT is a\n"
       ".h5 path (the CSV goes beside it) or a folder (then <folder>/<name>.h5 and .csv).\n"
       "Refuses partials from different configs, seeds or tvk versions, and incomplete sets.");
-  parser.set_positionals("OUT PARTIAL...", "the output and the shards' .tvkpart files", 2, 1000000);
+  parser.set_positionals("OUT PARTIAL...", "the output and the shards' .tvkpart files", 2,
+                         kMaxShards + 1);
   parser.set_epilog(
       "example (4 shards, e.g. a Slurm job array):\n"
       "  tvk run configs/gaussian_scaling.yaml --shard $SLURM_ARRAY_TASK_ID/4 --out parts\n"

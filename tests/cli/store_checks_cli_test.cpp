@@ -1,7 +1,8 @@
 //! \file The store-dependent checks of kinds logit_store and certified, end to end: a selection
 //! that leaves no query row is one line and exit 2 with nothing written (no checkpoint folder);
 //! `tvk validate` opens the store's metadata and refuses what a run would; a multirun whose later
-//! job fails on its store writes nothing; errors locate an overridden key at the command line.
+//! job fails on its store writes nothing; errors locate an overridden key at the command line;
+//! shards of a decoder store each get a fair share.
 
 #include <gtest/gtest.h>
 
@@ -98,6 +99,31 @@ TEST_F(StoreChecksCli, MultirunChecksEveryJobsStoreBeforeTheFirstRuns) {
                    {"source."});
     expect_refused(tvk({"validate", "-m", config("certified.yaml"), sweep}), {"source."});
   }
+}
+
+TEST_F(StoreChecksCli, ShardsOfADecoderStoreShareItsItems) {
+  // Four heads of one sequence with one query row each: four units of one work item. Each of two
+  // shards computes two of them (not shard 0 all four).
+  std::vector<std::uintmax_t> sizes;
+  for (const std::string shard : {"0/2", "1/2"}) {
+    const RunResult run = tvk({"run", config("certified.yaml"), "--shard", shard, "--out", "parts",
+                               "--progress", "none"});
+    ASSERT_EQ(run.code, 0) << run.err;
+  }
+  for (const auto& entry : fs::directory_iterator(dir_ / "parts"))
+    sizes.push_back(fs::file_size(entry.path()));
+  ASSERT_EQ(sizes.size(), 2u);
+  EXPECT_LT(std::max(sizes[0], sizes[1]), 2 * std::min(sizes[0], sizes[1]));
+  const RunResult merged =
+      tvk({"merge", "merged", (dir_ / "parts" / "cert.shard-0-of-2.tvkpart").string(),
+           (dir_ / "parts" / "cert.shard-1-of-2.tvkpart").string()});
+  EXPECT_EQ(merged.code, 0) << merged.err;
+}
+
+TEST_F(StoreChecksCli, AShardCountThatMergeCannotCombineIsRefused) {
+  const RunResult run =
+      tvk({"run", config("certified.yaml"), "--shard", "0/1000000", "--out", "out"});
+  expect_refused(run, {"--shard", "tvk merge"});
 }
 
 }  // namespace

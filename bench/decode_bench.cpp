@@ -88,7 +88,7 @@ Options parse(int argc, char** argv) {
   const long long n = tvk::cli::parse_integer(*parser.value("n"), "--n");
   if (n < 0) throw tvk::InputError("--n: must be >= 0, got " + *parser.value("n"));
   if (n > 0) o.n_list.push_back(static_cast<std::size_t>(n));
-  const std::string list = *parser.value("n-list");
+  const std::string list = parser.value_or("n-list", "");
   for (std::size_t at = 0; !list.empty() && at <= list.size();) {
     const std::size_t comma = std::min(list.find(',', at), list.size());
     const std::string item = list.substr(at, comma - at);

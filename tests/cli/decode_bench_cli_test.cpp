@@ -62,6 +62,9 @@ TEST_F(DecodeBenchCli, ValuesThatAreNotWhollyANumberInRangeAreRefused) {
                                                        {"--threads", "-2"},
                                                        {"--n", "99999999999999999999999"},
                                                        {"--frobnicate", "1"},
+                                                       {"--n-list", "1024,abc"},
+                                                       {"--n-list", "1024,,2048"},
+                                                       {"--n-list", "0"},
                                                        {"--eps"}};
   for (const auto& args : cases) {
     std::vector<std::string> full = {"--store", store};

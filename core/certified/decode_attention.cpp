@@ -21,7 +21,11 @@ constexpr std::size_t kBlock = 512;  // keys per dense block: K and V blocks sta
 // Buckets of U on a grid of 1/64 below the row's largest U; the last takes everything lower.
 constexpr std::size_t kBuckets = 2048;
 constexpr double kGrid = 64.0;
-constexpr std::uint32_t kChunk = 16;  // keys scored per gather at least (the bound checked after)
+constexpr std::uint32_t kChunk = 16;
+// The relative error of a weight e^{ŝ − shift} from exp_floats (THEORY §14.4): the kernel's
+// exp within 10^-6, its float argument ŝ − shift (|ŝ − shift| <= 88) within 88 u_f = 5.3·10^-6;
+// 2^-16 = 1.5·10^-5 covers both.
+constexpr double kExpFloat = 0x1p-16;  // keys scored per gather at least (the bound checked after)
 
 // The float nearest above x (x finite, >= 0).
 float float_up(double x) {
@@ -79,10 +83,12 @@ double output_bound(const KvCache& cache, const float* out, double tau, double s
   const std::size_t d = cache.dim();
   const double v = cache.value_norm_max();
   const double md = static_cast<double>(m);
-  const double alpha = 0x1p-40;
+  const double alpha = kExpFloat;
   const double omega = kUnitFloat + 2.01 * alpha + 1.01 * (md + 1.0) * kUnitDouble;
   const double gamma = md * kUnitFloat / (1.0 - md * kUnitFloat);
-  const double tiny = md * 0x1p-149;
+  // Float weights below 2^-126 (subnormal or flushed: exp_floats gives 0 below e^-87, and
+  // e^-87 < 2^-125) err by at most 2^-125 absolute each.
+  const double tiny = md * 0x1p-125;
   const double delta =
       v * (std::expm1(2.0 * score_error) + omega + gamma * (1.0 + omega) + 2.0 * tiny) +
       std::sqrt(static_cast<double>(d)) * tiny;
@@ -291,8 +297,7 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
     bool certified = false;
     double tau = 1.0;
     scratch.kept.clear();
-    scratch.exact.clear();
-    scratch.exps.clear();
+    scratch.scores.clear();
     std::size_t cut = 0;
     {
       double optimistic = 0.0;
@@ -324,22 +329,19 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
         if (end - begin < kChunk && b < cut) continue;  // gather more buckets first
         if (begin < end) {
           const std::size_t len = end - begin;
-          scratch.scores.resize(len);
-          k.half_logits(queries + h * d, 1, cache.keys(), scratch.batch.data() + begin, len, d,
-                        scale, scratch.scores.data());
-          const std::size_t at = scratch.exact.size();
-          scratch.exact.resize(at + len);
-          for (std::size_t i = 0; i < len; ++i)
-            scratch.exact[at + i] = scratch.scores[i];
+          const std::size_t at = scratch.scores.size();
+          scratch.scores.resize(at + len);
           scratch.exps.resize(at + len);
-          k.exp_shifted(scratch.exact.data() + at, len, top, scratch.exps.data() + at);
+          k.half_logits(queries + h * d, 1, cache.keys(), scratch.batch.data() + begin, len, d,
+                        scale, scratch.scores.data() + at);
+          k.exp_floats(scratch.scores.data() + at, len, top, scratch.exps.data() + at);
           for (std::size_t i = 0; i < len; ++i) {
             const std::uint32_t j = scratch.batch[begin + i];
-            // e^{ŝ − M} within one ulp (tvk's exp) and 2^-40 for the subtraction's rounding;
+            // e^{ŝ − M} within kExpFloat (float exp and the float subtraction, THEORY §14.4);
             // the true logit is >= ŝ − e_j, and e^{−e} >= 1 − e.
             const double err = static_cast<double>(scales[j]) * es * (1.0 + 0x1p-40);
             const double x = scratch.exps[at + i];
-            head_lo += x * std::max(0.0, 1.0 - err) * (1.0 - 0x1p-40);
+            head_lo += x * std::max(0.0, 1.0 - err) * (1.0 - kExpFloat);
             score_error = std::max(score_error, err);
             scratch.kept.push_back(j);
           }
@@ -368,17 +370,15 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
     // exact score, so the mass is >= 1 and no weight underflows into a NaN.
     const std::vector<std::uint32_t>& kept = scratch.kept;
     const std::size_t m = kept.size();
-    double score_top = -kInf;
-    for (std::size_t i = 0; i < m; ++i)
-      score_top = std::max(score_top, scratch.exact[i]);
-    k.exp_shifted(scratch.exact.data(), m, score_top, scratch.exps.data());
+    const float score_top = k.max_floats(scratch.scores.data(), m);
+    k.exp_floats(scratch.scores.data(), m, score_top, scratch.exps.data());
     double head_mass = 0.0;
     for (std::size_t i = 0; i < m; ++i)
       head_mass += scratch.exps[i];
     scratch.weights.resize(m);
     const double inverse = 1.0 / head_mass;
     for (std::size_t i = 0; i < m; ++i)
-      scratch.weights[i] = static_cast<float>(scratch.exps[i] * inverse);
+      scratch.weights[i] = static_cast<float>(static_cast<double>(scratch.exps[i]) * inverse);
     float* o = out + h * d;
     std::fill(o, o + d, 0.0f);
     k.half_accumulate(scratch.weights.data(), 1, cache.values(), kept.data(), m, d, o);

@@ -85,8 +85,7 @@ struct DecodeScratch {
   //! When set, certified_decode adds each phase's wall time (seconds) to phase_seconds.
   bool time_phases = false;
   std::array<double, static_cast<std::size_t>(DecodePhase::kCount)> phase_seconds{};
-  std::vector<float> logits, weights, upper, scores, accumulator;
-  std::vector<double> exact, exps;
+  std::vector<float> logits, weights, upper, scores, exps, accumulator;
   std::vector<std::int16_t> query_codes;
   std::vector<std::uint16_t> buckets;
   std::vector<std::uint32_t> counts, offsets, candidates, batch, kept;

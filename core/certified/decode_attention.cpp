@@ -8,14 +8,15 @@
 #include <stdexcept>
 #include <string>
 
+#include "core/certified/rounding.h"
 #include "core/kernels/kernel_set.h"
 #include "core/numerics/binary16.h"
 
 namespace tvk {
 namespace {
 
-constexpr double kUnitDouble = 0x1p-53;
-constexpr double kUnitFloat = 0x1p-24;
+using rounding::kUnitDouble;
+using rounding::kUnitFloat;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr std::size_t kBlock = 512;  // keys per dense block: K and V blocks stay in L2
 // Buckets of U on a grid of 1/64 below the row's largest U; the last takes everything lower.
@@ -45,13 +46,6 @@ const std::array<double, kBuckets>& bucket_weights() {
     return w;
   }();
   return table;
-}
-
-// The outward rounding of the double sums of a certificate over n keys (as quantized_search;
-// THEORY §11, §14.5: no underflow term is needed here).
-double inflate(double raw, std::size_t n) {
-  const double rel = (16.0 * (static_cast<double>(n) + 8.0) + 2048.0) * kUnitDouble;
-  return std::min(1.0, raw * (1.0 + rel));
 }
 
 // Adds the time since the last mark to a phase of scratch.phase_seconds (when timing).
@@ -354,7 +348,7 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
           break;
         }
         const double rest = scratch.rest[b + 1];
-        const double bound = inflate(rest / (head_lo + rest), count);
+        const double bound = rounding::inflate(rest / (head_lo + rest), count - scored, count);
         if (bound <= eps) {
           certified = true;
           tau = bound;

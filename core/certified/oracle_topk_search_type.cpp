@@ -11,20 +11,11 @@
 #include <vector>
 
 #include "core/certified/certified_search.h"
+#include "core/certified/rounding.h"
 #include "core/rows/tail_profile.h"
 
 namespace tvk {
 namespace {
-
-constexpr double kUnitRoundoff = 0x1p-53;
-
-// The slack of mc_search's certificate (core/certified/search.cpp, inflate()): a relative
-// (16 (n + 8) + 2048) u and 2^-1073 per dropped key for underflowed weights (THEORY §11).
-double rounded_up(double tau, std::size_t outside, std::size_t n) {
-  if (outside == 0) return 0.0;
-  const double rel = (16.0 * (static_cast<double>(n) + 8.0) + 2048.0) * kUnitRoundoff;
-  return std::min(1.0, tau * (1.0 + rel) + static_cast<double>(outside) * 0x1p-1073);
-}
 
 class OracleTopkSearchType final : public CertifiedSearch {
  public:
@@ -78,7 +69,7 @@ class OracleTopkSearchType final : public CertifiedSearch {
         result.dropped_keys.push_back(key_of(positions[r]));
       result.dense_fallback = k == m;
       result.stop = result.dense_fallback ? SearchStop::kDenseFallback : SearchStop::kCertified;
-      result.bound = std::min(eps, rounded_up(profile_.tau(k), m - k, m));
+      result.bound = std::min(eps, rounding::inflate(profile_.tau(k), m - k, m));
       result.summary_cost = cost_.summary_cost;
       result.cost = static_cast<double>(n);
       result.bytes = bytes_.keys(n) + bytes_.values(k);

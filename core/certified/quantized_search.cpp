@@ -8,21 +8,17 @@
 #include <string>
 #include <utility>
 
+#include "core/certified/rounding.h"
 #include "core/numerics/elementary.h"
 
 namespace tvk {
 namespace {
 
-constexpr double kUnitRoundoff = 0x1p-53;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// The same outward rounding as search.cpp's mc_certificate (so the k chosen here is normally
-// the one mc_certificate confirms); THEORY §11.
-double inflate(double raw, std::size_t outside, std::size_t n) {
-  if (outside == 0) return 0.0;
-  const double rel = (16.0 * (static_cast<double>(n) + 8.0) + 2048.0) * kUnitRoundoff;
-  return std::min(1.0, raw * (1.0 + rel) + static_cast<double>(outside) * 0x1p-1073);
-}
+// The same outward rounding as mc_certificate (so the k chosen here is normally the one
+// mc_certificate confirms); THEORY §11.
+using rounding::inflate;
 
 }  // namespace
 

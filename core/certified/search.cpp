@@ -8,12 +8,12 @@
 #include <utility>
 
 #include "core/bounds/bound_registry.h"
+#include "core/certified/rounding.h"
 #include "core/numerics/elementary.h"
 
 namespace tvk {
 namespace {
 
-constexpr double kUnitRoundoff = 0x1p-53;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
 void check_eps(double eps, const char* who) {
@@ -23,21 +23,10 @@ void check_eps(double eps, const char* who) {
   }
 }
 
-// Rounds a computed certificate up so that it bounds the exact tail mass of the computed logits
-// and also the tail mass another routine computes (TailProfile::tau, kept_set_tau). Every term
-// is a positive exp(x) of a rounded difference x = s − ref: the argument's rounding (|x| u, and
-// |x| <= 745 for any term that does not underflow) moves the result by a relative 746 u at most,
-// the exp itself by 1 ulp at most (tvk's elementary::exp here and in TailProfile), and sums of at
-// most n terms add (n + 4) u; each denominator holds a term exp(0) = 1 exactly, so the 746 u
-// enters once per side: each side is within (2n + 760) u, and 16 (n + 8) u + 2048 u covers both
-// with room (derivation: THEORY §11). Terms that underflow (weights below 2^-1074 relative to a
-// denominator >= 1) are covered by 2^-1073 per key outside K. Nothing is added when K holds
-// every key: the bound is then 0.
-double inflate(double raw, std::size_t outside, std::size_t n) {
-  if (outside == 0) return 0.0;
-  const double rel = (16.0 * (static_cast<double>(n) + 8.0) + 2048.0) * kUnitRoundoff;
-  return std::min(1.0, raw * (1.0 + rel) + static_cast<double>(outside) * 0x1p-1073);
-}
+// Certificates are rounded up by rounding::inflate (core/certified/rounding.h, THEORY §11): it
+// bounds the exact tail mass of the computed logits and also the tail mass another routine
+// computes (TailProfile::tau, kept_set_tau).
+using rounding::inflate;
 
 // The unvisited cells summarised by their largest bound U_top and T = Σ_R |C_j| e^{U_j − U_top}
 // (so their mass is e^{U_top} T); U_top = −inf when R is empty.

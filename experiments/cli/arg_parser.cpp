@@ -1,5 +1,6 @@
 #include "experiments/cli/arg_parser.h"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <iostream>
@@ -41,6 +42,10 @@ bool ArgParser::parse(const std::vector<std::string>& args) {
     if (!options_done && arg.size() == 2 && arg[0] == '-' && arg[1] != '-') {
       for (const auto& [name, option] : options_) {
         if (option.letter == arg[1]) arg = "--" + name;
+      }
+      // An unknown letter is an error, not a positional argument ("-1" stays a number).
+      if (arg[0] == '-' && arg[1] != '-' && std::isalpha(static_cast<unsigned char>(arg[1]))) {
+        throw InputError(command_ + ": unknown option " + arg + " (see " + command_ + " --help)");
       }
     }
     if (!options_done && (arg == "--help" || arg == "-h")) {

@@ -42,8 +42,20 @@ using EightHalves = std::uint16_t __attribute__((vector_size(16)));
   return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
 }
 
+// The int32 vector of a float vector's width.
+template <class Vec>
+struct IntsOf;
+template <>
+struct IntsOf<Eight> {
+  using type = EightInts;
+};
+
 #if defined(__AVX512F__)
 using Sixteen = float __attribute__((vector_size(64)));
+template <>
+struct IntsOf<Sixteen> {
+  using type = std::int32_t __attribute__((vector_size(64)));
+};
 
 // _mm512_cvtph_ps through its zero-masked form: the plain intrinsic starts from
 // _mm512_undefined_ps, which GCC 12 reports as maybe-uninitialized (GCC bug 105593).
@@ -281,27 +293,41 @@ float exp_floats(const float* in, std::size_t n, float shift, float* out) {
   // Cephes' expf: x = m ln 2 + r, |r| <= ln2/2 (ln 2 in two parts), a degree-5 polynomial for
   // e^r, then 2^m from the exponent bits. Inputs below −87 give 0 (the weight of such a key is
   // below 2^-125 of the row's largest). The sum: eight lanes in order of i, then lane_sum.
-  auto lane_exp = [](Eight x) {
-    const EightInts tiny = x < -87.0f;
-    x = x > 88.0f ? Eight{} + 88.0f : x;
-    x = x < -87.0f ? Eight{} - 87.0f : x;
-    Eight t = x * 1.44269504088896341f + 0.5f;
-    Eight m = __builtin_convertvector(__builtin_convertvector(t, EightInts), Eight);
+  // One template for eight and sixteen lanes: the same operations lane by lane.
+  auto lane_exp = [](auto x) {
+    using Vec = decltype(x);
+    using Ints = typename IntsOf<Vec>::type;
+    const Ints tiny = x < -87.0f;
+    x = x > 88.0f ? Vec{} + 88.0f : x;
+    x = x < -87.0f ? Vec{} - 87.0f : x;
+    Vec t = x * 1.44269504088896341f + 0.5f;
+    Vec m = __builtin_convertvector(__builtin_convertvector(t, Ints), Vec);
     m = m > t ? m - 1.0f : m;
-    Eight r = x - m * 0.693359375f;
+    Vec r = x - m * 0.693359375f;
     r = r - m * -2.12194440e-4f;
-    Eight p = r * 1.9875691500e-4f + 1.3981999507e-3f;
+    Vec p = r * 1.9875691500e-4f + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
     p = p * r + 4.1665795894e-2f;
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * (r * r) + r + 1.0f;
-    const EightInts exponent = (__builtin_convertvector(m, EightInts) + 127) << 23;
-    const Eight result = p * __builtin_bit_cast(Eight, exponent);
-    return __builtin_bit_cast(Eight, __builtin_bit_cast(EightInts, result) & ~tiny);
+    const Ints exponent = (__builtin_convertvector(m, Ints) + 127) << 23;
+    const Vec result = p * __builtin_bit_cast(Vec, exponent);
+    return __builtin_bit_cast(Vec, __builtin_bit_cast(Ints, result) & ~tiny);
   };
   Eight sum{};
   std::size_t i = 0;
+#if defined(__AVX512F__)
+  // Sixteen at a time; the sum still adds elements i..i+7 then i+8..i+15 to the eight lanes.
+  for (; i + 16 <= n; i += 16) {
+    Sixteen x;
+    __builtin_memcpy(&x, in + i, sizeof x);
+    const Sixteen e = lane_exp(x - shift);
+    sum += __builtin_shufflevector(e, e, 0, 1, 2, 3, 4, 5, 6, 7);
+    sum += __builtin_shufflevector(e, e, 8, 9, 10, 11, 12, 13, 14, 15);
+    __builtin_memcpy(out + i, &e, sizeof e);
+  }
+#endif
   for (; i + 8 <= n; i += 8) {
     const Eight e = lane_exp(load_floats(in + i) - shift);
     sum += e;

@@ -42,6 +42,16 @@ using EightHalves = std::uint16_t __attribute__((vector_size(16)));
   return ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
 }
 
+#if defined(__AVX__)
+// lane_sum of four vectors at once, in lane_sum's order: ((0 + 1) + (2 + 3)) + ((4 + 5) + (6 + 7)).
+[[gnu::always_inline]] inline __m128 reduce_four_floats(Eight a, Eight b, Eight c, Eight d) {
+  const __m256 ab = _mm256_hadd_ps(__builtin_bit_cast(__m256, a), __builtin_bit_cast(__m256, b));
+  const __m256 cd = _mm256_hadd_ps(__builtin_bit_cast(__m256, c), __builtin_bit_cast(__m256, d));
+  const __m256 all = _mm256_hadd_ps(ab, cd);  // low: (0123) of a-d, high: (4567) of a-d
+  return _mm_add_ps(_mm256_castps256_ps128(all), _mm256_extractf128_ps(all, 1));
+}
+#endif
+
 // The int32 vector of a float vector's width.
 template <class Vec>
 struct IntsOf;
@@ -166,10 +176,24 @@ void half_logits_heads(const float* q, const std::uint16_t* keys, const std::uin
         s1[h] += qh * b;
       }
     }
+#if defined(__AVX__)
+    // Two heads' pairs of sums reduced at once (reduce_four_floats: lane_sum's order).
+    for (int h = 0; h < H; h += 2) {
+      const int g = h + 1 < H ? h + 1 : h;
+      const __m128 sums = reduce_four_floats(s0[h], s1[h], s0[g], s1[g]);
+      out[static_cast<std::size_t>(h) * count + i] = scale * sums[0];
+      out[static_cast<std::size_t>(h) * count + i + 1] = scale * sums[1];
+      if (g != h) {
+        out[static_cast<std::size_t>(g) * count + i] = scale * sums[2];
+        out[static_cast<std::size_t>(g) * count + i + 1] = scale * sums[3];
+      }
+    }
+#else
     for (int h = 0; h < H; ++h) {
       out[static_cast<std::size_t>(h) * count + i] = scale * lane_sum(s0[h]);
       out[static_cast<std::size_t>(h) * count + i + 1] = scale * lane_sum(s1[h]);
     }
+#endif
   }
   for (; i < count; ++i) {
     const std::uint16_t* k0 = keys + static_cast<std::size_t>(rows ? rows[i] : i) * d;

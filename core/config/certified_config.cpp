@@ -145,6 +145,8 @@ std::vector<std::string> search_keys() {
   return keys;
 }
 
+}  // namespace
+
 CertifiedSearchSpec read_search(ConfigReader& reader) {
   CertifiedSearchSpec spec;
   spec.type = reader.get<std::string>("type", one_of("search type", search_type_names()));
@@ -164,6 +166,8 @@ CertifiedSearchSpec read_search(ConfigReader& reader) {
   spec.search = entry.read(keys);
   return spec;
 }
+
+namespace {
 
 //! The `searches:` list under `reader`.
 std::vector<CertifiedSearchSpec> read_searches(ConfigReader& reader) {

@@ -36,7 +36,9 @@ __all__ = ["certified_attention", "restore", "CertifiedAttentionLog"]
 class CertifiedAttentionLog:
     """What the hook recorded: `records`, one dict per (step, layer, head): step (decode step,
     0-based), layer, head, n (keys in the cache), scored, kept, tau_bound, output_bound,
-    dense_fallback and, with verify, true_tau, output_error and holds (both certificates hold)."""
+    dense_fallback and, with verify, true_tau (the exact dropped mass), output_error (||o - o_K||_2,
+    exact outputs over all keys and over the kept ones), float_error (||out - o_K||_2: tvk's float
+    arithmetic) and holds (true_tau <= tau_bound <= eps and output_error <= output_bound)."""
 
     def __init__(self, eps: float, search: str, layers: list[int], verify: bool):
         self.eps = eps
@@ -71,16 +73,20 @@ class _LayerState:
 
 
 def _exact_check(cache_k: np.ndarray, cache_v: np.ndarray, q: np.ndarray, scale: float,
-                 kept: np.ndarray, out: np.ndarray) -> tuple[float, float]:
-    """The dropped mass of `kept` and ||o - out||_2, o the exact output, in float64 over the
-    binary16 keys and values (as tvk's decode tests check it)."""
+                 kept: np.ndarray, out: np.ndarray) -> tuple[float, float, float]:
+    """Against exact float64 attention over the binary16 keys and values (as tvk's decode tests
+    check it): the dropped mass of `kept`, ||o - o_K||_2 (o the exact output, o_K the exact
+    output over the kept keys: what the output bound bounds) and ||out - o_K||_2 (the float
+    arithmetic of tvk's step)."""
     s = float(np.float32(scale)) * (cache_k.astype(np.float64) @ q.astype(np.float64))
     w = np.exp(s - s.max())
-    p = w / w.sum()
-    mask = np.ones(len(s), dtype=bool)
-    mask[kept] = False
-    exact = p @ cache_v.astype(np.float64)
-    return float(np.sort(p[mask]).sum()), float(np.linalg.norm(exact - out.astype(np.float64)))
+    v = cache_v.astype(np.float64)
+    inside = np.zeros(len(s), dtype=bool)
+    inside[kept] = True
+    exact = (w @ v) / w.sum()
+    exact_kept = (w[inside] @ v[inside]) / w[inside].sum()
+    return (float(np.sort(w[~inside]).sum() / w.sum()), float(np.linalg.norm(exact - exact_kept)),
+            float(np.linalg.norm(out.astype(np.float64) - exact_kept)))
 
 
 def _decode_forward(self, hidden_states, attention_mask=None, position_ids=None, past_key_value=None,
@@ -137,11 +143,11 @@ def _decode_forward(self, hidden_states, attention_mask=None, position_ids=None,
                    "tau_bound": float(r["tau_bound"][g]), "output_bound": float(r["output_bound"][g]),
                    "dense_fallback": bool(r["dense_fallback"][g])}
             if log.verify:
-                true_tau, error = _exact_check(
+                true_tau, error, float_error = _exact_check(
                     np.asarray(keys[0, h].detach().to(torch.float16).cpu().numpy()),
                     np.asarray(values[0, h].detach().to(torch.float16).cpu().numpy()),
                     qs[g], scale, r["kept_keys"][g], r["out"][g])
-                rec.update(true_tau=true_tau, output_error=error,
+                rec.update(true_tau=true_tau, output_error=error, float_error=float_error,
                            holds=bool(true_tau <= rec["tau_bound"] <= log.eps
                                       and error <= rec["output_bound"]))
             log.records.append(rec)

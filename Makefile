@@ -2,6 +2,7 @@
 #   make run      install what is missing, build, run the main job on its default config
 #   make test     install what is missing, build, run the whole test suite (ctest)
 #   make figures  run configs/paper/*.yaml and write results/figures/*.png and .pdf
+#   make python   install the Python package (import tvk) into .venv-llm (pip install .)
 #   make bench    build and run the benchmarks against the numpy and PyTorch baselines
 #   make bench-decode  one decode step, dense vs certified, over the full store's KV cache
 #   make llm-store  write the full SmolLM2 logit store results/stores/smollm2.h5 (minutes)
@@ -23,11 +24,11 @@ CHECK_MARCHES ?= x86-64-v4 x86-64
 APT_PACKAGES := cmake g++ make git clang-format libeigen3-dev libboost-math-dev \
   libboost-random-dev libhdf5-dev libtbb-dev libyaml-cpp-dev libgtest-dev libgmock-dev \
   libbenchmark-dev libopenmpi-dev openmpi-bin python3 python3-numpy python3-h5py \
-  python3-pandas python3-matplotlib libxxhash-dev nlohmann-json3-dev clang
+  python3-pandas python3-matplotlib python3-pytest libxxhash-dev nlohmann-json3-dev clang
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps bert-deps llm-deps llm-store bench-deps build run test test-sanitize fuzz \
+.PHONY: all deps bert-deps llm-deps python llm-store bench-deps build run test test-sanitize fuzz \
   compile-check figures bench bench-decode format clean
 
 all: build
@@ -62,6 +63,16 @@ llm-store: llm-deps
 	  --queries all --dtype float16 --threads 2 && \
 	echo "llm-store: $(LLM_STORE), $$(du -m $(LLM_STORE) | cut -f1) MB on disk, $$(($$(date +%s) - start)) s"
 
+# The Python package `tvk` (README "Python"; python/, pyproject.toml) installed into the LLM venv,
+# where torch and transformers are (its tests and the Hugging Face hook use them). The build
+# backend's pinned versions come from python/requirements-build.txt and the build folder
+# build-python/ persists, so a second `make python` recompiles only what changed.
+PYTHON_VENV ?= $(or $(TVK_LLM_VENV),$(CURDIR)/.venv-llm)
+python: llm-deps
+	@$(PYTHON_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r python/requirements-build.txt
+	@$(PYTHON_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps .
+	@$(PYTHON_VENV)/bin/python -c 'import tvk; print("make python: tvk", tvk.__version__, "in", tvk.__file__)'
+
 build: deps
 	@cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(BUILD_DIR) -j $(JOBS)
@@ -70,7 +81,7 @@ run: build
 	$(BUILD_DIR)/tvk run configs/quickstart.yaml
 	$(BUILD_DIR)/tvk run configs/bert_minilm.yaml
 
-test: build bert-deps llm-deps
+test: build bert-deps llm-deps python
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 # The whole suite built with -fsanitize=address,undefined (any report fails its test), without

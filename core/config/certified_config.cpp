@@ -146,6 +146,8 @@ std::vector<std::string> search_keys() {
   return keys;
 }
 
+}  // namespace
+
 CertifiedSearchSpec read_search(ConfigReader& reader) {
   CertifiedSearchSpec spec;
   spec.type = reader.get<std::string>("type", one_of("search type", search_type_names()));
@@ -165,6 +167,8 @@ CertifiedSearchSpec read_search(ConfigReader& reader) {
   spec.search = entry.read(keys);
   return spec;
 }
+
+namespace {
 
 //! The `searches:` list under `reader`.
 std::vector<CertifiedSearchSpec> read_searches(ConfigReader& reader) {

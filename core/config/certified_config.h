@@ -26,6 +26,12 @@ struct CertifiedSearchSpec {
   std::shared_ptr<const CertifiedSearch> search;
 };
 
+class ConfigReader;
+
+//! Reads one `searches:` element: its type, name and the keys of its type (a key of another
+//! type is an error naming the types that take it). The caller calls reader.finish() after.
+CertifiedSearchSpec read_search(ConfigReader& reader);
+
 //! The searches a run gets when `searches` is absent: mc_clusters, mc_blocks, b5, delta_k.
 std::vector<CertifiedSearchSpec> default_certified_searches();
 

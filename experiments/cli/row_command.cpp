@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "core/bounds/bound_registry.h"
+#include "core/bounds/row_report.h"
 #include "core/config/logit_row_reader.h"
 #include "core/error.h"
 #include "core/rows/divergence.h"
@@ -18,13 +19,7 @@
 namespace tvk::cli {
 namespace {
 
-struct EpsResult {
-  double eps = 0.0;
-  std::size_t k_eps = 0;
-  double tau = 0.0;
-  std::vector<Certificate> certificates;  // one per bound
-  double tv_direct = 0.0, kl_identity = 0.0, kl_direct = 0.0, kl_reverse = 0.0;
-};
+using EpsResult = RowEpsReport;
 
 std::vector<double> parse_eps_list(const std::string& text) {
   std::vector<double> eps;
@@ -137,31 +132,11 @@ int run_row_command(const std::vector<std::string>& args) {
   const TailProfile profile(row);
   const std::size_t n = profile.n();
 
-  std::vector<std::unique_ptr<CertifyingBound>> bounds;
-  for (const auto& name : bound_names())
-    bounds.push_back(make_bound(name, options));
-  const std::vector<std::size_t> k_exact = k_eps(profile, eps);
-
-  std::vector<EpsResult> results(eps.size());
+  const std::vector<std::unique_ptr<CertifyingBound>> bounds = make_all_bounds(options);
+  std::vector<EpsResult> results;
   BoundScratch scratch;
-  std::vector<Certificate> certificates(eps.size());
-  for (std::size_t e = 0; e < eps.size(); ++e) {
-    EpsResult& r = results[e];
-    r.eps = eps[e];
-    r.k_eps = k_exact[e];
-    r.tau = profile.tau(r.k_eps);
-    r.tv_direct = tv_half_l1_direct(profile, r.k_eps);
-    r.kl_identity = kl_truncated_to_full(r.tau);
-    r.kl_direct = kl_truncated_to_full_direct(profile, r.k_eps);
-    r.kl_reverse = kl_full_to_truncated_direct(profile, r.k_eps);
-  }
-  for (const auto& bound : bounds) {
-    // A full scan from k = 1 (not from k_eps): the row tool shows exactly min{k : B_k <= eps}.
-    const std::vector<std::size_t> start(eps.size(), 1);
-    bound->certify(profile, eps, start, certificates, scratch);
-    for (std::size_t e = 0; e < eps.size(); ++e)
-      results[e].certificates.push_back(certificates[e]);
-  }
+  std::vector<Certificate> certificates;
+  report_row(profile, eps, bounds, results, scratch, certificates);
   const std::string display = source == "-" ? "<stdin>" : source;
   if (parser.flag("json")) {
     print_json(std::cout, n, row.size() - n, bounds, results, options.block);

@@ -318,7 +318,8 @@ def certified_decode(cache: KvCache, queries: Any, eps: float, scale: float, *,
                      count: int | None = None, kept_keys: bool = False) -> dict:
     """The certified decode step (THEORY §8) over the cache for each query head: a dict with out
     (heads, d) and per head scored, kept, tau_bound (>= the true dropped mass, <= eps),
-    output_bound (>= ||o - o_K||_2), bytes, dense_bytes, dense_fallback (and kept_keys: per head
+    output_bound (>= ||out - o||_2: the returned float output against exact attention over
+    every key), bytes, dense_bytes, dense_fallback (and kept_keys: per head
     the kept key indices, when asked)."""
     return _tvk.certified_decode(cache, _queries(queries), float(eps), float(scale),
                                  -1 if count is None else int(count), bool(kept_keys))

@@ -12,7 +12,8 @@ decode step (one new token, batch 1) of every selected layer runs through tvk's 
 caches are mirrored, rounded to binary16, into one tvk.KvCache per KV head, and the G query heads
 that share a KV head are served together. The hook records per step, layer and head the keys in
 the cache (n), the keys scored and kept, the tau bound (>= the dropped attention mass, <= eps)
-and the output bound (>= ||o - o_K||_2). With verify=True it also computes, in float64, the exact
+and the output bound (>= ||out - o||_2: the returned float output against exact attention o over
+every key, its own arithmetic included). With verify=True it also computes, in float64, the exact
 attention of that step over the same binary16 cache and records the true dropped mass and the
 true output error next to their bounds.
 
@@ -36,9 +37,10 @@ __all__ = ["certified_attention", "restore", "CertifiedAttentionLog"]
 class CertifiedAttentionLog:
     """What the hook recorded: `records`, one dict per (step, layer, head): step (decode step,
     0-based), layer, head, n (keys in the cache), scored, kept, tau_bound, output_bound,
-    dense_fallback and, with verify, true_tau (the exact dropped mass), output_error (||o - o_K||_2,
-    exact outputs over all keys and over the kept ones), float_error (||out - o_K||_2: tvk's float
-    arithmetic) and holds (true_tau <= tau_bound <= eps and output_error <= output_bound)."""
+    dense_fallback and, with verify, true_tau (the exact dropped mass), output_error (||out - o||_2:
+    tvk's float output against exact attention over all keys), float_error (||out - o_K||_2: its
+    distance from exact attention over the kept keys) and holds (true_tau <= tau_bound <= eps and
+    output_error <= output_bound)."""
 
     def __init__(self, eps: float, search: str, layers: list[int], verify: bool):
         self.eps = eps
@@ -75,9 +77,9 @@ class _LayerState:
 def _exact_check(cache_k: np.ndarray, cache_v: np.ndarray, q: np.ndarray, scale: float,
                  kept: np.ndarray, out: np.ndarray) -> tuple[float, float, float]:
     """Against exact float64 attention over the binary16 keys and values (as tvk's decode tests
-    check it): the dropped mass of `kept`, ||o - o_K||_2 (o the exact output, o_K the exact
-    output over the kept keys: what the output bound bounds) and ||out - o_K||_2 (the float
-    arithmetic of tvk's step)."""
+    check it): the dropped mass of `kept`, ||out - o||_2 (o the exact output over every key: what
+    the output bound bounds, tvk's float arithmetic included) and ||out - o_K||_2 (o_K the exact
+    output over the kept keys)."""
     s = float(np.float32(scale)) * (cache_k.astype(np.float64) @ q.astype(np.float64))
     w = np.exp(s - s.max())
     v = cache_v.astype(np.float64)
@@ -85,8 +87,9 @@ def _exact_check(cache_k: np.ndarray, cache_v: np.ndarray, q: np.ndarray, scale:
     inside[kept] = True
     exact = (w @ v) / w.sum()
     exact_kept = (w[inside] @ v[inside]) / w[inside].sum()
-    return (float(np.sort(w[~inside]).sum() / w.sum()), float(np.linalg.norm(exact - exact_kept)),
-            float(np.linalg.norm(out.astype(np.float64) - exact_kept)))
+    returned = out.astype(np.float64)
+    return (float(np.sort(w[~inside]).sum() / w.sum()), float(np.linalg.norm(returned - exact)),
+            float(np.linalg.norm(returned - exact_kept)))
 
 
 def _decode_forward(self, hidden_states, attention_mask=None, position_ids=None, past_key_value=None,

@@ -110,8 +110,9 @@ def test_decode_against_exact_attention():
         _, wk = exact_attention(queries[h], k, v, 0.125, kept)
         tail = 1 - wk.sum() / w.sum()
         assert tail <= result["tau_bound"][h] <= 0.05
-        exact_kept, _ = exact_attention(queries[h], k, v, 0.125, kept)
-        assert np.linalg.norm(exact - exact_kept) <= result["output_bound"][h]
+        # The output bound covers the returned floats against exact attention over every key.
+        returned = result["out"][h].astype(np.float64)
+        assert np.linalg.norm(returned - exact) <= result["output_bound"][h]
     tiny = tvk.certified_decode(cache, queries, 1e-300, 0.125)
     assert np.allclose(tiny["out"], dense, atol=1e-5)
     partial = tvk.dense_decode(cache, queries, 0.125, count=100)

@@ -1,6 +1,8 @@
 # Thin wrapper: set-up, build and the two commands the README shows first.
 #   make run      install what is missing, build, run the main job on its default config
 #   make test     install what is missing, build, run the whole test suite (ctest)
+#   make test-fast  build and run the fast tests (ctest -L 'unit|cli|regression' -LE slow):
+#                 no Python environments, about a minute of tests on 2 cores
 #   make figures  run configs/paper/*.yaml and write results/figures/*.png and .pdf
 #   make python   install the Python package (import tvk) into .venv-llm (pip install .)
 #   make bench    build and run the benchmarks against the numpy and PyTorch baselines
@@ -28,7 +30,8 @@ APT_PACKAGES := cmake g++ make git clang-format libeigen3-dev libboost-math-dev 
 
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps bert-deps llm-deps python llm-store bench-deps build run test test-sanitize fuzz \
+.PHONY: all deps bert-deps llm-deps python llm-store bench-deps build run test test-fast \
+  test-sanitize fuzz \
   compile-check figures bench bench-decode format clean
 
 all: build
@@ -83,6 +86,11 @@ run: build
 
 test: build bert-deps llm-deps python
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
+
+# The tests labelled unit, cli or regression and not slow (tests/CMakeLists.txt, tests/
+# slow_tests.cmake): what to run while editing; make test before a merge.
+test-fast: build
+	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS) -L 'unit|cli|regression' -LE slow
 
 # The whole suite built with -fsanitize=address,undefined (any report fails its test), without
 # the benchmarks. LeakSanitizer suppressions for what OpenMPI leaks by design:

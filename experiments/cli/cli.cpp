@@ -25,6 +25,8 @@ const std::vector<Verb>& verbs() {
       {"models", "list the score models, their parameters, defaults and ranges",
        run_models_command},
       {"bounds", "list the bound variants", run_bounds_command},
+      {"searches", "list the certified search types, their keys and defaults",
+       run_searches_command},
       {"rule", "asymptotic k_eps rule and finite-n prediction of E[k_eps]/n for a model",
        run_rule_command},
       {"store", "inspect a logit store (HDF5 q, k, v): tvk store info STORE", run_store_command},

@@ -25,6 +25,7 @@ int run_run_command(const std::vector<std::string>& args);
 int run_validate_command(const std::vector<std::string>& args);
 int run_models_command(const std::vector<std::string>& args);
 int run_bounds_command(const std::vector<std::string>& args);
+int run_searches_command(const std::vector<std::string>& args);
 int run_rule_command(const std::vector<std::string>& args);
 int run_merge_command(const std::vector<std::string>& args);
 int run_store_command(const std::vector<std::string>& args);

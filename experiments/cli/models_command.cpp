@@ -1,8 +1,9 @@
-// `tvk models` and `tvk bounds`: what can be named in a config.
+// `tvk models`, `tvk bounds` and `tvk searches`: what can be named in a config.
 #include <cstdio>
 #include <iostream>
 
 #include "core/bounds/bound_registry.h"
+#include "core/certified/search_registry.h"
 #include "core/models/model_registry.h"
 #include "core/text/text.h"
 #include "experiments/cli/arg_parser.h"
@@ -51,6 +52,34 @@ int run_bounds_command(const std::vector<std::string>& args) {
   for (const auto& name : bound_names()) {
     std::printf("%-14s %s\n", name.c_str(),
                 make_bound(name, BoundOptions{})->description().c_str());
+  }
+  return 0;
+}
+
+int run_searches_command(const std::vector<std::string>& args) {
+  ArgParser parser("searches", "tvk searches",
+                   "Lists the registered search types (config: searches: [{type: NAME, ...}])\n"
+                   "with their keys and defaults. A key with default '-' reads no value when\n"
+                   "absent: it is optional, or read only with another key's value (block with\n"
+                   "cells: blocks); 'required' must be given.");
+  if (!parser.parse(args)) return 0;
+  for (const SearchEntry& entry : search_entries()) {
+    std::printf("%s\n    %s\n", entry.name.c_str(), entry.doc.c_str());
+    if (entry.keys.empty()) std::printf("    (no keys)\n");
+    for (const SearchKeyDefault& key : search_key_defaults(entry)) {
+      const std::string value =
+          key.required ? "required" : (key.default_value.empty() ? "-" : key.default_value);
+      std::string choices;
+      for (const std::string& choice : key.choices)
+        choices += (choices.empty() ? "one of " : ", ") + choice;
+      if (choices.empty()) {
+        std::printf("    %-12s default %s\n", key.key.c_str(), value.c_str());
+      } else {
+        std::printf("    %-12s default %-10s %s\n", key.key.c_str(), value.c_str(),
+                    choices.c_str());
+      }
+    }
+    std::printf("\n");
   }
   return 0;
 }

@@ -6,7 +6,7 @@
 // attention computed in double: the true tail mass of its kept set <= its bound <= eps, and
 // its output error <= its output bound.
 //
-// Usage: decode_bench [--store results/stores/smollm2.h5] [--eps 0.05] [--repeats 15]
+// Usage: decode_bench [--store ~/.cache/tvk/stores/smollm2.h5] [--eps 0.05] [--repeats 15]
 //                     [--threads 0] [--n N]
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/global_control.h>
@@ -32,7 +32,7 @@
 namespace {
 
 struct Options {
-  std::string store = "results/stores/smollm2.h5";
+  std::string store = std::string(std::getenv("HOME") != nullptr ? std::getenv("HOME") : ".") + "/.cache/tvk/stores/smollm2.h5";
   double eps = 0.05;
   int repeats = 15;
   int threads = 0;

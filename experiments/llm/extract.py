@@ -17,10 +17,12 @@ block of query rows; the rows of a softmax are independent, so the result is the
 checks it bit for bit against the unchunked module). A whole [heads, T, T] float32 score matrix is
 2.4 GB at 8,192 tokens and eager attention holds two or three of them; a 256-row block is 75 MB.
 
-Verification is built in, layer by layer: each layer's attention is run again on its own saved input
-(the same chunked eager code, with the probabilities of the verified rows kept), and for the verified
-query rows of every head softmax(scale * q K^T) over keys 0..i, computed in float64 from the float32
-vectors before any rounding, must equal the model's probabilities to the tolerance (1e-5). When the store keeps float16, the largest change of a verified
+Verification is built in, layer by layer: as soon as a stored layer's attention has run in the
+forward pass, it is run again on its own saved input (the same chunked eager code, with the
+probabilities of the verified rows kept): for the verified query rows of every head
+softmax(scale * q K^T) over keys 0..i, computed in float64 from the float32 vectors before any
+rounding, must equal the model's probabilities to the tolerance (1e-5); then the layer is written
+and freed, so one layer's vectors and saved input are held at a time. When the store keeps float16, the largest change of a verified
 probability that the rounding causes is recorded (rounding_max_probability_change). On failure the
 extractor exits 1 naming the worst row, and no store is left (it writes <out>.tmp and renames it only
 on success).
@@ -276,6 +278,10 @@ class Capture:
 
         self.modeling = modeling_llama
         self.attention_rows = attention_rows
+        # Called with a wanted layer's index as soon as its attention has run in the forward pass (not
+        # in its verification re-run), so that it can be verified, written and freed at once.
+        self.on_layer = None
+        self.rerunning = False
         self.layers = model.model.layers
         self.wanted = set(layer_ids)
         self.current = None
@@ -306,9 +312,16 @@ class Capture:
                     saved.pop("keep_rows", None)
                     capture.data[_index]["inputs"] = saved
                 try:
-                    return chunked_attention_forward(_attention, capture.attention_rows, **kwargs)
+                    result = chunked_attention_forward(_attention, capture.attention_rows, **kwargs)
                 finally:
                     capture.current = None
+                if capture.on_layer is not None and _index in capture.wanted and not capture.rerunning:
+                    capture.rerunning = True
+                    try:
+                        capture.on_layer(_index)
+                    finally:
+                        capture.rerunning = False
+                return result
 
             attention.forward = forward
             if index in self.wanted:
@@ -790,29 +803,41 @@ def extract(args):
 
                 tick = time.time()
                 input_ids = torch.tensor([ids], dtype=torch.long)
+                spent = [0.0]  # seconds of verification + writing inside the forward pass
+                slot_of = {layer: slot_index for slot_index, layer in enumerate(layer_ids)}
+
+                def finish_layer(layer):
+                    # Each stored layer is verified, written and freed as soon as its attention has run:
+                    # only one layer's vectors and saved input are held at a time.
+                    nonlocal worst, rounding
+                    started_layer = time.time()
+                    error, where, change = verify_layer(
+                        model, capture, layer, verify_rows, scale, kv_head_of_head, store_dtype
+                    )
+                    where = (group_name, *where)
+                    if worst[1] is None or not error <= worst[0]:
+                        worst = (error, where)
+                    rounding = max(rounding, change)
+                    slot = capture.data[layer]
+                    values = {
+                        "q": slot["q"][:, torch.from_numpy(query_positions), :].numpy(),
+                        "k": slot["k"].numpy(),
+                        "v": slot["v"].reshape(length, num_kv_heads, head_dim).permute(1, 0, 2).numpy(),
+                    }
+                    for name, data in values.items():
+                        datasets[name][slot_of[layer]] = data.astype(store_dtype)
+                    capture.data[layer] = {}  # free this layer's vectors and saved input
+                    spent[0] += time.time() - started_layer
+
                 with Capture(model, layer_ids, args.attention_rows) as capture, torch.no_grad():
+                    capture.on_layer = finish_layer
                     # The decoder stack only: the output layer's [T, 49152] logits are not needed.
                     model.model(input_ids=input_ids, use_cache=False)
-                    forward_seconds += time.time() - tick
-                    tick = time.time()
-                    for slot_index, layer in enumerate(layer_ids):
-                        error, where, change = verify_layer(
-                            model, capture, layer, verify_rows, scale, kv_head_of_head, store_dtype
-                        )
-                        where = (group_name, *where)
-                        if worst[1] is None or not error <= worst[0]:
-                            worst = (error, where)
-                        rounding = max(rounding, change)
-                        slot = capture.data[layer]
-                        values = {
-                            "q": slot["q"][:, torch.from_numpy(query_positions), :].numpy(),
-                            "k": slot["k"].numpy(),
-                            "v": slot["v"].reshape(length, num_kv_heads, head_dim).permute(1, 0, 2).numpy(),
-                        }
-                        for name, data in values.items():
-                            datasets[name][slot_index] = data.astype(store_dtype)
-                        capture.data[layer] = {}  # free this layer's vectors and saved input
-                    verify_seconds += time.time() - tick
+                missing = [layer for layer in layer_ids if capture.data[layer]]
+                if missing:
+                    raise RuntimeError(f"layers {missing} were captured but not verified and written")
+                forward_seconds += time.time() - tick - spent[0]
+                verify_seconds += spent[0]
                 verified_rows += len(verify_rows) * num_heads * len(layer_ids)
                 if not worst[0] <= args.tolerance:
                     break  # fail before the next sequence's forward pass

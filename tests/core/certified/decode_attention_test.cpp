@@ -28,9 +28,9 @@ TEST(Binary16, EveryFiniteHalfRoundTrips) {
   EXPECT_EQ(to_binary16(1.0f + 0x1p-11f + 0x1p-20f), 0x3c01u);
 }
 
-// Exact tail mass of everything outside `kept` and the exact output, in double.
-double exact_tail(const KvCache& cache, std::size_t n, const float* q, float scale,
-                  const std::vector<std::uint32_t>& kept) {
+// The exact logits λ q·k_j of the first n keys, in double (a float times a binary16 value is
+// exact in double).
+std::vector<double> exact_logits(const KvCache& cache, std::size_t n, const float* q, float scale) {
   const std::size_t d = cache.dim();
   std::vector<double> s(n);
   for (std::size_t j = 0; j < n; ++j) {
@@ -39,6 +39,13 @@ double exact_tail(const KvCache& cache, std::size_t n, const float* q, float sca
       dot += static_cast<double>(q[c]) * from_binary16(cache.keys()[j * d + c]);
     s[j] = scale * dot;
   }
+  return s;
+}
+
+// Exact tail mass of everything outside `kept`, in double.
+double exact_tail(const KvCache& cache, std::size_t n, const float* q, float scale,
+                  const std::vector<std::uint32_t>& kept) {
+  const std::vector<double> s = exact_logits(cache, n, q, scale);
   const double top = *std::max_element(s.begin(), s.end());
   std::vector<char> in(n, 0);
   for (auto j : kept)
@@ -58,17 +65,10 @@ double exact_tail(const KvCache& cache, std::size_t n, const float* q, float sca
   return t / a;
 }
 
-// Exact attention over the first n keys, in double: Σ_j softmax(λ q·k)_j v_j (the products of a
-// float and a binary16 value are exact in double).
+// Exact attention over the first n keys, in double: Σ_j softmax(λ q·k)_j v_j.
 std::vector<double> exact_output(const KvCache& cache, std::size_t n, const float* q, float scale) {
   const std::size_t d = cache.dim();
-  std::vector<double> s(n);
-  for (std::size_t j = 0; j < n; ++j) {
-    double dot = 0.0;
-    for (std::size_t c = 0; c < d; ++c)
-      dot += static_cast<double>(q[c]) * from_binary16(cache.keys()[j * d + c]);
-    s[j] = scale * dot;
-  }
+  const std::vector<double> s = exact_logits(cache, n, q, scale);
   const double top = *std::max_element(s.begin(), s.end());
   std::vector<double> out(d, 0.0);
   double total = 0.0;

@@ -1,0 +1,264 @@
+// The certified decode step's summary kernels (core/certified/decode_attention.h): the code bound
+// of every key from its int8 codes in tiles of sixteen keys (exact int32 dots: madd, or VNNI's
+// vpdpwssd), the keys' buckets below the row's largest bound and the selection of a bucket
+// range. Integer sums are exact and the float bound is evaluated lane by lane as written, so
+// every instruction set gives the same bits.
+#include "core/kernels/isa/decode_vectors.h"
+#include "core/kernels/isa/kernels.h"
+
+namespace tvk::kernels::TVK_KERNEL_ISA {
+
+namespace {
+
+// The bound of one key from its exact dot product (the formula of code_upper's contract).
+[[gnu::always_inline]] inline float key_upper(std::int32_t dot, float scale, float radius, float c,
+                                              float e, float a) {
+  return scale * (c * static_cast<float>(dot) + e) + radius * a;
+}
+
+// Σ_c p[c] m_j[c] for key j of the tiles, exactly.
+[[gnu::always_inline]] inline std::int32_t tile_dot(const std::int16_t* p, const std::int8_t* tiles,
+                                                    std::size_t j, std::size_t d) {
+  const std::int8_t* m = tiles + (j / 16) * 16 * d + (j % 16) * 2;
+  std::int32_t sum = 0;
+  for (std::size_t c = 0; c < d; ++c)
+    sum += static_cast<std::int32_t>(p[c]) * m[(c / 2) * 32 + c % 2];
+  return sum;
+}
+
+#if defined(__AVX2__)
+// The query codes of H heads as int32 pairs (p[2t] low, p[2t + 1] high): one broadcast per
+// channel pair multiplies sixteen keys' pair of codes at once (madd).
+template <int H>
+struct QueryPairs {
+  std::int32_t pair[H][32];
+  QueryPairs(const std::int16_t* p, std::size_t d) {
+    for (int h = 0; h < H; ++h) {
+      for (std::size_t t = 0; t < d / 2; ++t) {
+        const auto lo = static_cast<std::uint16_t>(p[static_cast<std::size_t>(h) * d + 2 * t]);
+        const auto hi = static_cast<std::uint16_t>(p[static_cast<std::size_t>(h) * d + 2 * t + 1]);
+        pair[h][t] = static_cast<std::int32_t>(static_cast<std::uint32_t>(lo) |
+                                               (static_cast<std::uint32_t>(hi) << 16));
+      }
+    }
+  }
+};
+#endif
+
+#if defined(__AVX512BW__)
+// The exact dots of one tile's sixteen keys with H queries: lane k of dots[h] is key k's.
+template <int H>
+[[gnu::always_inline]] inline void tile_dots(const QueryPairs<H>& q, const std::int8_t* tile,
+                                             std::size_t d, __m512i* dots) {
+  for (int h = 0; h < H; ++h)
+    dots[h] = _mm512_setzero_si512();
+  for (std::size_t t = 0; t < d / 2; ++t) {
+    const __m512i m =
+        _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(tile + 32 * t)));
+    for (int h = 0; h < H; ++h)
+      dots[h] = _mm512_add_epi32(dots[h], _mm512_madd_epi16(m, _mm512_set1_epi32(q.pair[h][t])));
+  }
+}
+
+// The same with VNNI's fused multiply-add of pairs (vpdpwssd), for CPUs that have it.
+template <int H>
+[[gnu::target("avx512vnni")]] void tile_dots_vnni(const QueryPairs<H>& q, const std::int8_t* tile,
+                                                  std::size_t d, __m512i* dots) {
+  for (int h = 0; h < H; ++h)
+    dots[h] = _mm512_setzero_si512();
+  for (std::size_t t = 0; t < d / 2; ++t) {
+    const __m512i m =
+        _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(tile + 32 * t)));
+    for (int h = 0; h < H; ++h)
+      dots[h] = _mm512_dpwssd_epi32(dots[h], m, _mm512_set1_epi32(q.pair[h][t]));
+  }
+}
+#elif defined(__AVX2__)
+// Eight keys of a tile (half 0: keys 0-7, half 1: keys 8-15) at a time.
+template <int H>
+[[gnu::always_inline]] inline void tile_dots(const QueryPairs<H>& q, const std::int8_t* tile,
+                                             std::size_t d, __m256i (*dots)[2]) {
+  for (int h = 0; h < H; ++h)
+    dots[h][0] = dots[h][1] = _mm256_setzero_si256();
+  for (std::size_t t = 0; t < d / 2; ++t) {
+    const __m256i m0 =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + 32 * t)));
+    const __m256i m1 =
+        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(tile + 32 * t + 16)));
+    for (int h = 0; h < H; ++h) {
+      const __m256i qh = _mm256_set1_epi32(q.pair[h][t]);
+      dots[h][0] = _mm256_add_epi32(dots[h][0], _mm256_madd_epi16(m0, qh));
+      dots[h][1] = _mm256_add_epi32(dots[h][1], _mm256_madd_epi16(m1, qh));
+    }
+  }
+}
+#endif
+
+// The summary pass streams the tiles: the tile of keys [ahead, ahead + 16) (d · 16 bytes) and
+// their scales and radii are fetched while earlier tiles are scored (a prefetch past the end is
+// harmless).
+[[gnu::always_inline]] inline void prefetch_tile(const std::int8_t* tiles, const float* scales,
+                                                 const float* radii, std::size_t ahead,
+                                                 std::size_t d) {
+  for (std::size_t line = 0; line < 16 * d; line += 64)
+    __builtin_prefetch(tiles + ahead * d + line);
+  __builtin_prefetch(scales + ahead);
+  __builtin_prefetch(radii + ahead);
+}
+
+template <int H>
+void code_upper_heads(const std::int16_t* p, const std::int8_t* tiles, const float* scales,
+                      const float* radii, std::size_t count, std::size_t d, const float* c,
+                      const float* e, const float* a, float* upper, float* tops) {
+  Eight top[H];
+  for (int h = 0; h < H; ++h)
+    top[h] = Eight{} - __builtin_inff();
+  std::size_t i = 0;
+#if defined(__AVX2__)
+  const QueryPairs<H> q(p, d);
+  // Eight keys' bounds of head h from their dots (the contract's formula, lane by lane).
+  auto bound = [&](int h, std::size_t at, __m256i dots) {
+    const Eight dot = __builtin_convertvector(__builtin_bit_cast(EightInts, dots), Eight);
+    const Eight u = load_floats(scales + at) * (c[h] * dot + e[h]) + load_floats(radii + at) * a[h];
+    __builtin_memcpy(upper + static_cast<std::size_t>(h) * count + at, &u, sizeof u);
+    top[h] = u > top[h] ? u : top[h];
+  };
+#if defined(__AVX512BW__)
+  static const bool vnni = __builtin_cpu_supports("avx512vnni");
+  for (; i + 16 <= count; i += 16) {
+    prefetch_tile(tiles, scales, radii, i + 64, d);
+    __m512i dots[H];
+    if (vnni) {
+      tile_dots_vnni<H>(q, tiles + i * d, d, dots);
+    } else {
+      tile_dots<H>(q, tiles + i * d, d, dots);
+    }
+    using SixteenInts = std::int32_t __attribute__((vector_size(64)));
+    for (int h = 0; h < H; ++h) {
+      const auto v = __builtin_bit_cast(SixteenInts, dots[h]);
+      bound(h, i,
+            __builtin_bit_cast(__m256i, __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7)));
+      bound(
+          h, i + 8,
+          __builtin_bit_cast(__m256i, __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15)));
+    }
+  }
+#else
+  for (; i + 16 <= count; i += 16) {
+    prefetch_tile(tiles, scales, radii, i + 64, d);
+    __m256i dots[H][2];
+    tile_dots<H>(q, tiles + i * d, d, dots);
+    for (int h = 0; h < H; ++h) {
+      bound(h, i, dots[h][0]);
+      bound(h, i + 8, dots[h][1]);
+    }
+  }
+#endif
+#endif
+  for (int h = 0; h < H; ++h) {
+    float m = -__builtin_inff();
+    for (int l = 0; l < 8; ++l)
+      m = top[h][l] > m ? top[h][l] : m;
+    for (std::size_t j = i; j < count; ++j) {
+      const std::int32_t dot = tile_dot(p + static_cast<std::size_t>(h) * d, tiles, j, d);
+      const float u = key_upper(dot, scales[j], radii[j], c[h], e[h], a[h]);
+      upper[static_cast<std::size_t>(h) * count + j] = u;
+      m = u > m ? u : m;
+    }
+    tops[h] = m;
+  }
+}
+
+}  // namespace
+
+void code_upper(const std::int16_t* p, std::size_t heads, const std::int8_t* tiles,
+                const float* scales, const float* radii, std::size_t count, std::size_t d,
+                const float* c, const float* e, const float* a, float* upper, float* tops) {
+  switch (heads) {
+    case 1:
+      return code_upper_heads<1>(p, tiles, scales, radii, count, d, c, e, a, upper, tops);
+    case 2:
+      return code_upper_heads<2>(p, tiles, scales, radii, count, d, c, e, a, upper, tops);
+    case 3:
+      return code_upper_heads<3>(p, tiles, scales, radii, count, d, c, e, a, upper, tops);
+    case 4:
+      return code_upper_heads<4>(p, tiles, scales, radii, count, d, c, e, a, upper, tops);
+    default:
+      for (std::size_t h = 0; h < heads; ++h)
+        code_upper_heads<1>(p + h * d, tiles, scales, radii, count, d, c + h, e + h, a + h,
+                            upper + h * count, tops + h);
+  }
+}
+
+std::uint32_t code_buckets(const float* upper, std::size_t count, float top, float grid,
+                           std::uint32_t last, std::uint16_t* buckets, std::uint32_t* counts) {
+  // The bucket of each key, eight lanes at a time (the same float operations as the scalar
+  // formula, lane by lane); then the counts, in two interleaved tables so that runs of keys
+  // in one bucket do not wait on each other's increments.
+  const float limit = static_cast<float>(last);
+  using EightShorts = std::uint16_t __attribute__((vector_size(16)));
+  EightBits deepest_lanes{};
+  std::size_t j = 0;
+  for (; j + 8 <= count; j += 8) {
+    const Eight units = (top - load_floats(upper + j)) * grid;
+    const Eight clamped = units < limit ? units : Eight{} + limit;
+    const EightBits b = __builtin_convertvector(clamped, EightBits);
+    deepest_lanes = b > deepest_lanes ? b : deepest_lanes;
+    const EightShorts narrow = __builtin_convertvector(b, EightShorts);
+    __builtin_memcpy(buckets + j, &narrow, sizeof narrow);
+  }
+  std::uint32_t deepest = 0;
+  for (int l = 0; l < 8; ++l)
+    deepest = deepest_lanes[l] > deepest ? deepest_lanes[l] : deepest;
+  for (; j < count; ++j) {
+    const float units = (top - upper[j]) * grid;
+    const std::uint32_t b = units < limit ? static_cast<std::uint32_t>(units) : last;
+    buckets[j] = static_cast<std::uint16_t>(b);
+    deepest = b > deepest ? b : deepest;
+  }
+  std::uint32_t* second = counts + last + 1;
+  j = 0;
+  for (; j + 2 <= count; j += 2) {
+    ++counts[buckets[j]];
+    ++second[buckets[j + 1]];
+  }
+  if (j < count) ++counts[buckets[j]];
+  for (std::uint32_t b = 0; b <= deepest; ++b) {
+    counts[b] += second[b];
+    second[b] = 0;
+  }
+  return deepest;
+}
+
+std::size_t select_buckets(const std::uint16_t* buckets, std::size_t count, std::uint32_t low,
+                           std::uint32_t high, std::uint32_t* out) {
+  const auto first = static_cast<std::uint16_t>(low);
+  const auto width = static_cast<std::uint16_t>(high - low);
+  std::size_t n = 0, j = 0;
+#if defined(__AVX2__)
+  // Sixteen keys compared at once; the few inside [low, high] are written by their mask's
+  // bits (two per key), in increasing order.
+  const __m256i lowest = _mm256_set1_epi16(static_cast<short>(first));
+  const __m256i widest = _mm256_set1_epi16(static_cast<short>(width));
+  for (; j + 16 <= count; j += 16) {
+    const __m256i b =
+        _mm256_sub_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(buckets + j)), lowest);
+    // b − low <= width, unsigned: min(b − low, width) == b − low.
+    const __m256i inside = _mm256_cmpeq_epi16(_mm256_min_epu16(b, widest), b);
+    auto mask = static_cast<std::uint32_t>(_mm256_movemask_epi8(inside));
+    while (mask != 0) {
+      out[n++] =
+          static_cast<std::uint32_t>(j) + static_cast<std::uint32_t>(__builtin_ctz(mask)) / 2;
+      mask &= mask - 1;
+      mask &= mask - 1;
+    }
+  }
+#endif
+  for (; j < count; ++j) {
+    out[n] = static_cast<std::uint32_t>(j);
+    n += static_cast<std::uint16_t>(buckets[j] - first) <= width;
+  }
+  return n;
+}
+
+}  // namespace tvk::kernels::TVK_KERNEL_ISA

@@ -191,33 +191,17 @@ void dense_decode(const KvCache& cache, std::size_t count, const float* queries,
   }
 }
 
-void certified_decode(const KvCache& cache, std::size_t count, const float* queries,
-                      std::size_t heads, float scale, double eps, float* out,
-                      CertifiedDecodeHead* result, DecodeScratch& scratch,
-                      std::vector<std::uint32_t>* kept_keys) {
-  check_count(cache, count, "certified_decode");
-  if (!(eps > 0.0 && eps < 1.0)) {
-    throw std::invalid_argument("certified_decode: eps must be in (0, 1), got " +
-                                std::to_string(eps));
-  }
-  if (heads == 0 || heads > 4) {
-    throw std::invalid_argument("certified_decode: heads must be in [1, 4], got " +
-                                std::to_string(heads));
-  }
-  if (!(scale > 0.0f) || !std::isfinite(scale)) {
-    throw std::invalid_argument("certified_decode: scale must be finite and > 0");
-  }
-  PhaseClock clock(scratch);
-  const kernels::KernelTable& k = kernels::active_kernels();
-  const std::size_t d = cache.dim();
-  const double lambda = scale;
-  const double dd = static_cast<double>(d);
-  const std::array<double, kBuckets>& weight = bucket_weights();
+namespace {
 
-  // Each query rounded to int16 codes p with a power-of-two step Δ_q: q = Δ_q p + e_q,
-  // |e_q| <= ρ_q (exact).
-  scratch.query_codes.resize(heads * d);
-  std::vector<double> step(heads), residual(heads), norm1(heads);
+// The query of each head rounded to int16 codes p with a power-of-two step Δ_q:
+// q = Δ_q p + e_q, |e_q| <= ρ_q (exact); ‖q‖₁ rounded up.
+struct QueryCodes {
+  std::array<double, 4> step{}, residual{}, norm1{};
+};
+
+QueryCodes quantize_queries(const float* queries, std::size_t heads, std::size_t d,
+                            std::int16_t* codes) {
+  QueryCodes qc;
   for (std::size_t h = 0; h < heads; ++h) {
     const float* q = queries + h * d;
     double qmax = 0.0, sum = 0.0;
@@ -236,30 +220,192 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
     double rho = 0.0;
     for (std::size_t c = 0; c < d; ++c) {
       const double p = std::nearbyint(static_cast<double>(q[c]) / delta);  // |p| <= 32767
-      scratch.query_codes[h * d + c] = static_cast<std::int16_t>(p);
+      codes[h * d + c] = static_cast<std::int16_t>(p);
       rho = std::max(rho, std::abs(static_cast<double>(q[c]) - delta * p));
     }
-    step[h] = delta;
-    residual[h] = rho;
-    norm1[h] = sum * (1.0 + 128.0 * kUnitDouble);  // d <= 64 double additions, rounded up
+    qc.step[h] = delta;
+    qc.residual[h] = rho;
+    qc.norm1[h] = sum * (1.0 + 128.0 * kUnitDouble);  // d <= 64 double additions, rounded up
   }
-  // The bound of every key for every head (one pass over the codes), its float constants:
-  // λ q·k <= Δ_j (λΔ_q D_j + λ 127 d ρ_q) + r_j λ‖q‖₁ exactly (D_j = p·m_j, |q·k − q·k̃| <=
-  // r_j ‖q‖₁, |e_q·m_j| <= ρ_q 127 d). Computed in float as Δ_j (c D_j + e) + r_j a: the
-  // seven roundings (D_j to float, c, c D_j, + e, Δ_j, r_j a, the sum) are covered by 16 u
-  // of the magnitude Q >= |λ Δ_q D_j| in e and by 16 u in a (THEORY §14.2).
-  std::array<float, 4> c{}, e{}, a{}, tops{};
+  return qc;
+}
+
+// The bound of every key for every head (one pass over the codes) into scratch.upper, each
+// head's largest into tops. Its float constants: λ q·k <= Δ_j (λΔ_q D_j + λ 127 d ρ_q) +
+// r_j λ‖q‖₁ exactly (D_j = p·m_j, |q·k − q·k̃| <= r_j ‖q‖₁, |e_q·m_j| <= ρ_q 127 d). Computed
+// in float as Δ_j (c D_j + e) + r_j a: the seven roundings (D_j to float, c, c D_j, + e, Δ_j,
+// r_j a, the sum) are covered by 16 u of the magnitude Q >= |λ Δ_q D_j| in e and by 16 u in a
+// (THEORY §14.2).
+void summary_bounds(const KvCache& cache, std::size_t count, std::size_t heads, double lambda,
+                    const QueryCodes& qc, DecodeScratch& scratch, std::array<float, 4>& tops) {
+  const kernels::KernelTable& k = kernels::active_kernels();
+  const double dd = static_cast<double>(cache.dim());
+  std::array<float, 4> c{}, e{}, a{};
   for (std::size_t h = 0; h < heads; ++h) {
-    const double q_bound = lambda * 127.0 * (norm1[h] + dd * residual[h]);
-    c[h] = static_cast<float>(lambda * step[h]);
-    e[h] = float_up(lambda * 127.0 * dd * residual[h] + 16.0 * kUnitFloat * q_bound);
-    a[h] = float_up(lambda * norm1[h] * (1.0 + 16.0 * kUnitFloat));
+    const double q_bound = lambda * 127.0 * (qc.norm1[h] + dd * qc.residual[h]);
+    c[h] = static_cast<float>(lambda * qc.step[h]);
+    e[h] = float_up(lambda * 127.0 * dd * qc.residual[h] + 16.0 * kUnitFloat * q_bound);
+    a[h] = float_up(lambda * qc.norm1[h] * (1.0 + 16.0 * kUnitFloat));
   }
   scratch.upper.resize(heads * count);
-  const float* scales = cache.codes().scale_data();
-  k.code_upper(scratch.query_codes.data(), heads, cache.code_tiles(), scales,
-               cache.codes().radius_data(), count, d, c.data(), e.data(), a.data(),
+  k.code_upper(scratch.query_codes.data(), heads, cache.code_tiles(), cache.codes().scale_data(),
+               cache.codes().radius_data(), count, cache.dim(), c.data(), e.data(), a.data(),
                scratch.upper.data(), tops.data());
+}
+
+// What select_head leaves for the output: K (in scoring order), its exact scores, ē.
+struct HeadSelection {
+  std::size_t scored = 0;
+  double tau = 1.0;
+  double score_error = 0.0;  // ē: the largest e_j of K
+};
+
+// Head h's K: its keys bucketed by U_j on a grid of 1/64 below the largest, then whole buckets
+// scored from the top until the tail bound τ̄ <= eps (THEORY §14.3–§14.5). K goes to kept,
+// in scoring order, and its exact scores to scores.
+HeadSelection select_head(const KvCache& cache, std::size_t count, const float* queries,
+                          std::size_t h, float scale, double eps, double es, float top,
+                          std::vector<std::uint32_t>& kept, std::vector<float>& scores,
+                          DecodeScratch& scratch, PhaseClock& clock) {
+  const kernels::KernelTable& k = kernels::active_kernels();
+  const std::array<double, kBuckets>& weight = bucket_weights();
+  const float* scales = cache.codes().scale_data();
+  const std::size_t d = cache.dim();
+  const std::uint32_t deepest =
+      k.code_buckets(scratch.upper.data() + h * count, count, top, static_cast<float>(kGrid),
+                     kBuckets - 1, scratch.buckets.data(), scratch.counts.data());
+  const std::uint32_t* counts = scratch.counts.data();
+  // rest[b] = Σ_{b' >= b} count_b' W[b'], from the bottom up (nothing below `deepest`).
+  scratch.rest[deepest + 1] = 0.0;
+  for (std::size_t b = deepest + 1; b-- > 0;)
+    scratch.rest[b] = scratch.rest[b + 1] + static_cast<double>(counts[b]) * weight[b];
+
+  // Score whole buckets from the top, a range of buckets gathered at a time (first a guess
+  // that the exact scores sit one logit below their bounds: 0.3678 ≈ e^-1), scored in chunks
+  // of at least kChunk keys, the bound checked after each chunk.
+  HeadSelection sel;
+  double head_lo = 0.0;
+  std::size_t next = 0;  // the first bucket not yet gathered
+  bool certified = false;
+  kept.clear();
+  scores.clear();
+  std::size_t cut = 0;
+  {
+    double optimistic = 0.0;
+    while (cut < deepest) {
+      optimistic += static_cast<double>(counts[cut]) * weight[cut] * 0.3678;
+      if (scratch.rest[cut + 1] <= eps * (optimistic + scratch.rest[cut + 1])) break;
+      ++cut;
+    }
+  }
+  while (!certified) {
+    // Keys of buckets [next, cut], ordered by bucket (a counting sort of the few selected).
+    const std::size_t low = next;
+    const std::size_t selected =
+        k.select_buckets(scratch.buckets.data(), count, static_cast<std::uint32_t>(low),
+                         static_cast<std::uint32_t>(cut), scratch.candidates.data());
+    std::uint32_t* offsets = scratch.offsets.data();
+    offsets[0] = 0;
+    for (std::size_t b = low; b <= cut; ++b)
+      offsets[b - low + 1] = offsets[b - low] + counts[b];
+    for (std::size_t i = 0; i < selected; ++i) {
+      const std::uint32_t j = scratch.candidates[i];
+      scratch.batch[offsets[scratch.buckets[j] - low]++] = j;
+    }
+    clock.mark(DecodePhase::kSelection);
+    // offsets[i] is now the end of bucket low + i.
+    std::uint32_t begin = 0;
+    for (std::size_t b = low; b <= cut && !certified; ++b) {
+      const std::uint32_t end = offsets[b - low];
+      if (end - begin < kChunk && b < cut) continue;  // gather more buckets first
+      if (begin < end) {
+        const std::size_t len = end - begin;
+        const std::size_t at = scores.size();
+        scores.resize(at + len);
+        scratch.exps.resize(at + len);
+        k.half_logits(queries + h * d, 1, cache.keys(), scratch.batch.data() + begin, len, d, scale,
+                      scores.data() + at);
+        k.exp_floats(scores.data() + at, len, top, scratch.exps.data() + at);
+        for (std::size_t i = 0; i < len; ++i) {
+          const std::uint32_t j = scratch.batch[begin + i];
+          // e^{ŝ − M} within kExpFloat (float exp and the float subtraction, THEORY §14.4);
+          // the true logit is >= ŝ − e_j, and e^{−e} >= 1 − e.
+          const double err = static_cast<double>(scales[j]) * es * (1.0 + 0x1p-40);
+          const double x = scratch.exps[at + i];
+          head_lo += x * std::max(0.0, 1.0 - err) * (1.0 - kExpFloat);
+          sel.score_error = std::max(sel.score_error, err);
+          kept.push_back(j);
+        }
+        sel.scored += len;
+        begin = end;
+      }
+      if (sel.scored == count) {
+        certified = true;
+        sel.tau = 0.0;
+        break;
+      }
+      const double rest = scratch.rest[b + 1];
+      const double bound = rounding::inflate(rest / (head_lo + rest), count - sel.scored, count);
+      if (bound <= eps) {
+        certified = true;
+        sel.tau = bound;
+      }
+    }
+    clock.mark(DecodePhase::kExact);
+    next = cut + 1;
+    if (!certified) cut = std::min<std::size_t>(deepest, cut + 128);
+  }
+  std::fill(scratch.counts.begin(), scratch.counts.begin() + deepest + 1, 0u);
+  return sel;
+}
+
+// Head h's output over its K (THEORY §14.7): weights e^{ŝ − ŝ_max} normalised against the
+// largest exact score, so the mass is >= 1 and no weight underflows into a NaN.
+void head_output(const KvCache& cache, const std::vector<std::uint32_t>& kept,
+                 const std::vector<float>& scores, float* out, DecodeScratch& scratch) {
+  const kernels::KernelTable& k = kernels::active_kernels();
+  const std::size_t m = kept.size(), d = cache.dim();
+  scratch.exps.resize(m);
+  const float score_top = k.max_floats(scores.data(), m);
+  k.exp_floats(scores.data(), m, score_top, scratch.exps.data());
+  double head_mass = 0.0;
+  for (std::size_t i = 0; i < m; ++i)
+    head_mass += scratch.exps[i];
+  scratch.weights.resize(m);
+  const double inverse = 1.0 / head_mass;
+  for (std::size_t i = 0; i < m; ++i)
+    scratch.weights[i] = static_cast<float>(static_cast<double>(scratch.exps[i]) * inverse);
+  std::fill(out, out + d, 0.0f);
+  k.half_accumulate(scratch.weights.data(), 1, cache.values(), kept.data(), m, d, out);
+}
+
+}  // namespace
+
+void certified_decode(const KvCache& cache, std::size_t count, const float* queries,
+                      std::size_t heads, float scale, double eps, float* out,
+                      CertifiedDecodeHead* result, DecodeScratch& scratch,
+                      std::vector<std::uint32_t>* kept_keys) {
+  check_count(cache, count, "certified_decode");
+  if (!(eps > 0.0 && eps < 1.0)) {
+    throw std::invalid_argument("certified_decode: eps must be in (0, 1), got " +
+                                std::to_string(eps));
+  }
+  if (heads == 0 || heads > 4) {
+    throw std::invalid_argument("certified_decode: heads must be in [1, 4], got " +
+                                std::to_string(heads));
+  }
+  if (!(scale > 0.0f) || !std::isfinite(scale)) {
+    throw std::invalid_argument("certified_decode: scale must be finite and > 0");
+  }
+  PhaseClock clock(scratch);
+  const std::size_t d = cache.dim();
+  const double lambda = scale;
+  const double dd = static_cast<double>(d);
+
+  scratch.query_codes.resize(heads * d);
+  const QueryCodes qc = quantize_queries(queries, heads, d, scratch.query_codes.data());
+  std::array<float, 4> tops{};
+  summary_bounds(cache, count, heads, lambda, qc, scratch, tops);
   clock.mark(DecodePhase::kSummary);
 
   scratch.buckets.resize(count);
@@ -272,123 +418,23 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
     // The exact score ŝ_j (half_logits, float) is within (d + 4) u λ Σ|q_c||k_c| <= Δ_j es of
     // λ q·k: at most d/8 + 4 <= d + 4 roundings on any product's path (the product itself only
     // when the query is not binary16), and |k_c| <= 127 Δ_j (THEORY §14.4).
-    const double es = lambda * 127.0 * norm1[h] * (dd + 4.0) * kUnitFloat * 1.01;
-    const float top = tops[h];
-    const std::uint32_t deepest =
-        k.code_buckets(scratch.upper.data() + h * count, count, top, static_cast<float>(kGrid),
-                       kBuckets - 1, scratch.buckets.data(), scratch.counts.data());
-    const std::uint32_t* counts = scratch.counts.data();
-    // rest[b] = Σ_{b' >= b} count_b' W[b'], from the bottom up (nothing below `deepest`).
-    scratch.rest[deepest + 1] = 0.0;
-    for (std::size_t b = deepest + 1; b-- > 0;)
-      scratch.rest[b] = scratch.rest[b + 1] + static_cast<double>(counts[b]) * weight[b];
-
-    // Score whole buckets from the top, a range of buckets gathered at a time (first a guess
-    // that the exact scores sit one logit below their bounds: 0.3678 ≈ e^-1), scored in chunks
-    // of at least kChunk keys, the bound checked after each chunk.
-    double head_lo = 0.0, score_error = 0.0;  // score_error: ē, the largest e_j of K
-    std::size_t scored = 0, next = 0;         // next: the first bucket not yet gathered
-    bool certified = false;
-    double tau = 1.0;
-    scratch.kept.clear();
-    scratch.scores.clear();
-    std::size_t cut = 0;
-    {
-      double optimistic = 0.0;
-      while (cut < deepest) {
-        optimistic += static_cast<double>(counts[cut]) * weight[cut] * 0.3678;
-        if (scratch.rest[cut + 1] <= eps * (optimistic + scratch.rest[cut + 1])) break;
-        ++cut;
-      }
-    }
-    while (!certified) {
-      // Keys of buckets [next, cut], ordered by bucket (a counting sort of the few selected).
-      const std::size_t low = next;
-      const std::size_t selected =
-          k.select_buckets(scratch.buckets.data(), count, static_cast<std::uint32_t>(low),
-                           static_cast<std::uint32_t>(cut), scratch.candidates.data());
-      std::uint32_t* offsets = scratch.offsets.data();
-      offsets[0] = 0;
-      for (std::size_t b = low; b <= cut; ++b)
-        offsets[b - low + 1] = offsets[b - low] + counts[b];
-      for (std::size_t i = 0; i < selected; ++i) {
-        const std::uint32_t j = scratch.candidates[i];
-        scratch.batch[offsets[scratch.buckets[j] - low]++] = j;
-      }
-      clock.mark(DecodePhase::kSelection);
-      // offsets[i] is now the end of bucket low + i.
-      std::uint32_t begin = 0;
-      for (std::size_t b = low; b <= cut && !certified; ++b) {
-        const std::uint32_t end = offsets[b - low];
-        if (end - begin < kChunk && b < cut) continue;  // gather more buckets first
-        if (begin < end) {
-          const std::size_t len = end - begin;
-          const std::size_t at = scratch.scores.size();
-          scratch.scores.resize(at + len);
-          scratch.exps.resize(at + len);
-          k.half_logits(queries + h * d, 1, cache.keys(), scratch.batch.data() + begin, len, d,
-                        scale, scratch.scores.data() + at);
-          k.exp_floats(scratch.scores.data() + at, len, top, scratch.exps.data() + at);
-          for (std::size_t i = 0; i < len; ++i) {
-            const std::uint32_t j = scratch.batch[begin + i];
-            // e^{ŝ − M} within kExpFloat (float exp and the float subtraction, THEORY §14.4);
-            // the true logit is >= ŝ − e_j, and e^{−e} >= 1 − e.
-            const double err = static_cast<double>(scales[j]) * es * (1.0 + 0x1p-40);
-            const double x = scratch.exps[at + i];
-            head_lo += x * std::max(0.0, 1.0 - err) * (1.0 - kExpFloat);
-            score_error = std::max(score_error, err);
-            scratch.kept.push_back(j);
-          }
-          scored += len;
-          begin = end;
-        }
-        if (scored == count) {
-          certified = true;
-          tau = 0.0;
-          break;
-        }
-        const double rest = scratch.rest[b + 1];
-        const double bound = rounding::inflate(rest / (head_lo + rest), count - scored, count);
-        if (bound <= eps) {
-          certified = true;
-          tau = bound;
-        }
-      }
-      clock.mark(DecodePhase::kExact);
-      next = cut + 1;
-      if (!certified) cut = std::min<std::size_t>(deepest, cut + 128);
-    }
-    std::fill(scratch.counts.begin(), scratch.counts.begin() + deepest + 1, 0u);
-
-    // The output over K (THEORY §14.7): weights e^{ŝ − ŝ_max} normalised against the largest
-    // exact score, so the mass is >= 1 and no weight underflows into a NaN.
-    const std::vector<std::uint32_t>& kept = scratch.kept;
-    const std::size_t m = kept.size();
-    const float score_top = k.max_floats(scratch.scores.data(), m);
-    k.exp_floats(scratch.scores.data(), m, score_top, scratch.exps.data());
-    double head_mass = 0.0;
-    for (std::size_t i = 0; i < m; ++i)
-      head_mass += scratch.exps[i];
-    scratch.weights.resize(m);
-    const double inverse = 1.0 / head_mass;
-    for (std::size_t i = 0; i < m; ++i)
-      scratch.weights[i] = static_cast<float>(static_cast<double>(scratch.exps[i]) * inverse);
+    const double es = lambda * 127.0 * qc.norm1[h] * (dd + 4.0) * kUnitFloat * 1.01;
+    std::vector<std::uint32_t>& kept = scratch.kept;
+    const HeadSelection sel = select_head(cache, count, queries, h, scale, eps, es, tops[h], kept,
+                                          scratch.scores, scratch, clock);
     float* o = out + h * d;
-    std::fill(o, o + d, 0.0f);
-    k.half_accumulate(scratch.weights.data(), 1, cache.values(), kept.data(), m, d, o);
+    head_output(cache, kept, scratch.scores, o, scratch);
     clock.mark(DecodePhase::kValues);
-    if (kept_keys != nullptr) kept_keys[h] = kept;
     CertifiedDecodeHead& r = result[h];
-    r.scored = scored;
+    r.scored = sel.scored;
     r.kept = kept.size();
-    r.tau_bound = tau;
-    // The truncation alone (O5 with τ̄); the float arithmetic of `o` is not covered (THEORY §14.6,
-    // §14.7 derives the bound that covers it).
-    r.output_bound = output_bound(cache, o, tau, score_error, m);
-    r.dense_fallback = scored == count;
+    r.tau_bound = sel.tau;
+    r.output_bound = output_bound(cache, o, sel.tau, sel.score_error, r.kept);
+    r.dense_fallback = sel.scored == count;
     r.bytes = static_cast<double>(count) * cache.codes().bytes_per_key() +
-              2.0 * dd * static_cast<double>(scored) + 2.0 * dd * static_cast<double>(kept.size());
+              2.0 * dd * static_cast<double>(sel.scored) + 2.0 * dd * static_cast<double>(r.kept);
     r.dense_bytes = 4.0 * dd * static_cast<double>(count);
+    if (kept_keys != nullptr) kept_keys[h] = kept;
   }
 }
 

@@ -68,12 +68,14 @@ class KvCache {
 
 //! What certified_decode did for one head.
 struct CertifiedDecodeHead {
-  std::size_t scored = 0;       //!< keys scored exactly
-  std::size_t kept = 0;         //!< keys in K (= scored)
-  double tau_bound = 1.0;       //!< τ̄ >= the true tail mass of K, <= eps
-  double output_bound = 0.0;    //!< >= ‖out − o‖₂, o exact attention over every key
-  double bytes = 0.0;           //!< codes + scored keys + kept values (16-bit), bytes
-  double dense_bytes = 0.0;     //!< 16-bit K and V of every key: 4 d count
+  std::size_t scored = 0;     //!< keys scored exactly
+  std::size_t kept = 0;       //!< keys in K (= scored)
+  double tau_bound = 1.0;     //!< τ̄ >= the true tail mass of K, <= eps
+  double output_bound = 0.0;  //!< >= ‖out − o‖₂, o exact attention over every key
+  //! This head's share (1/G) of the bytes the group's step read: the codes, and the 16-bit key
+  //! and value of every key any head of the group scored (each read once for the group).
+  double bytes = 0.0;
+  double dense_bytes = 0.0;     //!< its share of the group's 16-bit K and V: 4 d count / G
   bool dense_fallback = false;  //!< every key was scored (τ̄ = 0)
 };
 

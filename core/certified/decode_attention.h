@@ -18,8 +18,9 @@
 //! attention output over K = S. Every rounding is accounted for: the logits certified are the
 //! real λ q·k of the float query and binary16 keys (the query's int16 rounding, the codes' radii,
 //! float evaluation of the bound and of the exact scores, the bucket edges, the double sums).
-//! ‖o − o_K‖₂ <= τ̄ · 2 max_j ‖v_j‖₂ follows (o, o_K exact attention over all keys and over K);
-//! the float arithmetic of the returned output is not covered (derivations: THEORY §14).
+//! The output bound covers the returned float output against exact attention over every key,
+//! the truncation and the float arithmetic of the scores, weights and sums included
+//! (derivations: THEORY §14, the output bound §14.7).
 
 #include <array>
 #include <cstddef>

@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "core/certified/cells.h"
+#include "core/certified/mc_search.h"
 #include "core/certified/output_certificate.h"
 #include "core/certified/qkv_models.h"
 #include "core/certified/search.h"

@@ -86,14 +86,6 @@ class StoreRowSource final : public RowSource {
   mutable std::vector<HeadVectors> heads_;
 };
 
-//! 2^floor(log2 n): the row's n bucket.
-std::int64_t n_bucket_of(double n) {
-  std::int64_t bucket = 1;
-  while (static_cast<double>(bucket) * 2 <= n)
-    bucket *= 2;
-  return bucket;
-}
-
 //! numpy's default ("linear") quantile of sorted values.
 double linear_quantile(const std::vector<double>& sorted, double q) {
   if (sorted.empty()) return kNaN;
@@ -260,7 +252,10 @@ StoreSweepOutcome write_store_results(const StoreSweepConfig& config, const Stor
   auto by_bucket = [&](const std::vector<StoredRow>& rows) {
     std::map<std::int64_t, std::vector<StoredRow>> groups;
     for (const StoredRow& row : rows)
-      groups[config.n_buckets ? n_bucket_of(row.n()) : 0].push_back(row);
+      groups[config.n_buckets
+                 ? static_cast<std::int64_t>(n_bucket(static_cast<std::uint64_t>(row.n())))
+                 : 0]
+          .push_back(row);
     return groups;
   };
   const auto& layer_ids = info.layer_ids;

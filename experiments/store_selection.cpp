@@ -1,11 +1,16 @@
 #include "experiments/store_selection.h"
 
+#include <bit>
 #include <utility>
 
 #include "core/config/config_checks.h"
 #include "core/error.h"
 
 namespace tvk {
+
+std::uint64_t n_bucket(std::uint64_t n) {
+  return n < 2 ? 1 : std::bit_floor(n);
+}
 
 KeyWhere prefix_where(std::string prefix) {
   return [prefix = std::move(prefix)](const std::string& key) { return prefix + key; };

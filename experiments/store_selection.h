@@ -14,6 +14,10 @@
 
 namespace tvk {
 
+//! The n bucket of a causal (decoder) row of n keys, 2^floor(log2 n) (1 for n < 2): such rows
+//! have every length, so the store kinds' tables group them by it (the column n_bucket).
+std::uint64_t n_bucket(std::uint64_t n);
+
 struct StoreSelection {
   std::vector<std::size_t> layers, heads, sequences;  //!< store indices, in the config's order
 };

@@ -1,8 +1,12 @@
 #include "core/bounds/block_bound.h"
 
+#include <memory>
+
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+
+#include "core/bounds/bound_registry.h"
 
 namespace tvk {
 
@@ -96,6 +100,10 @@ void BlockBound::certify(const TailProfile& profile, std::span<const double> eps
       out[i] = Certificate{kept, bound, scratch.values_e[m] / profile.total()};
     }
   }
+}
+
+BoundEntry b4_bound_entry() {
+  return {"b4", [](const BoundOptions& o) { return std::make_unique<BlockBound>(o.block); }};
 }
 
 }  // namespace tvk

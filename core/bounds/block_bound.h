@@ -1,7 +1,8 @@
 #pragma once
 //! \file B4: blockwise certification (THEORY §2). Keys are split by position into blocks of b;
 //! the top-m blocks by block maximum M_j are kept; Ū = Σ_{dropped j} |B_j| e^{M_j}, L exact on
-//! the kept set S. Certifies TV(P, P_S) = P(S^c) <= eps with |S| kept keys.
+//! the kept set S. Certifies TV(P, P_S) = P(S^c) <= eps with |S| kept keys. Registered as
+//! "b4" in block_bound.cpp; a header because its steps() serve profiles, figures and tests.
 
 #include "core/bounds/bound.h"
 

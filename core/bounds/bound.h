@@ -1,8 +1,8 @@
 #pragma once
 //! \file Deterministic upper bounds on the dropped tail mass (THEORY §2). Every bound is a
 //! pair L̲ <= L, Ū >= U giving tau <= Ū / (L̲ + Ū); a bound certifies a kept set for a TV budget
-//! eps once its value is <= eps. Adding a bound = one file in core/bounds/ plus one line in
-//! core/bounds/bound_registry.cpp.
+//! eps once its value is <= eps. Adding a bound = one file in core/bounds/ (the class and its
+//! `BoundEntry NAME_bound_entry()`) plus one line in core/bounds/bound_registry.cpp.
 
 #include <cstddef>
 #include <cstdint>

@@ -1,13 +1,33 @@
-// B1, single boundary gap: L̲ = k e^{s_(k)}, Ū = (n−k) e^{s_(k+1)}. Uses two logits and n, k.
-#include "core/bounds/boundary_gap_bound.h"
+// B1, the single boundary-gap bound tau_k <= 1 / (1 + (k/(n−k)) e^{Δ_k}) (THEORY §2):
+// L̲ = k e^{s_(k)}, Ū = (n−k) e^{s_(k+1)}; uses two logits and n, k. Registered as "b1".
+#include <algorithm>
+#include <memory>
 
+#include "core/bounds/bound.h"
+#include "core/bounds/bound_registry.h"
 #include "core/bounds/clear_failure_scan.h"
 #include "core/kernels/kernel_set.h"
 #include "core/numerics/elementary.h"
 
-#include <algorithm>
-
 namespace tvk {
+namespace {
+
+//! B1. Sharp when all head logits are equal and all tail logits are equal.
+class BoundaryGapBound final : public TopkBound {
+ public:
+  std::string name() const override { return "b1"; }
+  std::string description() const override {
+    return "single boundary gap: 1/(1 + k/(n-k) e^(s_(k) - s_(k+1)))";
+  }
+  double value(const TailProfile& profile, std::size_t k) const override;
+  std::vector<std::size_t> ranks_read(std::size_t n, std::size_t k) const override;
+  //! Same results as TopkBound::certify, without an exp for every k it passes over.
+  void certify(const TailProfile& profile, std::span<const double> eps,
+               std::span<const std::size_t> k_eps, std::span<Certificate> out,
+               BoundScratch& scratch) const override;
+};
+
+}  // namespace
 
 double BoundaryGapBound::value(const TailProfile& profile, std::size_t k) const {
   const std::size_t n = profile.n();
@@ -42,6 +62,10 @@ std::vector<std::size_t> BoundaryGapBound::ranks_read(std::size_t n, std::size_t
   // s_(k+1); s_(k) is the last kept rank.
   if (k >= n) return {};
   return {k + 1};
+}
+
+BoundEntry b1_bound_entry() {
+  return {"b1", [](const BoundOptions&) { return std::make_unique<BoundaryGapBound>(); }};
 }
 
 }  // namespace tvk

@@ -1,11 +1,32 @@
-#include "core/bounds/exact_head_gap_bound.h"
-
+// B2, exact head and boundary gap (the project's own, THEORY §2): L exact,
+// Ū = (n−k) e^{s_(k+1)}. Registered as "b2".
 #include <algorithm>
+#include <memory>
 
+#include "core/bounds/bound.h"
+#include "core/bounds/bound_registry.h"
 #include "core/bounds/clear_failure_scan.h"
 #include "core/kernels/kernel_set.h"
 
 namespace tvk {
+namespace {
+
+//! B2.
+class ExactHeadGapBound final : public TopkBound {
+ public:
+  std::string name() const override { return "b2"; }
+  std::string description() const override {
+    return "exact head, boundary gap: (n-k) e^s_(k+1) / (L + (n-k) e^s_(k+1))";
+  }
+  double value(const TailProfile& profile, std::size_t k) const override;
+  std::vector<std::size_t> ranks_read(std::size_t n, std::size_t k) const override;
+  //! The scan of TopkBound::certify with clear failures skipped in blocks (same results).
+  void certify(const TailProfile& profile, std::span<const double> eps,
+               std::span<const std::size_t> k_eps, std::span<Certificate> out,
+               BoundScratch& scratch) const override;
+};
+
+}  // namespace
 
 double ExactHeadGapBound::value(const TailProfile& profile, std::size_t k) const {
   const std::size_t n = profile.n();
@@ -39,6 +60,10 @@ std::vector<std::size_t> ExactHeadGapBound::ranks_read(std::size_t n, std::size_
   // s_(k+1); the exact head is the kept ranks.
   if (k >= n) return {};
   return {k + 1};
+}
+
+BoundEntry b2_bound_entry() {
+  return {"b2", [](const BoundOptions&) { return std::make_unique<ExactHeadGapBound>(); }};
 }
 
 }  // namespace tvk

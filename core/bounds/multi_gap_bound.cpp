@@ -1,13 +1,56 @@
-#include "core/bounds/multi_gap_bound.h"
-
+// B3, the multi-gap bound (THEORY §2). The tail ranks k+1..n are split into consecutive
+// groups starting at a_1 = k+1 < a_2 < ...; each group's mass is bounded by its size times
+// the weight of its first (largest) key: Ū = Σ_g |G_g| e^{s_(a_g)}. Registered as "b3" and
+// "b3_gap" (geometric groups 1, 2, 4, ...) and "b3_equal", "b3_equal_gap" (r equal groups),
+// each with the exact head or its gap form.
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <memory>
 #include <stdexcept>
 
+#include "core/bounds/bound.h"
+#include "core/bounds/bound_registry.h"
 #include "core/numerics/elementary.h"
 
 namespace tvk {
+namespace {
+
+//! How the tail ranks are grouped.
+enum class TailGrouping {
+  kGeometric,  //!< sizes 1, 2, 4, ... (the last one truncated)
+  kEqual,      //!< r groups of sizes as equal as possible (larger ones first)
+};
+
+//! What bounds the head.
+enum class HeadForm {
+  kExact,  //!< L exact
+  kGap,    //!< L̲ = k e^{s_(k)}: tau_k <= S/(k+S), S = Σ_g |G_g| e^{−Δ_g}
+};
+
+//! B3. With singleton groups and the exact head it equals tau_k.
+class MultiGapBound final : public TopkBound {
+ public:
+  //! `equal_groups` is r for TailGrouping::kEqual (ignored for geometric).
+  MultiGapBound(TailGrouping grouping, HeadForm head, std::size_t equal_groups = 8);
+  std::string name() const override;
+  std::string description() const override;
+  double value(const TailProfile& profile, std::size_t k) const override;
+  std::vector<std::size_t> ranks_read(std::size_t n, std::size_t k) const override;
+  //! Same results as TopkBound::certify; the gap form filters k without exps.
+  void certify(const TailProfile& profile, std::span<const double> eps,
+               std::span<const std::size_t> k_eps, std::span<Certificate> out,
+               BoundScratch& scratch) const override;
+
+ private:
+  //! B_k; with `weight_ratios` the gap form uses w_a / w_k for e^{s_a - s_k} (a filter only).
+  double evaluate(const TailProfile& profile, std::size_t k, bool weight_ratios) const;
+  TailGrouping grouping_;
+  HeadForm head_;
+  std::size_t equal_groups_;
+};
+
+}  // namespace
 
 MultiGapBound::MultiGapBound(TailGrouping grouping, HeadForm head, std::size_t equal_groups)
     : grouping_(grouping), head_(head), equal_groups_(equal_groups) {
@@ -109,6 +152,32 @@ void MultiGapBound::certify(const TailProfile& profile, std::span<const double> 
     }
     out[i] = Certificate{k, k == n ? 0.0 : value(profile, k), profile.tau(k)};
   }
+}
+
+BoundEntry b3_bound_entry() {
+  return {"b3", [](const BoundOptions&) {
+            return std::make_unique<MultiGapBound>(TailGrouping::kGeometric, HeadForm::kExact);
+          }};
+}
+
+BoundEntry b3_gap_bound_entry() {
+  return {"b3_gap", [](const BoundOptions&) {
+            return std::make_unique<MultiGapBound>(TailGrouping::kGeometric, HeadForm::kGap);
+          }};
+}
+
+BoundEntry b3_equal_bound_entry() {
+  return {"b3_equal", [](const BoundOptions& o) {
+            return std::make_unique<MultiGapBound>(TailGrouping::kEqual, HeadForm::kExact,
+                                                   o.equal_groups);
+          }};
+}
+
+BoundEntry b3_equal_gap_bound_entry() {
+  return {"b3_equal_gap", [](const BoundOptions& o) {
+            return std::make_unique<MultiGapBound>(TailGrouping::kEqual, HeadForm::kGap,
+                                                   o.equal_groups);
+          }};
 }
 
 }  // namespace tvk

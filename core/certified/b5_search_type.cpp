@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/certified/b5_search.h"
 #include "core/certified/cell_kinds.h"
 #include "core/certified/certified_search.h"
 

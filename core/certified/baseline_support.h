@@ -1,7 +1,6 @@
 #pragma once
-//! \file What the uncertified baselines (THEORY §8: Quest, top-p, StreamingLLM) and the oracle
-//! top-k share: filling a SearchResult's kept set from chosen keys, and reading a real-number
-//! key of a search section.
+//! \file What the uncertified baselines (THEORY §8: Quest, top-p, StreamingLLM) share: filling a
+//! SearchResult's kept set from chosen keys, and reading a real-number key of a search section.
 
 #include <cstddef>
 #include <cstdint>
@@ -27,14 +26,6 @@ void store_kept(SearchResult& result, const KeyScorer& scorer, const Eigen::Vect
 //! cost from `cost` and `summaries_read`.
 void finish_uncertified(SearchResult& result, std::size_t n, std::size_t summaries_read,
                         CostModel cost);
-
-//! Twilight's top-p selection from estimated logits: the smallest set of keys whose estimated
-//! softmax mass (weights e^{e_j − max e}) is >= p of the estimated total, taken largest
-//! estimated weight first (ties to the lower index); returned in that order. p in (0, 1]; every
-//! key when the running sum never reaches p of the total (rounding, at p = 1). `order` is
-//! scratch.
-std::vector<std::uint32_t> top_p_keys(std::span<const double> estimates, double p,
-                                      std::vector<std::uint32_t>& order);
 
 //! A finite real number written in full (e.g. "0.5", "1e-3"), or nullopt.
 std::optional<double> parse_real(std::string_view text);

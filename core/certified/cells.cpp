@@ -1,16 +1,15 @@
 #include "core/certified/cells.h"
 
 #include <algorithm>
-#include <boost/random/uniform_int_distribution.hpp>
-#include <boost/random/uniform_real_distribution.hpp>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
 #include <string>
 
 #include "core/certified/cell_kinds.h"
+#include "core/certified/kmeans.h"
+#include "core/certified/logits.h"
 #include "core/kernels/kernel_set.h"
-#include "core/random/stream.h"
 
 namespace tvk {
 namespace {
@@ -47,15 +46,6 @@ double distance(const double* a, const double* b, std::size_t d, std::vector<dou
   return scaled_norm(scratch.data(), d);
 }
 
-double squared_distance(const double* a, const double* b, std::size_t d) {
-  double sum = 0.0;
-  for (std::size_t c = 0; c < d; ++c) {
-    const double diff = a[c] - b[c];
-    sum += diff * diff;
-  }
-  return sum;
-}
-
 // Per-cell min, max, centroid and rigorous radius of the rows `members` of a row-major matrix
 // `data` (row i at data + i * width), appended to the output vectors.
 void summarise(std::span<const std::uint32_t> members, const std::vector<double>& data,
@@ -90,17 +80,6 @@ void summarise(std::span<const std::uint32_t> members, const std::vector<double>
   radius.push_back(round_up_norm(largest, width));
 }
 
-// Row-major copy of a column-major Eigen matrix.
-std::vector<double> row_major(const Eigen::MatrixXd& m) {
-  const auto rows = static_cast<std::size_t>(m.rows()), cols = static_cast<std::size_t>(m.cols());
-  std::vector<double> out(rows * cols);
-  for (std::size_t r = 0; r < rows; ++r) {
-    for (std::size_t c = 0; c < cols; ++c)
-      out[r * cols + c] = m(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(c));
-  }
-  return out;
-}
-
 }  // namespace
 
 // The names live in the cell-kind registry (cell_kinds.cpp), with each kind's keys.
@@ -132,35 +111,6 @@ UpperBoundKind parse_upper_bound_kind(std::string_view name) {
                               "' (expected box, centroid_radius or min)");
 }
 
-double key_logit(const double* query, const double* key, std::size_t d, double scale) {
-  // Four independent partial sums (a fixed order, so the result depends on nothing but the
-  // numbers), combined pairwise.
-  double a = 0.0, b = 0.0, c = 0.0, e = 0.0;
-  std::size_t i = 0;
-  for (; i + 4 <= d; i += 4) {
-    a += query[i] * key[i];
-    b += query[i + 1] * key[i + 1];
-    c += query[i + 2] * key[i + 2];
-    e += query[i + 3] * key[i + 3];
-  }
-  for (; i < d; ++i)
-    a += query[i] * key[i];
-  return scale * ((a + b) + (c + e));
-}
-
-std::vector<double> row_logits(const Eigen::MatrixXd& keys, const Eigen::VectorXd& query,
-                               double scale) {
-  if (query.size() != keys.cols()) {
-    throw std::invalid_argument("row_logits: query has " + std::to_string(query.size()) +
-                                " entries for keys of dimension " + std::to_string(keys.cols()));
-  }
-  const auto d = static_cast<std::size_t>(keys.cols());
-  const std::vector<double> data = row_major(keys);
-  std::vector<double> out(static_cast<std::size_t>(keys.rows()));
-  kernels::active_kernels().key_logits(query.data(), data.data(), out.size(), d, scale, out.data());
-  return out;
-}
-
 double scaled_norm(const double* x, std::size_t d) {
   double largest = 0.0;
   for (std::size_t c = 0; c < d; ++c)
@@ -174,103 +124,6 @@ double scaled_norm(const double* x, std::size_t d) {
     sum += t * t;
   }
   return largest * std::sqrt(sum);
-}
-
-std::vector<std::uint32_t> kmeans_labels(const Eigen::MatrixXd& keys, std::size_t clusters,
-                                         std::size_t iterations, std::uint64_t seed) {
-  const auto n = static_cast<std::size_t>(keys.rows());
-  const auto d = static_cast<std::size_t>(keys.cols());
-  if (n == 0 || d == 0) throw std::invalid_argument("kmeans_labels: no keys");
-  if (clusters == 0) throw std::invalid_argument("kmeans_labels: clusters must be >= 1");
-  const std::vector<double> data = row_major(keys);
-  auto key = [&](std::size_t i) { return data.data() + i * d; };
-
-  // k-means++ seeding: the first centre uniform, each next one with probability proportional to
-  // the squared distance to the nearest centre. When every key coincides with a centre the
-  // seeding stops early (fewer clusters: duplicates cannot be split).
-  RandomStream rng(seed);
-  std::vector<double> centres;
-  centres.reserve(std::min(clusters, n) * d);
-  auto add_centre = [&](std::size_t i) { centres.insert(centres.end(), key(i), key(i) + d); };
-  add_centre(boost::random::uniform_int_distribution<std::size_t>(0, n - 1)(rng));
-  std::vector<double> nearest(n);
-  for (std::size_t i = 0; i < n; ++i)
-    nearest[i] = squared_distance(key(i), centres.data(), d);
-  while (centres.size() / d < std::min(clusters, n)) {
-    double total = 0.0;
-    for (double w : nearest)
-      total += w;
-    if (!(total > 0.0) || !std::isfinite(total)) break;
-    const double target = boost::random::uniform_real_distribution<double>(0.0, total)(rng);
-    std::size_t pick = n, last_positive = n;
-    double running = 0.0;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (nearest[i] > 0.0) last_positive = i;
-      running += nearest[i];
-      if (running > target && nearest[i] > 0.0) {
-        pick = i;
-        break;
-      }
-    }
-    if (pick == n) pick = last_positive;  // rounding put the target past the running sum
-    add_centre(pick);
-    const double* centre = centres.data() + centres.size() - d;
-    for (std::size_t i = 0; i < n; ++i)
-      nearest[i] = std::min(nearest[i], squared_distance(key(i), centre, d));
-  }
-  const std::size_t count = centres.size() / d;
-
-  // Lloyd iterations: nearest centre (ties to the lower index), then means; an empty cluster
-  // keeps its centre and may win keys back later.
-  std::vector<std::uint32_t> label(n, 0);
-  std::vector<double> sums(count * d);
-  std::vector<std::size_t> sizes(count);
-  auto assign = [&]() {
-    bool moved = false;
-    for (std::size_t i = 0; i < n; ++i) {
-      std::uint32_t best = 0;
-      double best_distance = squared_distance(key(i), centres.data(), d);
-      for (std::size_t c = 1; c < count; ++c) {
-        const double dist = squared_distance(key(i), centres.data() + c * d, d);
-        if (dist < best_distance) {
-          best_distance = dist;
-          best = static_cast<std::uint32_t>(c);
-        }
-      }
-      moved |= best != label[i];
-      label[i] = best;
-    }
-    return moved;
-  };
-  assign();
-  for (std::size_t it = 0; it < iterations; ++it) {
-    std::fill(sums.begin(), sums.end(), 0.0);
-    std::fill(sizes.begin(), sizes.end(), 0);
-    for (std::size_t i = 0; i < n; ++i) {
-      ++sizes[label[i]];
-      for (std::size_t c = 0; c < d; ++c)
-        sums[label[i] * d + c] += key(i)[c];
-    }
-    for (std::size_t c = 0; c < count; ++c) {
-      if (sizes[c] == 0) continue;
-      for (std::size_t e = 0; e < d; ++e)
-        centres[c * d + e] = sums[c * d + e] / static_cast<double>(sizes[c]);
-    }
-    if (!assign()) break;
-  }
-
-  // Drop empty clusters: renumber the non-empty ones in centre order.
-  std::vector<std::uint32_t> renumber(count, 0);
-  std::fill(sizes.begin(), sizes.end(), 0);
-  for (std::uint32_t l : label)
-    ++sizes[l];
-  std::uint32_t next = 0;
-  for (std::size_t c = 0; c < count; ++c) {
-    if (sizes[c] > 0) renumber[c] = next++;
-  }
-  for (auto& l : label)
-    l = renumber[l];
-  return label;
 }
 
 KeyCells::KeyCells(const Eigen::MatrixXd& keys, const Eigen::MatrixXd& values,
@@ -315,14 +168,14 @@ KeyCells::KeyCells(const Eigen::MatrixXd& keys, const Eigen::MatrixXd& values,
   cell_of_ = std::move(label);
 
   // Keys in cell order, row-major: scoring a cell reads one contiguous block.
-  const std::vector<double> key_rows = row_major(keys);
+  const std::vector<double> key_rows = row_major_keys(keys);
   keys_.resize(n * d_);
   for (std::size_t p = 0; p < n; ++p)
     std::copy_n(key_rows.data() + static_cast<std::size_t>(order_[p]) * d_, d_,
                 keys_.data() + p * d_);
 
   std::vector<double> scratch;
-  const std::vector<double> value_rows = dv_ > 0 ? row_major(values) : std::vector<double>();
+  const std::vector<double> value_rows = dv_ > 0 ? row_major_keys(values) : std::vector<double>();
   for (std::size_t j = 0; j < cells; ++j) {
     summarise(members(j), key_rows, d_, kmin_, kmax_, centroid_, radius_, scratch);
     if (dv_ > 0)

@@ -50,15 +50,6 @@ struct CellOptions {
   std::uint64_t seed = 0x5eedce11ULL;  //!< seed of the k-means++ stream (RandomStream)
 };
 
-//! s = scale · (q·k) in double: the canonical computed logit of one key. Four partial sums in a
-//! fixed order, so the result is the same wherever a key is stored. U_j bounds this value and
-//! every other summation order of the same product.
-double key_logit(const double* query, const double* key, std::size_t d, double scale);
-
-//! Canonical logits of every key (rows of `keys`), in key order.
-std::vector<double> row_logits(const Eigen::MatrixXd& keys, const Eigen::VectorXd& query,
-                               double scale);
-
 //! ‖x‖₂ computed with scaling by max |x_d|, so it neither underflows nor overflows; relative
 //! error at most (d + 4)·2^-53.
 double scaled_norm(const double* x, std::size_t d);
@@ -134,12 +125,5 @@ class KeyCells {
   std::vector<double> by_channel_;  // kmin_, kmax_, absmax_, centroid_ channel-major, in turn
   std::vector<double> vmin_, vmax_, vcentroid_, vradius_;  // cells × dv
 };
-
-//! The cluster label (0..clusters−1, dense, non-empty) of every key from the deterministic
-//! k-means KeyCells uses: k-means++ seeding from RandomStream(seed), then `iterations` Lloyd
-//! steps (nearest centre, ties to the lower index; stops early when nothing moves); empty
-//! clusters are dropped and the remaining ones renumbered in centre order.
-std::vector<std::uint32_t> kmeans_labels(const Eigen::MatrixXd& keys, std::size_t clusters,
-                                         std::size_t iterations, std::uint64_t seed);
 
 }  // namespace tvk

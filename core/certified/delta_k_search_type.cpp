@@ -8,6 +8,7 @@
 
 #include "core/bounds/bound_registry.h"
 #include "core/certified/certified_search.h"
+#include "core/certified/delta_k_search.h"
 
 namespace tvk {
 namespace {

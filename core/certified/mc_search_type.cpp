@@ -7,6 +7,7 @@
 
 #include "core/certified/cell_kinds.h"
 #include "core/certified/certified_search.h"
+#include "core/certified/mc_search.h"
 
 namespace tvk {
 namespace {

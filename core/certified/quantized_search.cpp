@@ -8,6 +8,7 @@
 #include <string>
 #include <utility>
 
+#include "core/certified/mc_search.h"
 #include "core/certified/rounding.h"
 #include "core/numerics/elementary.h"
 

@@ -1,25 +1,18 @@
-// Search type "quest": Quest's query-aware page selection (arXiv 2406.10774, mit-han-lab/Quest;
-// THEORY §8 baselines). Keys are split into pages of `page` consecutive keys (16 in Quest) with
-// per-channel minimum and maximum keys; a page's score is Σ_d max(q_d kmin_d, q_d kmax_d) (the
-// box bound, used only to rank pages, never summed into a mass bound). With a token budget B
-// Quest's page budget is P_B = ⌊B / page⌋ (quest/models/llama.py: token_budget // page_size),
-// at least 1 here. When the row has at most P_B pages (or n <= B) every key is kept and no
-// page summary is read. Otherwise the last page (the current, possibly partial one, whose
-// summary Quest does not read) is always kept, plus the top P_B − 1 of the other pages by score
-// (ties to the lower page), as Quest's reference _ref_self_approx_attention does. Uncertified.
-// Quest keeps its first two layers dense; tvk applies the selection on every layer it is run on
-// (a config selects the layers).
+// Search type "quest": Quest's query-aware page selection (the selection and its reference in
+// quest_search.h; THEORY §8 baselines) on position blocks of `page` keys, with a token budget.
+// Uncertified. Quest keeps its first two layers dense; tvk applies the selection on every layer
+// it is run on (a config selects the layers). Bytes: the summaries read (kmin and kmax, 16-bit)
+// plus the exact keys and values kept.
 
-#include <algorithm>
 #include <cmath>
 #include <memory>
-#include <numeric>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "core/certified/baseline_support.h"
 #include "core/certified/certified_search.h"
+#include "core/certified/quest_search.h"
 
 namespace tvk {
 namespace {
@@ -69,45 +62,13 @@ class QuestSearchType final : public CertifiedSearch {
     SearchResult run(const Eigen::VectorXd& query, double /*eps*/) override {
       const std::size_t n = cells_.n();
       const std::size_t pages = cells_.cells();
-      const double tokens = budget_ >= 1.0 ? budget_ : budget_ * static_cast<double>(n);
-      const std::size_t page_budget =
-          std::max<std::size_t>(1, static_cast<std::size_t>(std::floor(tokens / page_)));
-      std::vector<std::uint32_t> keys;
-      std::size_t read = 0;
-      if (static_cast<double>(n) <= tokens || pages <= page_budget) {
-        keys.resize(n);
-        std::iota(keys.begin(), keys.end(), std::uint32_t{0});
-      } else {
-        read = pages - 1;
-        scores_.resize(read);
-        const std::size_t d = cells_.d();
-        for (std::size_t j = 0; j < read; ++j) {
-          const auto lo = cells_.key_min(j), hi = cells_.key_max(j);
-          double score = 0.0;
-          for (std::size_t c = 0; c < d; ++c)
-            score += std::max(query[c] * lo[c], query[c] * hi[c]);
-          scores_[j] = score;
-        }
-        order_.resize(read);
-        std::iota(order_.begin(), order_.end(), std::size_t{0});
-        const std::size_t top = page_budget - 1;
-        std::partial_sort(order_.begin(), order_.begin() + top, order_.end(),
-                          [&](std::size_t a, std::size_t b) {
-                            if (scores_[a] != scores_[b]) return scores_[a] > scores_[b];
-                            return a < b;
-                          });
-        order_.resize(top);
-        order_.push_back(pages - 1);
-        for (std::size_t j : order_) {
-          for (std::uint32_t i : cells_.members(j))
-            keys.push_back(i);
-        }
-      }
+      QuestSelection selection = quest_select(cells_, query, page_, budget_, scratch_);
+      const std::size_t read = selection.pages_read;
       SearchResult result;
-      store_kept(result, scorer_, query, std::move(keys), logits_);
+      store_kept(result, scorer_, query, std::move(selection.keys), logits_);
       finish_uncertified(result, n, read, cost_);
       result.cells = pages;
-      result.cells_visited = result.dense_fallback ? pages : page_budget;
+      result.cells_visited = result.dense_fallback ? pages : selection.page_budget;
       result.bytes = static_cast<double>(read) * (2.0 * static_cast<double>(bytes_.d) * 2.0) +
                      bytes_.keys(result.kept) + bytes_.values(result.kept);
       return result;
@@ -120,8 +81,8 @@ class QuestSearchType final : public CertifiedSearch {
     CostModel cost_;
     std::size_t page_;
     double budget_;
-    std::vector<double> scores_, logits_;
-    std::vector<std::size_t> order_;
+    QuestScratch scratch_;
+    std::vector<double> logits_;
   };
 
   std::size_t page_;

@@ -3,9 +3,10 @@
 #include <map>
 #include <stdexcept>
 
-// The built-in search types, in listing order: one line each. Type NAME is implemented in
-// core/certified/NAME_search_type.cpp, which defines `SearchEntry NAME_search_entry()`. An
-// explicit list, as in the model registry: no static-initialisation order surprises.
+// The built-in search types, in listing order: one line each. Type NAME is registered in
+// core/certified/NAME_search_type.cpp, which defines `SearchEntry NAME_search_entry()`; its
+// algorithm is in NAME_search.{h,cpp} (mc_search for "mc_search"). An explicit list, as in the
+// model registry: no static-initialisation order surprises.
 #define TVK_BUILTIN_SEARCHES(X) \
   X(mc)                         \
   X(b5)                         \

@@ -1,14 +1,15 @@
-// Search type "streaming": StreamingLLM (THEORY §8 baselines) keeps the first `sinks` keys (the
-// attention sinks) and the last `window` keys, whatever the query. Uncertified: certified false,
-// bound NaN; only the true tail mass of what it keeps, computed afterwards, says how it did.
+// Search type "streaming": StreamingLLM (THEORY §8 baselines; the selection in
+// streaming_search.h) keeps the first `sinks` keys and the last `window` keys, whatever the
+// query. Uncertified: certified false, bound NaN; only the true tail mass of what it keeps,
+// computed afterwards, says how it did.
 
-#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/certified/baseline_support.h"
 #include "core/certified/certified_search.h"
+#include "core/certified/streaming_search.h"
 
 namespace tvk {
 namespace {
@@ -36,15 +37,8 @@ class StreamingSearchType final : public CertifiedSearch {
           window_(window) {}
     SearchResult run(const Eigen::VectorXd& query, double /*eps*/) override {
       const std::size_t n = scorer_.n();
-      std::vector<std::uint32_t> keys;
-      const std::size_t head = std::min(sinks_, n);
-      const std::size_t tail_begin = n > window_ ? std::max(n - window_, head) : head;
-      for (std::size_t i = 0; i < head; ++i)
-        keys.push_back(static_cast<std::uint32_t>(i));
-      for (std::size_t i = tail_begin; i < n; ++i)
-        keys.push_back(static_cast<std::uint32_t>(i));
       SearchResult result;
-      store_kept(result, scorer_, query, std::move(keys), logits_);
+      store_kept(result, scorer_, query, streaming_keys(n, sinks_, window_), logits_);
       finish_uncertified(result, n, 0, cost_);
       result.bytes = bytes_.keys(result.kept) + bytes_.values(result.kept);
       return result;

@@ -2,8 +2,9 @@
 // estimated from its quantized summary (QuantizedKeys::estimates, scale · q·k̃: no guarantee),
 // the estimates are soft-maxed (max-subtracted) and the smallest set of largest estimated
 // weights with estimated mass >= p is kept (p = 0.85 in Twilight's configs; by default here
-// 1 − eps of the run). The kept mass is estimated, not proven: uncertified, bound NaN. Bytes:
-// the codes of every key, plus the exact keys and values of the kept ones.
+// 1 − eps of the run; the selection in top_p_search.h). The kept mass is estimated, not proven:
+// uncertified, bound NaN. Bytes: the codes of every key, plus the exact keys and values of the kept
+// ones.
 
 #include <memory>
 #include <sstream>
@@ -12,6 +13,7 @@
 
 #include "core/certified/baseline_support.h"
 #include "core/certified/certified_search.h"
+#include "core/certified/top_p_search.h"
 
 namespace tvk {
 namespace {

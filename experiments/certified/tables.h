@@ -1,6 +1,7 @@
 #pragma once
 //! \file The certified kind's tables: a table built row by row and the summary columns of one
-//! (search, eps) over a set of query rows (internal to the certified kind).
+//! (search, eps) over a set of query rows, and the run's tables from its items' results
+//! (internal to the certified kind).
 
 #include <cstddef>
 #include <cstdint>
@@ -8,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "core/config/certified_config.h"
 #include "core/results/results_table.h"
+#include "experiments/certified/certified_work.h"
 #include "experiments/certified/item_result.h"
 #include "experiments/certified/search_plan.h"
 
@@ -56,6 +59,19 @@ struct RowRef {
 //! Summary columns of (search s, eps e) over `refs`.
 void summarize(const RunContext& ctx, const std::vector<ItemResult>& items,
                const std::vector<RowRef>& refs, std::size_t s, std::size_t e, TableBuilder& out);
+
+//! The tables of a certified run.
+struct CertifiedTables {
+  Table points;  //!< store: per (layer, n or n_bucket, search, eps); qkv: per (point, search, eps)
+  Table pooled;  //!< store: per (n or n_bucket, search, eps), layers pooled; qkv: empty
+  Table speed;   //!< wall-clock timings (not reproducible): store per (n, search), qkv per point
+  Table rows;    //!< per (query row, search, eps) when the config's store_rows, else empty
+};
+
+//! The tables of a certified run from every item's slot (in item order), in named steps: the
+//! rows grouped, the points (and pooled) tables, the speed table, the rows table.
+CertifiedTables certified_tables(const CertifiedConfig& config, const RunContext& ctx,
+                                 const CertifiedWork& work, const std::vector<ItemResult>& slots);
 
 //! A parameter as the tables print it ("%g").
 std::string format_param(double value);

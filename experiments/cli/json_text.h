@@ -1,8 +1,9 @@
 #pragma once
 //! \file The pieces of tvk's JSON output (`tvk row --json`, `tvk rule --json`): numbers in
-//! shortest round-trip form, null for a value that does not exist, quoted strings. Written by
-//! hand rather than with nlohmann-json (which the tests read it with): its serialiser writes a
-//! whole-number double as "1.0" and no spaces after ',' and ':', and the output stays as it was.
+//! shortest round-trip form, null for a value that does not exist, quoted strings. Not through
+//! nlohmann-json (which the tests read it with): its dump() writes a whole-number double as "1.0"
+//! and no space after ',' and ':', so today's output would need a custom serializer (a number
+//! formatter and an output adapter) larger than these two helpers.
 
 #include <cmath>
 #include <string>

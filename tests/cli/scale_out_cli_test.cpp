@@ -19,6 +19,7 @@
 #include "core/hdf5/results_reader.h"
 #include "core/kernels/kernel_set.h"
 #include "core/results/results_table.h"
+#include "tests/support/fixtures.h"
 
 namespace tvk {
 namespace {
@@ -226,7 +227,7 @@ TEST_F(ScaleOut, MpiConfigErrorIsSaidOnceWithExitTwo) {
 TEST_F(ScaleOut, MpiLogitStoreRunEqualsSingleProcess) {
   if (!mpi_available()) GTEST_SKIP() << "tvk built without MPI or no mpirun";
   const fs::path store = kSource / "tests" / "fixtures" / "minilm_store.h5";
-  if (!fs::exists(store)) GTEST_SKIP() << "no fixture";
+  ASSERT_TRUE(fs::exists(store)) << test::missing_fixture(store);
   const fs::path config = root_ / "store.yaml";
   std::ofstream(config) << "kind: logit_store\nname: store\nstore: " << store.string()
                         << "\nlayers: [0, 5]\nheads: [1, 7]\neps: [0.01, 0.1]\n";
@@ -301,7 +302,8 @@ class KindScaleOut : public ScaleOut {
 };
 
 TEST_F(KindScaleOut, ShardsOfEveryKindMergeToTheSingleProcessBytes) {
-  if (!fs::exists(kSource / "tests" / "fixtures" / "minilm_store.h5")) GTEST_SKIP() << "no fixture";
+  ASSERT_TRUE(fs::exists(kSource / "tests" / "fixtures" / "minilm_store.h5"))
+      << test::missing_fixture(kSource / "tests" / "fixtures" / "minilm_store.h5");
   for (const Kind& kind : kinds()) {
     const std::string reference = single(kind);
     const fs::path config = root_ / (kind.name + ".yaml"), parts = root_ / (kind.name + "parts");
@@ -327,7 +329,8 @@ TEST_F(KindScaleOut, ShardsOfEveryKindMergeToTheSingleProcessBytes) {
 
 TEST_F(KindScaleOut, MpiRanksOfEveryKindGiveTheSingleProcessBytes) {
   if (!mpi_available()) GTEST_SKIP() << "tvk built without MPI or no mpirun";
-  if (!fs::exists(kSource / "tests" / "fixtures" / "minilm_store.h5")) GTEST_SKIP() << "no fixture";
+  ASSERT_TRUE(fs::exists(kSource / "tests" / "fixtures" / "minilm_store.h5"))
+      << test::missing_fixture(kSource / "tests" / "fixtures" / "minilm_store.h5");
   for (const Kind& kind : kinds()) {
     if (kind.name == "store") continue;  // MpiLogitStoreRunEqualsSingleProcess
     const std::string reference = single(kind);

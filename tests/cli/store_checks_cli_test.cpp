@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/support/fixtures.h"
 #include "tests/support/run_tvk.h"
 #include "tests/support/temp_dir.h"
 
@@ -33,7 +34,7 @@ std::size_t entries_in(const fs::path& dir) {
 class StoreChecksCli : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!fs::exists(kStore)) GTEST_SKIP() << "no fixture " << kStore;
+    ASSERT_TRUE(fs::exists(kStore)) << tvk::test::missing_fixture(kStore);
     // The decoder fixture: 6 layers, 9 heads, one sequence of 2048 tokens.
     std::ofstream(dir_ / "certified.yaml")
         << "kind: certified\nname: cert\nsource:\n  type: logit_store\n  store: " << kStore.string()

@@ -16,6 +16,7 @@
 #include "core/hdf5/results_reader.h"
 #include "core/results/results_table.h"
 #include "experiments/certified_sweep.h"
+#include "tests/support/fixtures.h"
 
 namespace tvk {
 namespace {
@@ -33,7 +34,7 @@ const std::vector<T>& column(const Table& table, const std::string& name) {
 class CertifiedDecoder : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!fs::exists(kStore)) GTEST_SKIP() << "no fixture " << kStore;
+    ASSERT_TRUE(fs::exists(kStore)) << test::missing_fixture(kStore);
     out_ = fs::temp_directory_path() / ("tvk_certified_decoder_" + std::to_string(::getpid()));
     fs::remove_all(out_);
   }

@@ -13,6 +13,7 @@
 #include <variant>
 
 #include "core/certified/cells.h"
+#include "core/certified/mc_search.h"
 #include "core/certified/output_certificate.h"
 #include "core/certified/qkv_models.h"
 #include "core/certified/search.h"
@@ -24,6 +25,7 @@
 #include "core/results/results_table.h"
 #include "core/rows/tail_profile.h"
 #include "experiments/certified_sweep.h"
+#include "tests/support/fixtures.h"
 
 namespace tvk {
 namespace {
@@ -126,7 +128,7 @@ TEST_F(CertifiedSweep, TablesAreIdenticalAtOneAndTwoThreads) {
                         to_canonical_text(read_table(outcome.h5_path, "rows"));
   }
   EXPECT_EQ(text[0], text[1]);
-  if (!fs::exists(kStore)) GTEST_SKIP() << "no fixture " << kStore;
+  ASSERT_TRUE(fs::exists(kStore)) << test::missing_fixture(kStore);
   const CertifiedConfig store = config_of(store_yaml("  layers: [2]\n  heads: [1, 7]\n"));
   for (std::size_t threads : {1, 2}) {
     const CertifiedOutcome outcome = run(store, threads, "s" + std::to_string(threads));
@@ -137,7 +139,7 @@ TEST_F(CertifiedSweep, TablesAreIdenticalAtOneAndTwoThreads) {
 }
 
 TEST_F(CertifiedSweep, EveryCertificateHoldsOnTheBertFixture) {
-  if (!fs::exists(kStore)) GTEST_SKIP() << "no fixture " << kStore;
+  ASSERT_TRUE(fs::exists(kStore)) << test::missing_fixture(kStore);
   const CertifiedOutcome outcome =
       run(config_of(store_yaml("  layers: [0, 5]\n  heads: [0, 4, 9]\n")), 2, "bert");
   // 6 heads × 576 tokens (sequences of 32, 64, 96, 128, 256), 4 searches, 2 eps.

@@ -16,6 +16,7 @@
 #include "core/hdf5/logit_store.h"
 #include "core/hdf5/results_reader.h"
 #include "experiments/logit_store_sweep.h"
+#include "tests/support/fixtures.h"
 
 namespace tvk {
 namespace {
@@ -45,7 +46,7 @@ std::size_t reference_k_eps(std::vector<double> s, double eps) {
 class LogitStoreSweep : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (!fs::exists(kStore)) GTEST_SKIP() << "no fixture " << kStore;
+    ASSERT_TRUE(fs::exists(kStore)) << test::missing_fixture(kStore);
     out_ = fs::temp_directory_path() / ("tvk_store_sweep_" + std::to_string(::getpid()));
     fs::remove_all(out_);
   }
@@ -173,7 +174,7 @@ const fs::path kDecoderStore = fs::path(TVK_SOURCE_DIR) / "tests" / "fixtures" /
 
 //! The decoder fixture (format v2): causal rows, grouped KV heads, stored query positions.
 TEST(LogitStoreSweepDecoder, CausalRowsByNBucketMatchAnIndependentComputation) {
-  if (!fs::exists(kDecoderStore)) GTEST_SKIP() << "no fixture " << kDecoderStore;
+  ASSERT_TRUE(fs::exists(kDecoderStore)) << test::missing_fixture(kDecoderStore);
   const fs::path out =
       fs::temp_directory_path() / ("tvk_decoder_sweep_" + std::to_string(::getpid()));
   const StoreSweepConfig config =

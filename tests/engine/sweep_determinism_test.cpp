@@ -185,11 +185,9 @@ TEST_F(SweepDeterminismTest, RowsTableHoldsEveryRowInOrder) {
     }
   }
   // Every bound keeps at least k_eps keys and certifies a bound <= eps, row by row.
-  for (const char* bound : {"b1", "b2", "b3", "b3_gap", "b3_equal", "b3_equal_gap", "b4"}) {
-    const auto& kept =
-        std::get<std::vector<std::int64_t>>(rows.find(std::string(bound) + "_k")->values);
-    const auto& value =
-        std::get<std::vector<double>>(rows.find(std::string(bound) + "_bound")->values);
+  for (const std::string& bound : bound_names()) {
+    const auto& kept = std::get<std::vector<std::int64_t>>(rows.find(bound + "_k")->values);
+    const auto& value = std::get<std::vector<double>>(rows.find(bound + "_bound")->values);
     for (std::size_t j = 0; j < kept.size(); ++j) {
       ASSERT_GE(kept[j], k[j]) << bound << " row " << j;
       ASSERT_LE(value[j], eps[j]) << bound << " row " << j;

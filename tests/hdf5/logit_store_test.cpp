@@ -25,6 +25,7 @@
 #include "core/hdf5/hdf5_handle.h"
 #include "core/hdf5/logit_store_writer.h"
 #include "core/results/atomic_file.h"
+#include "tests/support/fixtures.h"
 
 namespace tvk {
 namespace {
@@ -622,11 +623,12 @@ TEST_F(LogitStoreErrors, InfInKIsFoundWhenTheHeadIsRead) {
                     {"/sequences/000/k", "-inf", "(layer 0, head 1, token 4, channel 3)"});
 }
 
-// ---- the real fixture, when present -----------------------------------------------------------
+// ---- the real fixture (committed: a missing one fails)
+// -----------------------------------------------------------
 
 TEST(LogitStoreFixture, MiniLmStoreHasTheExpectedShape) {
   const fs::path path = fs::path(TVK_SOURCE_DIR) / "tests" / "fixtures" / "minilm_store.h5";
-  if (!fs::exists(path)) GTEST_SKIP() << path << " is absent";
+  ASSERT_TRUE(fs::exists(path)) << test::missing_fixture(path);
   const LogitStore store = LogitStore::open(path);
   const LogitStoreInfo& info = store.info();
   EXPECT_EQ(info.layers, 6u);
@@ -653,7 +655,7 @@ TEST_F(LogitStoreErrors, FilesThatCrashTheHdf5LibraryAreOneInputError) {
   // Damaged files on which libhdf5 1.10.8 itself crashes or loops (found by make fuzz): the
   // structure is read in a child process first, so each is one InputError naming the file.
   const fs::path known = fs::path(TVK_SOURCE_DIR) / "tests" / "fuzz" / "known" / "logit_store";
-  if (!fs::exists(known)) GTEST_SKIP() << "no " << known;
+  ASSERT_TRUE(fs::exists(known)) << known << " (committed crash inputs of make fuzz) is missing";
   std::size_t files = 0;
   for (const auto& entry : fs::directory_iterator(known)) {
     ++files;

@@ -3,13 +3,12 @@
 //! logit bounds contain the exact kernel's logit and a long double reference for every query
 //! row and visible key (int8 and int4, one scale per key and groups of 8), and the search's
 //! certificate holds against the full row. In tests/hdf5 (not tests/core/certified) because
-//! it reads stores (tvk_io). A measurement on smollm2 is printed by the disabled test
-//! DISABLED_SmolLm2Measurement (run with --gtest_also_run_disabled_tests).
+//! it reads stores (tvk_io). The measurement on smollm2 (means, not checks) is the program
+//! bench/quantized_store_bench.cpp.
 
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -162,64 +161,6 @@ TEST(QuantizedStore, SearchCertifiesStoreRows) {
         }
       }
     });
-  }
-}
-
-//! The measurement of the report (not a check): smollm2, layers >= 1, rows with n >= 1024,
-//! eps 0.05.
-TEST(QuantizedStore, DISABLED_SmolLm2Measurement) {
-  struct Config {
-    const char* name;
-    QuantizerOptions quantizer;
-    std::size_t sinks, recent;
-  };
-  const Config configs[] = {{"int8 per key", {8, 0}, 0, 0},
-                            {"int8 group 16", {8, 16}, 0, 0},
-                            {"int4 group 8", {4, 8}, 0, 0},
-                            {"int8 per key, sinks 4 + recent 64", {8, 0}, 4, 64}};
-  const double eps = 0.05;
-  for (const Config& config : configs) {
-    double ratio = 0.0, bytes = 0.0, scored_frac = 0.0, kept_ratio = 0.0, scored_sum = 0.0,
-           k_eps_sum = 0.0;
-    std::size_t rows = 0, valid = 0, fallback = 0;
-    for_each_head(kFixtures / "smollm2_store.h5", [&](const Head& head, std::size_t, std::size_t l,
-                                                      std::size_t) {
-      if (l < 1) return;
-      const std::size_t n = head.keys.size() / head.d, d = head.d;
-      const Scorer scorer(head.keys, d, head.scale);
-      const QuantizedKeys codes = QuantizedKeys::build(head.keys.data(), n, d, config.quantizer);
-      tvk::QuantizedSearchScratch scratch;
-      for (std::size_t r = 0; r < head.key_count.size(); ++r) {
-        const std::size_t count = head.key_count[r];
-        if (count < 1024) continue;
-        const double* q = head.queries.data() + r * d;
-        const std::vector<double> logits = scorer.all(q, count);
-        const std::size_t k_eps = tvk::TailProfile(logits).k_eps(eps);
-        tvk::QuantizedSearchOptions options;
-        options.eps = eps;
-        options.bytes = {d, d};
-        options.sinks = config.sinks;
-        options.recent = config.recent;
-        const tvk::SearchResult result =
-            tvk::quantized_search(codes, count, scorer, q, head.scale, options, scratch);
-        const double tau = tvk::kept_set_tau(logits, result.kept_keys);
-        ++rows;
-        valid += tau <= result.bound && result.bound <= eps;
-        fallback += result.dense_fallback;
-        ratio += static_cast<double>(result.scored) / static_cast<double>(k_eps);
-        scored_sum += static_cast<double>(result.scored);
-        k_eps_sum += static_cast<double>(k_eps);
-        kept_ratio += static_cast<double>(result.kept) / static_cast<double>(k_eps);
-        scored_frac += static_cast<double>(result.scored) / static_cast<double>(count);
-        bytes += result.bytes / options.bytes.dense(count);
-      }
-    });
-    const double m = rows > 0 ? static_cast<double>(rows) : 1.0;
-    std::printf(
-        "%-36s rows %zu  scored/k_eps %.3f  kept/k_eps %.3f  scored/n %.3f  bytes/dense %.3f  "
-        "valid %.4f  dense fallback %.4f  Σscored/Σk_eps %.3f\n",
-        config.name, rows, ratio / m, kept_ratio / m, scored_frac / m, bytes / m,
-        static_cast<double>(valid) / m, static_cast<double>(fallback) / m, scored_sum / k_eps_sum);
   }
 }
 

@@ -1,11 +1,14 @@
 //! \file Canonical-text regression cases (OpenMC style). Each tests/regression/cases/<case>.yaml
 //! (any experiment kind: synthetic, logit_store, certified) is run by the tvk binary with two
 //! threads under every kernel set this CPU can run (TVK_KERNELS), and
-//!  * the points table read back from <name>.h5 is compared, as canonical text, with the
-//!    checked-in <case>.expected. Doubles computed from integer statistics (mean, std, sem and
-//!    quantiles of k/n, held fractions, n/mean k) are compared exactly; every other double is
-//!    rounded to 12 significant digits first, so that closed-form columns computed with libm
-//!    (the rule, through Boost.Math) do not depend on the libm version;
+//!  * the points table read back from <name>.h5 is compared with the checked-in golden
+//!    <case>.expected, written one value per line (`<row>.<column> = <value>`, after one
+//!    `kind.<column> = <kind>` line per column) so that a diff of a golden names the row and column
+//!    that changed. Values are written as to_canonical_text writes them; doubles computed from
+//!    integer statistics (mean, std, sem and quantiles of k/n, held fractions, n/mean k) are
+//!    compared exactly; every other double is rounded to 12 significant digits first, so that
+//!    closed-form columns computed with libm (the rule, through Boost.Math) do not depend on the
+//!    libm version;
 //!  * every CSV file the run writes (except timings, *_speed.csv) is byte-identical across
 //!    kernel sets: the kernels change speed, never data.
 //! A store path in a case is relative to the source tree (the runs start there).
@@ -24,6 +27,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <variant>
@@ -101,6 +106,60 @@ std::vector<std::string> split_lines(const std::string& text) {
   return lines;
 }
 
+//! The golden text of a points table: regression_text's fields, one per line, keyed by row and
+//! column. Built from the canonical text itself so that every value is spelled exactly as there.
+std::string golden_text(const Table& table) {
+  const std::vector<std::string> lines = split_lines(regression_text(table));
+  std::vector<std::string> names;
+  std::string text;
+  for (const std::string& field : parse_csv_record(lines.at(0))) {
+    const std::size_t colon = field.rfind(':');
+    names.push_back(field.substr(0, colon));
+    text += "kind." + names.back() + " = " + field.substr(colon + 1) + "\n";
+  }
+  for (std::size_t line = 1; line < lines.size(); ++line) {
+    const std::vector<std::string> fields = parse_csv_record(lines[line]);
+    for (std::size_t i = 0; i < fields.size(); ++i)
+      text += std::to_string(line - 1) + "." + names.at(i) + " = " + csv_field(fields[i]) + "\n";
+  }
+  return text;
+}
+
+//! The golden lines that differ, keyed: "3.tau_mean: expected 0.1 / actual 0.2", at most
+//! `limit` of them, then how many more.
+std::string golden_differences(const std::string& expected, const std::string& actual,
+                               std::size_t limit = 20) {
+  const auto keyed = [](const std::string& text) {
+    std::map<std::string, std::string> values;
+    for (const std::string& line : split_lines(text)) {
+      const std::size_t equals = line.find(" = ");
+      if (equals == std::string::npos) {
+        values[line] = "";
+      } else {
+        values[line.substr(0, equals)] = line.substr(equals + 3);
+      }
+    }
+    return values;
+  };
+  const auto a = keyed(expected), b = keyed(actual);
+  std::set<std::string> keys;
+  for (const auto& [key, value] : a)
+    keys.insert(key);
+  for (const auto& [key, value] : b)
+    keys.insert(key);
+  std::string report;
+  std::size_t count = 0;
+  for (const std::string& key : keys) {
+    const auto x = a.find(key), y = b.find(key);
+    const std::string xs = x == a.end() ? "<absent>" : x->second;
+    const std::string ys = y == b.end() ? "<absent>" : y->second;
+    if (xs == ys) continue;
+    if (++count <= limit) report += "\n  " + key + ": expected " + xs + " / actual " + ys;
+  }
+  if (count > limit) report += "\n  ... and " + std::to_string(count - limit) + " more";
+  return count == 0 ? "texts differ only in line order or endings" : report;
+}
+
 //! "line 3 (row 2): expected ... / actual ..." for the first difference.
 std::string first_difference(const std::string& expected, const std::string& actual) {
   const auto a = split_lines(expected), b = split_lines(actual);
@@ -171,7 +230,7 @@ TEST_P(RegressionCaseTest, PointsTableMatchesExpectedUnderEveryKernelSet) {
                                               "", {{"TVK_KERNELS", set_name}}, TVK_SOURCE_DIR);
     ASSERT_EQ(run.code, 0) << set_name << ": " << run.err;
     const Table points = read_table(out / (name + ".h5"), "points");
-    const std::string actual = regression_text(points);
+    const std::string actual = golden_text(points);
 
     // Whatever the expected text, every bound must hold on every row.
     for (const Column& column : points.columns) {
@@ -207,8 +266,8 @@ TEST_P(RegressionCaseTest, PointsTableMatchesExpectedUnderEveryKernelSet) {
         << expected_path << " is missing: generate it with tests/regression/update.sh --update";
     const std::string expected = slurp(expected_path);
     EXPECT_TRUE(expected == actual)
-        << GetParam() << " (" << set_name << " kernels): the points table changed; "
-        << first_difference(expected, actual)
+        << GetParam() << " (" << set_name
+        << " kernels): the points table changed:" << golden_differences(expected, actual)
         << "\nIf the change is intended, run tests/regression/update.sh --update and review the "
            "diff of tests/regression/cases/.";
   }
@@ -245,6 +304,19 @@ TEST(RegressionCasesTest, RoundingKeepsTwelveDigitsAndIntegerStatistics) {
   table.columns.push_back({"tau_at_k_mean", std::vector<double>{1.0 / 3.0}, ""});
   const std::string text = regression_text(table);
   EXPECT_NE(text.find("0.3333333333333333,0.333333333333\n"), std::string::npos) << text;
+}
+
+TEST(RegressionCasesTest, GoldenTextIsOneValuePerLineKeyedByRowAndColumn) {
+  Table table;
+  table.columns.push_back({"point", std::vector<std::int64_t>{0, 1}, ""});
+  table.columns.push_back({"search", std::vector<std::string>{"b5", "a,b"}, ""});
+  table.columns.push_back({"tau_mean", std::vector<double>{0.5, std::nan("")}, ""});
+  EXPECT_EQ(golden_text(table),
+            "kind.point = i64\nkind.search = str\nkind.tau_mean = f64\n"
+            "0.point = 0\n0.search = b5\n0.tau_mean = 0.5\n"
+            "1.point = 1\n1.search = \"a,b\"\n1.tau_mean = nan\n");
+  const std::string changed = golden_differences("0.a = 1\n0.b = 2\n", "0.a = 1\n0.b = 3\n");
+  EXPECT_NE(changed.find("0.b: expected 2 / actual 3"), std::string::npos) << changed;
 }
 
 }  // namespace

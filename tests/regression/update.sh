@@ -6,9 +6,11 @@
 #   tests/regression/update.sh --update --build DIR [--filter GTEST_FILTER]
 #
 # --update sets TVK_REGRESSION_UPDATE=1 for tvk_regression_tests, whose case runner then writes
-# the points table's canonical text (doubles from integer statistics exact, others rounded to
-# 12 significant digits) instead of comparing it. Review `git diff tests/regression/cases/`
-# before committing: every change there is a change in tvk's numbers.
+# the points table's golden text instead of comparing it: one value per line,
+# `<row>.<column> = <value>` after one `kind.<column> = <kind>` line per column (doubles from
+# integer statistics exact, others rounded to 12 significant digits), so that a diff names the
+# row and column that changed. Review `git diff tests/regression/cases/` before committing:
+# every change there is a change in tvk's numbers.
 # The build folder defaults to build/ (make test's); the binary must be built already
 # (cmake --build build --target tvk_regression_tests).
 set -euo pipefail
@@ -24,7 +26,7 @@ while [[ $# -gt 0 ]]; do
     --update) update=1 ;;
     --build) build="$2"; shift ;;
     --filter) filter="$2"; shift ;;
-    -h|--help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "update.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
   shift

@@ -16,7 +16,9 @@
 #include "core/numerics/eigen.h"
 
 #include "core/certified/baseline_support.h"
+#include "core/certified/logits.h"
 #include "core/certified/search_registry.h"
+#include "core/certified/top_p_search.h"
 #include "core/rows/tail_profile.h"
 
 namespace tvk {

@@ -20,6 +20,8 @@
 #include <vector>
 #include "core/numerics/eigen.h"
 
+#include "core/certified/kmeans.h"
+#include "core/certified/logits.h"
 #include "core/certified/qkv_models.h"
 #include "core/random/stream.h"
 

@@ -17,6 +17,9 @@
 #include "core/numerics/eigen.h"
 
 #include "core/certified/cells.h"
+#include "core/certified/delta_k_search.h"
+#include "core/certified/logits.h"
+#include "core/certified/mc_search.h"
 #include "core/certified/output_error.h"
 #include "core/certified/qkv_models.h"
 #include "core/certified/search.h"

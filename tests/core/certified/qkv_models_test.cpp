@@ -12,6 +12,7 @@
 #include "core/numerics/eigen.h"
 
 #include "core/certified/cells.h"
+#include "core/certified/logits.h"
 #include "core/random/stream.h"
 
 namespace {

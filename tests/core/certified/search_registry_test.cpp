@@ -17,6 +17,7 @@
 #include "core/numerics/eigen.h"
 
 #include "core/certified/cell_kinds.h"
+#include "core/certified/logits.h"
 #include "core/certified/qkv_models.h"
 #include "core/random/stream.h"
 

@@ -21,7 +21,11 @@
 #include "core/numerics/eigen.h"
 
 #include "core/bounds/bound_registry.h"
+#include "core/certified/b5_search.h"
 #include "core/certified/cells.h"
+#include "core/certified/delta_k_search.h"
+#include "core/certified/logits.h"
+#include "core/certified/mc_search.h"
 #include "core/certified/qkv_models.h"
 #include "core/random/stream.h"
 #include "core/rows/tail_profile.h"

@@ -38,6 +38,7 @@ namespace {
 struct Options {
   std::string store;
   double eps = 0.05;
+  int bits = 8;  // key code bits of the certified step's summary
   int repeats = 15;
   int threads = 0;
   std::vector<std::size_t> n_list;  // empty: every key of the sequence
@@ -57,10 +58,12 @@ std::string default_store() {
 Options parse(int argc, char** argv) {
   tvk::cli::ArgParser parser(
       "decode_bench",
-      "decode_bench [--store PATH] [--eps E] [--repeats R] [--threads T] [--n-list N,N...]",
+      "decode_bench [--store PATH] [--eps E] [--bits B] [--repeats R] [--threads T] [--n-list "
+      "N,N...]",
       "One decode step (the query at position n-1 of every head of every stored layer) over\n"
       "the logit store's KV cache: tvk's dense 16-bit attention against the certified step\n"
-      "with int8 key codes, medians of R steps each, beside the machine's read bandwidth\n"
+      "with int8 (or int4) key codes, medians of R steps each, beside the machine's read "
+      "bandwidth\n"
       "(measured in the same run over as many bytes as the dense cache) and a breakdown of\n"
       "the certified step by phase. The last line (for the last n) is\n"
       "  decode speedup: Z.ZZx at eps=E (dense D ms at P% of bandwidth, certified C ms, n=N,\n"
@@ -69,6 +72,7 @@ Options parse(int argc, char** argv) {
   parser.add_option("store", "PATH", "the logit store (the SmolLM2 store of make llm-store)",
                     default_store());
   parser.add_option("eps", "E", "the certified tail mass, 0 < E < 1", "0.05");
+  parser.add_option("bits", "B", "key code bits of the certified step's summary, 8 or 4", "8");
   parser.add_option("repeats", "R", "timed steps of each kind, 1 to 1000000", "15");
   parser.add_option(
       "threads", "T",
@@ -83,6 +87,11 @@ Options parse(int argc, char** argv) {
   if (!(o.eps > 0.0 && o.eps < 1.0)) {
     throw tvk::InputError("--eps: must be in (0, 1), got " + *parser.value("eps"));
   }
+  const long long bits = tvk::cli::parse_integer(*parser.value("bits"), "--bits");
+  if (bits != 8 && bits != 4) {
+    throw tvk::InputError("--bits: must be 8 or 4, got " + *parser.value("bits"));
+  }
+  o.bits = static_cast<int>(bits);
   const long long repeats = tvk::cli::parse_integer(*parser.value("repeats"), "--repeats");
   if (repeats < 1 || repeats > 1000000) {
     throw tvk::InputError("--repeats: must be in 1..1000000, got " + *parser.value("repeats"));
@@ -218,7 +227,7 @@ int main(int argc, char** argv) {
       for (std::size_t kv = 0; kv < info.kv_heads; ++kv) {
         Group g;
         g.layer = layer;
-        g.cache = tvk::KvCache(d);
+        g.cache = tvk::KvCache(d, opt.bits);
         g.queries.resize(lengths.size());
         for (std::size_t h = 0; h < info.heads; ++h) {
           if (info.kv_head_of[h] != kv) continue;
@@ -271,11 +280,14 @@ int main(int argc, char** argv) {
     const double bandwidth =
         tvk::bench::read_bandwidth(static_cast<std::size_t>(cache_bytes), threads);
     std::printf(
-        "kernels %s, threads %d, %zu heads (%zu KV groups), 16-bit K+V cache %.1f MB, int8 codes "
-        "%.1f MB\n",
+        "kernels %s, threads %d, %zu heads (%zu KV groups), 16-bit K+V cache %.1f MB, int%d codes "
+        "%.1f MB%s\n",
         tvk::kernels::active_kernels().name, threads, rows, groups.size(), cache_bytes / 1e6,
+        opt.bits,
         groups[0].cache.codes().bytes_per_key() * static_cast<double>(longest * groups.size()) /
-            1e6);
+            1e6,
+        opt.bits == 4 ? " (packed size; held one per byte, so the summary pass reads twice that)"
+                      : "");
     std::printf("read bandwidth (%d threads, streaming %.1f MB): %.1f GB/s\n", threads,
                 cache_bytes / 1e6, bandwidth / 1e9);
     std::fflush(stdout);
@@ -390,10 +402,10 @@ int main(int argc, char** argv) {
           *std::max_element(dense_ms.begin(), dense_ms.end()),
           100.0 * dense_read / (dense * 1e-3) / bandwidth, dense_error);
       std::printf(
-          "certified (int8 key codes, eps=%.2f): median %.2f ms (min %.2f, max %.2f), %.0f%% of "
+          "certified (int%d key codes, eps=%.2f): median %.2f ms (min %.2f, max %.2f), %.0f%% of "
           "the read bandwidth; scored/n %.4f, kept/n %.4f, bytes %.3f of dense, dense fallbacks "
           "%zu\n",
-          opt.eps, certified, *std::min_element(certified_ms.begin(), certified_ms.end()),
+          opt.bits, opt.eps, certified, *std::min_element(certified_ms.begin(), certified_ms.end()),
           *std::max_element(certified_ms.begin(), certified_ms.end()),
           100.0 * (bytes / dense_bytes * dense_read) / (certified * 1e-3) / bandwidth, scored / rn,
           kept / rn, bytes / dense_bytes, fallbacks);

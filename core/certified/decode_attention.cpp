@@ -110,10 +110,15 @@ void check_count(const KvCache& cache, std::size_t count, const char* what) {
 
 }  // namespace
 
-KvCache::KvCache(std::size_t d) : d_(d), codes_(d == 0 ? 1 : d, QuantizerOptions{8, 0}) {
+KvCache::KvCache(std::size_t d, int bits)
+    : d_(d), codes_(d == 0 ? 1 : d, QuantizerOptions{bits == 4 ? 4 : 8, 0}) {
   if (d == 0 || d % 8 != 0 || d > 64) {
     throw std::invalid_argument("KvCache: head dimension must be a multiple of 8 in [8, 64], got " +
                                 std::to_string(d));
+  }
+  if (bits != 4 && bits != 8) {
+    throw std::invalid_argument("KvCache: key code bits must be 8 or 4, got " +
+                                std::to_string(bits));
   }
 }
 
@@ -230,21 +235,27 @@ QueryCodes quantize_queries(const float* queries, std::size_t heads, std::size_t
   return qc;
 }
 
+// The largest |m| of the cache's codes: 127 for int8, 7 for int4 (|k_c| <= levels Δ_j).
+double code_levels(const KvCache& cache) {
+  return cache.bits() == 8 ? 127.0 : 7.0;
+}
+
 // The bound of every key for every head (one pass over the codes) into scratch.upper, each
 // head's largest into tops. Its float constants: λ q·k <= Δ_j (λΔ_q D_j + λ 127 d ρ_q) +
 // r_j λ‖q‖₁ exactly (D_j = p·m_j, |q·k − q·k̃| <= r_j ‖q‖₁, |e_q·m_j| <= ρ_q 127 d). Computed
 // in float as Δ_j (c D_j + e) + r_j a: the seven roundings (D_j to float, c, c D_j, + e, Δ_j,
 // r_j a, the sum) are covered by 16 u of the magnitude Q >= |λ Δ_q D_j| in e and by 16 u in a
-// (THEORY §14.2).
+// (THEORY §14.2; 127 is the codes' largest |m|, 7 for int4 codes).
 void summary_bounds(const KvCache& cache, std::size_t count, std::size_t heads, double lambda,
                     const QueryCodes& qc, DecodeScratch& scratch, std::array<float, 4>& tops) {
   const kernels::KernelTable& k = kernels::active_kernels();
   const double dd = static_cast<double>(cache.dim());
+  const double levels = code_levels(cache);
   std::array<float, 4> c{}, e{}, a{};
   for (std::size_t h = 0; h < heads; ++h) {
-    const double q_bound = lambda * 127.0 * (qc.norm1[h] + dd * qc.residual[h]);
+    const double q_bound = lambda * levels * (qc.norm1[h] + dd * qc.residual[h]);
     c[h] = static_cast<float>(lambda * qc.step[h]);
-    e[h] = float_up(lambda * 127.0 * dd * qc.residual[h] + 16.0 * kUnitFloat * q_bound);
+    e[h] = float_up(lambda * levels * dd * qc.residual[h] + 16.0 * kUnitFloat * q_bound);
     a[h] = float_up(lambda * qc.norm1[h] * (1.0 + 16.0 * kUnitFloat));
   }
   scratch.upper.resize(heads * count);
@@ -417,8 +428,8 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
   for (std::size_t h = 0; h < heads; ++h) {
     // The exact score ŝ_j (half_logits, float) is within (d + 4) u λ Σ|q_c||k_c| <= Δ_j es of
     // λ q·k: at most d/8 + 4 <= d + 4 roundings on any product's path (the product itself only
-    // when the query is not binary16), and |k_c| <= 127 Δ_j (THEORY §14.4).
-    const double es = lambda * 127.0 * qc.norm1[h] * (dd + 4.0) * kUnitFloat * 1.01;
+    // when the query is not binary16), and |k_c| <= 127 Δ_j (7 Δ_j for int4; THEORY §14.4).
+    const double es = lambda * code_levels(cache) * qc.norm1[h] * (dd + 4.0) * kUnitFloat * 1.01;
     std::vector<std::uint32_t>& kept = scratch.kept;
     const HeadSelection sel = select_head(cache, count, queries, h, scale, eps, es, tops[h], kept,
                                           scratch.scores, scratch, clock);

@@ -34,9 +34,11 @@ namespace tvk {
 //! One KV head's cache.
 class KvCache {
  public:
-  //! An empty cache of head dimension d (a multiple of 8, at most 64; std::invalid_argument
-  //! otherwise).
-  explicit KvCache(std::size_t d);
+  //! An empty cache of head dimension d (a multiple of 8, at most 64) whose key codes have
+  //! `bits` bits, 8 or 4 (std::invalid_argument otherwise). int4 codes are held one per byte
+  //! in the tiles like int8's, so the summary pass reads as many bytes for them; a head's
+  //! `bytes` counts the packed size a 4-bit summary store reads (d / 2 + 4 bytes a key).
+  explicit KvCache(std::size_t d, int bits = 8);
 
   //! Appends one key and its value (d binary16 values each). Throws std::invalid_argument for
   //! a non-finite channel (the cache and its codes are unchanged then).
@@ -44,6 +46,7 @@ class KvCache {
 
   std::size_t size() const { return codes_.size(); }
   std::size_t dim() const { return d_; }
+  int bits() const { return codes_.options().bits; }
   const std::uint16_t* keys() const { return keys_.data(); }
   const std::uint16_t* values() const { return values_.data(); }
   const QuantizedKeys& codes() const { return codes_; }

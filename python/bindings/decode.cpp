@@ -127,10 +127,11 @@ nb::dict certified(const KvCache& cache, In<float> queries, double eps, double s
 
 void bind_decode(nb::module_& m) {
   nb::class_<KvCache>(m, "KvCache")
-      .def(nb::init<std::size_t>(), nb::arg("head_dim"))
+      .def(nb::init<std::size_t, int>(), nb::arg("head_dim"), nb::arg("bits") = 8)
       .def("_append", &append, nb::arg("k"), nb::arg("v"))
       .def("__len__", &KvCache::size)
       .def_prop_ro("head_dim", &KvCache::dim)
+      .def_prop_ro("bits", &KvCache::bits)
       .def_prop_ro("value_norm_max", &KvCache::value_norm_max);
   m.def("dense_decode", &dense, nb::arg("cache"), nb::arg("queries"), nb::arg("scale"),
         nb::arg("count"));

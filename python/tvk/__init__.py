@@ -294,9 +294,11 @@ def _half_bits(x: Any, name: str) -> np.ndarray:
 
 
 class KvCache(_tvk.KvCache):
-    """One KV head's 16-bit cache (binary16 keys and values, int8 key codes): KvCache(head_dim),
-    head_dim a multiple of 8, at most 64. append(k, v) adds one key (d,) or several (m, d);
-    float16 is stored as is, other floats are rounded to float16 (numpy or torch)."""
+    """One KV head's 16-bit cache (binary16 keys and values, key codes of `bits` bits, 8 or 4):
+    KvCache(head_dim, bits=8), head_dim a multiple of 8, at most 64. append(k, v) adds one key
+    (d,) or several (m, d); float16 is stored as is, other floats are rounded to float16 (numpy or
+    torch). int4 codes bound the logits more loosely (more keys scored); their bytes count the
+    packed 4-bit size."""
 
     def append(self, k: Any, v: Any) -> None:
         """Appends keys k and values v, each (d,) or (m, d)."""

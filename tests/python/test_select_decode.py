@@ -75,11 +75,11 @@ def test_select_errors(keys):
         tvk.certified_select(q[0], [["x"] * 32], 0.1)
 
 
-def cache_of(n=300, d=64, seed=0):
+def cache_of(n=300, d=64, seed=0, bits=8):
     rng = np.random.default_rng(seed)
     k = (rng.normal(size=(n, d)) * 2).astype(np.float16)
     v = rng.normal(size=(n, d)).astype(np.float16)
-    cache = tvk.KvCache(d)
+    cache = tvk.KvCache(d, bits=bits)
     cache.append(k[:1][0], v[:1][0])  # one key (d,)
     cache.append(k[1:], v[1:])  # then the rest (m, d)
     return cache, k, v
@@ -95,9 +95,10 @@ def exact_attention(q, k, v, scale, kept=None):
     return (w @ v.astype(np.float64)) / w.sum(), w
 
 
-def test_decode_against_exact_attention():
-    cache, k, v = cache_of()
-    assert len(cache) == 300 and cache.head_dim == 64
+@pytest.mark.parametrize("bits", [8, 4])
+def test_decode_against_exact_attention(bits):
+    cache, k, v = cache_of(bits=bits)
+    assert len(cache) == 300 and cache.head_dim == 64 and cache.bits == bits
     rng = np.random.default_rng(1)
     queries = rng.normal(size=(6, 64)).astype(np.float32)  # 6 heads: served 4 + 2
     dense = tvk.dense_decode(cache, queries, 0.125)
@@ -139,6 +140,8 @@ def test_decode_errors():
     q = np.zeros((2, 16), dtype=np.float32)
     with pytest.raises(ValueError, match="head dimension"):
         tvk.KvCache(12)
+    with pytest.raises(ValueError, match="bits must be 8 or 4"):
+        tvk.KvCache(16, bits=6)
     with pytest.raises(ValueError, match="k, v"):
         cache.append(np.zeros(16), np.zeros(8))
     with pytest.raises(ValueError, match="non-finite|finite"):

@@ -91,11 +91,11 @@ double output_error(const float* out, const std::vector<double>& exact) {
   return std::sqrt(err);
 }
 
-KvCache random_cache(std::size_t n, std::size_t d, double key_scale, std::uint32_t seed,
-                     bool ties) {
+KvCache random_cache(std::size_t n, std::size_t d, double key_scale, std::uint32_t seed, bool ties,
+                     int bits = 8) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  KvCache cache(d);
+  KvCache cache(d, bits);
   std::vector<std::uint16_t> k(d), v(d);
   for (std::size_t j = 0; j < n; ++j) {
     for (std::size_t c = 0; c < d; ++c) {
@@ -109,13 +109,18 @@ KvCache random_cache(std::size_t n, std::size_t d, double key_scale, std::uint32
   return cache;
 }
 
-TEST(CertifiedDecode, TrueTailNeverExceedsTheBoundOnAdversarialCaches) {
+class CertifiedDecodeBits : public ::testing::TestWithParam<int> {};
+
+TEST_P(CertifiedDecodeBits, TrueTailNeverExceedsTheBoundOnAdversarialCaches) {
   const std::size_t d = 64;
+  const int bits = GetParam();
   int cases = 0;
   for (double key_scale : {1e-4, 0.3, 2.0, 40.0, 3000.0}) {
     for (bool ties : {false, true}) {
       for (std::size_t n : {1u, 7u, 300u, 2500u}) {
-        const KvCache cache = random_cache(n, d, key_scale, static_cast<std::uint32_t>(n), ties);
+        const KvCache cache =
+            random_cache(n, d, key_scale, static_cast<std::uint32_t>(n), ties, bits);
+        ASSERT_EQ(cache.bits(), bits);
         std::mt19937 rng(7);
         std::normal_distribution<float> normal(0.0f, 1.0f);
         std::vector<float> q(3 * d);
@@ -153,13 +158,53 @@ TEST(CertifiedDecode, TrueTailNeverExceedsTheBoundOnAdversarialCaches) {
   EXPECT_EQ(cases, 5 * 2 * 4 * 3 * 3);
 }
 
+INSTANTIATE_TEST_SUITE_P(KeyCodes, CertifiedDecodeBits, ::testing::Values(8, 4),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return "int" + std::to_string(info.param);
+                         });
+
+TEST(CertifiedDecode, Int4CodesScoreMoreKeysThanInt8OnTheSameCache) {
+  // The same keys, looser codes: every certificate still holds, and the int4 bound (radius up
+  // to Δ/2 with Δ = max|k| / 7) excludes fewer keys than the int8 one.
+  const std::size_t d = 64, n = 2000;
+  const KvCache int8 = random_cache(n, d, 2.0, 5, false, 8);
+  const KvCache int4 = random_cache(n, d, 2.0, 5, false, 4);
+  std::vector<float> q(d);
+  std::mt19937 rng(9);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (auto& x : q)
+    x = from_binary16(to_binary16(normal(rng) * 2.0f));
+  std::vector<float> out(d);
+  CertifiedDecodeHead r8, r4;
+  std::vector<std::uint32_t> kept4;
+  DecodeScratch scratch;
+  certified_decode(int8, n, q.data(), 1, 0.125f, 0.05, out.data(), &r8, scratch);
+  certified_decode(int4, n, q.data(), 1, 0.125f, 0.05, out.data(), &r4, scratch, &kept4);
+  EXPECT_LE(exact_tail(int4, n, q.data(), 0.125f, kept4), r4.tau_bound);
+  EXPECT_LE(output_error(out.data(), exact_output(int4, n, q.data(), 0.125f)), r4.output_bound);
+  EXPECT_GT(r4.scored, r8.scored);
+  EXPECT_LT(r8.scored, n);
+  // Bytes a key: 16-bit keys' codes packed to d / 2 + 4 bytes against d + 4.
+  EXPECT_EQ(r8.bytes - r4.bytes -
+                4.0 * d * (static_cast<double>(r8.scored) - static_cast<double>(r4.scored)),
+            static_cast<double>(n) * (d / 2.0));
+}
+
+TEST(CertifiedDecode, CodeBitsOtherThanEightOrFourAreRefused) {
+  EXPECT_THROW(KvCache(64, 2), std::invalid_argument);
+  EXPECT_THROW(KvCache(64, 16), std::invalid_argument);
+  EXPECT_EQ(KvCache(64, 4).bits(), 4);
+}
+
 TEST(CertifiedDecode, KernelSetsAgreeBitForBit) {
   // Every head dimension the cache takes a path for (d % 32, d % 16, d % 8), counts that are
   // not multiples of eight, one to four heads.
   for (const std::size_t d : {8u, 16u, 48u, 64u}) {
     for (const std::size_t heads : {1u, 3u, 4u}) {
       const std::size_t n = 1003;
-      const KvCache cache = random_cache(n, d, 2.0, static_cast<std::uint32_t>(d), false);
+      // int8 codes, and int4 codes (one per byte in the same tiles) at four heads.
+      const int bits = heads == 4 ? 4 : 8;
+      const KvCache cache = random_cache(n, d, 2.0, static_cast<std::uint32_t>(d), false, bits);
       std::vector<float> q(heads * d);
       for (std::size_t i = 0; i < q.size(); ++i)
         q[i] = from_binary16(to_binary16(static_cast<float>(std::sin(i * 0.7)) * 3.0f));

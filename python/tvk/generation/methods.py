@@ -51,21 +51,23 @@ def check_certificate(g: Group, kept: list, out: np.ndarray) -> tuple[np.ndarray
 
 
 class Dense:
-    """The model's own attention: float32 over its float32 cache, the ops of transformers' eager
-    LlamaAttention (q k^T / sqrt(d), float32 softmax, @ v), so that the hook with this method
-    reproduces the unpatched model."""
+    """The model's own attention: float32 over its float32 cache with the ops of transformers'
+    eager LlamaAttention (q k^T / sqrt(d), float32 softmax, @ v), one query head at a time: a
+    (1, d) x (d, n) product sums each logit as the eager (1, heads, 1, d) batched product does,
+    so the hook with this method reproduces the unpatched model bit for bit (tested), about ten
+    times faster than expanding the group's keys to the batched shape."""
     certified = False
     uses_tvk = False
 
     def attend(self, g: Group):
         import torch
 
-        q = torch.from_numpy(g.q)[None, :, None, :]                     # (1, G, 1, d)
-        k = g.keys32[None, None].expand(1, q.shape[1], -1, -1)          # repeat_kv's shape
-        v = g.values32[None, None].expand(1, q.shape[1], -1, -1)
-        w = torch.matmul(q, k.transpose(2, 3)) / math.sqrt(q.shape[-1])
-        w = torch.nn.functional.softmax(w, dim=-1, dtype=torch.float32)
-        out = torch.matmul(w, v)[0, :, 0, :].numpy()
+        q = torch.from_numpy(g.q)
+        out = np.empty_like(g.q)
+        for h in range(len(g.q)):  # G <= 4 heads: a loop over heads, not keys
+            w = torch.matmul(q[h:h + 1], g.keys32.T) / math.sqrt(q.shape[1])
+            w = torch.nn.functional.softmax(w, dim=-1, dtype=torch.float32)
+            out[h] = torch.matmul(w, g.values32)[0].numpy()
         n, d = g.keys.shape
         return out, {"scored": n, "kept": n, "bytes": 4.0 * d * n, "dense_bytes": 4.0 * d * n}
 

@@ -31,9 +31,9 @@ def main():
     c.require(table, ["method", "param", "prefill", "delta_ppl_rel", "kl_mean",
                       "bytes_over_dense_mean"], "generation")
     prefills = sorted(table.prefill.unique())
-    fig, axes = plt.subplots(len(prefills), 2, figsize=(c.TWO_COLUMN, 2.0 * len(prefills)),
+    fig, axes = plt.subplots(len(prefills), 2, figsize=(c.TWO_COLUMN, 2.4 * len(prefills)),
                              squeeze=False)
-    floor = 1e-6  # zero changes (a method that equals dense) sit on the log axis' floor
+    floor = 1e-8  # zero changes (a method that equals dense) sit on the log axis' floor
     for row, prefill in enumerate(prefills):
         at = table[table.prefill == prefill]
         for col, (metric, label) in enumerate([("delta_ppl_rel", "|Δ perplexity| / dense"),
@@ -56,6 +56,7 @@ def main():
             ax.set_title(f"P = {prefill}")
             c.panel_label(ax, "ab"[col] if len(prefills) == 1 else f"{'ab'[col]}{row + 1}")
     axes[0, 1].legend(loc="best")
+    fig.tight_layout()
     c.save(fig, args)
 
 

@@ -7,6 +7,8 @@
 #   make python   install the Python package (import tvk) into .venv-llm (pip install .)
 #   make bench    build and run the benchmarks against the numpy and PyTorch baselines
 #   make bench-decode  one decode step, dense vs certified, over the full store's KV cache
+#   make generation  certified attention inside SmolLM2 decoding against Quest, StreamingLLM,
+#                 top-p (python -m tvk.generation configs/generation_llm.yaml --out results)
 #   make llm-store  write the full SmolLM2 logit store, once per machine: $(TVK_STORE_DIR)/smollm2.h5,
 #                   ~/.cache/tvk/stores/smollm2.h5 unless TVK_STORE_DIR is set (minutes)
 #   make compile-check   CI: compile the whole tree with -Werror for x86-64-v4 and x86-64
@@ -33,7 +35,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps bert-deps llm-deps python llm-store bench-deps build run test test-fast \
   test-sanitize fuzz \
-  compile-check figures bench bench-decode format clean
+  compile-check figures bench bench-decode generation format clean
 
 all: build
 
@@ -90,6 +92,12 @@ python: llm-deps
 	@$(PYTHON_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r python/requirements-build.txt
 	@$(PYTHON_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps .
 	@$(PYTHON_VENV)/bin/python -c 'import tvk; print("make python: tvk", tvk.__version__, "in", tvk.__file__)'
+
+# The generation experiment (README "Certified attention inside a generating model"): a Python
+# module, since torch and transformers drive it; GENERATION_ARGS adds key=value overrides.
+GENERATION_ARGS ?=
+generation: python
+	$(PYTHON_VENV)/bin/python -m tvk.generation configs/generation_llm.yaml $(GENERATION_ARGS) --out results
 
 build: deps
 	@cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS) >/dev/null

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Reproduce the paper's figures: run every configs/paper/*.yaml through `tvk run`, then every
-# plotting/<figure>.py, writing results/figures/<figure>.png and .pdf.
+# plotting/<figure>.py, writing results/figures/<figure>.png and .pdf. The figure `generation`
+# plots results/generation_llm.h5, which `make generation` writes (a Python experiment: torch and
+# transformers drive it, ~30 minutes); without it that figure is SKIPPED.
 #
 #   bash plotting/make_figures.sh [--force] [FIGURE ...]
 #

@@ -129,6 +129,10 @@ void bind_decode(nb::module_& m) {
   nb::class_<KvCache>(m, "KvCache")
       .def(nb::init<std::size_t, int>(), nb::arg("head_dim"), nb::arg("bits") = 8)
       .def("_append", &append, nb::arg("k"), nb::arg("v"))
+      // Makes this cache a copy of `other` (keys, values, codes and value summaries: one vector
+      // copy each, no re-encoding), so a prefill mirrored once serves every method that then
+      // appends its own decode steps; tvk.KvCache.copy() wraps it.
+      .def("_assign", [](KvCache& self, const KvCache& other) { self = other; }, nb::arg("other"))
       .def("__len__", &KvCache::size)
       .def_prop_ro("head_dim", &KvCache::dim)
       .def_prop_ro("bits", &KvCache::bits)

@@ -304,6 +304,12 @@ class KvCache(_tvk.KvCache):
         """Appends keys k and values v, each (d,) or (m, d)."""
         self._append(_half_bits(k, "k"), _half_bits(v, "v"))
 
+    def copy(self) -> "KvCache":
+        """An independent copy (keys, values, int8 codes), cheaper than appending them again."""
+        clone = KvCache(self.head_dim)
+        clone._assign(self)
+        return clone
+
 
 def _queries(queries: Any) -> np.ndarray:
     a = _array(queries, "queries", np.float32, (1, 2))

@@ -17,6 +17,9 @@ every key, its own arithmetic included). With verify=True it also computes, in f
 attention of that step over the same binary16 cache and records the true dropped mass and the
 true output error next to their bounds.
 
+tvk.generation.hook generalises this hook: a method object (tvk.generation.methods: dense,
+certified, Quest, StreamingLLM, top-p, oracle top-k) decides each KV-head group's decode attention.
+
 Tested with transformers 4.46.3 (eager attention: LlamaAttention) on SmolLM2-135M (head_dim 64,
 grouped-query attention). head_dim must be a multiple of 8 and at most 64 (tvk.KvCache's limit).
 """

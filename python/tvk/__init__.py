@@ -305,8 +305,8 @@ class KvCache(_tvk.KvCache):
         self._append(_half_bits(k, "k"), _half_bits(v, "v"))
 
     def copy(self) -> "KvCache":
-        """An independent copy (keys, values, int8 codes), cheaper than appending them again."""
-        clone = KvCache(self.head_dim)
+        """An independent copy (keys, values, key codes), cheaper than appending them again."""
+        clone = KvCache(self.head_dim, bits=self.bits)
         clone._assign(self)
         return clone
 

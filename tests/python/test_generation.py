@@ -24,8 +24,8 @@ if not hasattr(tvk.KvCache, "copy"):
 from tvk.generation import __main__ as cli  # noqa: E402
 from tvk.generation import config, experiment, methods, model  # noqa: E402
 
-SHORT = ["prefill=[256]", "steps=16", "methods=[dense,quantized8,streaming]",
-         "params.quantized8=[0.05]", "params.streaming=[64]", "greedy=null"]
+SHORT = ["prefill=[256]", "steps=16", "methods=[dense,quantized8,quantized4,streaming]",
+         "params.quantized8=[0.05]", "params.quantized4=[0.05]", "params.streaming=[64]", "greedy=null"]
 COLUMNS = ["method", "param", "prefill", "ppl", "delta_ppl_rel", "kl_mean", "kl_p95", "kl_max",
            "top1_agreement", "bytes_over_dense_mean", "scored_over_n_mean", "kept_over_n_mean",
            "certificate_valid", "output_bound_valid"]
@@ -43,7 +43,7 @@ def test_dense_through_the_hook_is_the_model(loaded):
     cfg, net, ids = loaded
     base = experiment.prefill(net, ids[:256], 1024)
     layers = list(range(net.config.num_hidden_layers))
-    mirrors = experiment.mirrors_of(base, layers, 256 + 16, with_tvk=False)
+    mirrors = experiment.mirrors_of(base, layers, 256 + 16, tvk_bits=set())
     hooked, _, recorder = experiment.decode(net, base, mirrors, methods.Dense(), layers, ids[256:272])
     assert not np.isnan(recorder.stats["n"]).any()  # every layer went through the hook
     cache = experiment.cut(base, 256)
@@ -61,16 +61,19 @@ def test_short_run_certificates_and_columns(root, tmp_path):
     assert code == 0
     table = pd.read_csv(tmp_path / "generation_llm.csv")
     assert list(table.columns[:3]) == COLUMNS[:3] and set(COLUMNS) <= set(table.columns)
-    assert list(table["method"]) == ["dense", "quantized8", "streaming"]
-    dense, certified, streaming = (table.iloc[i] for i in range(3))
+    assert list(table["method"]) == ["dense", "quantized8", "quantized4", "streaming"]
+    dense, certified, int4, streaming = (table.iloc[i] for i in range(4))
     assert dense["delta_ppl_rel"] == 0 and dense["kl_max"] == 0 and dense["top1_agreement"] == 1
     assert dense["bytes_over_dense_mean"] == 1
-    assert certified["certificate_valid"] == 1 and certified["output_bound_valid"] == 1
-    assert 0 < certified["bytes_over_dense_mean"] and certified["head_steps"] == 16 * 30 * 9
+    for c in (certified, int4):
+        assert c["certificate_valid"] == 1 and c["output_bound_valid"] == 1
+        assert 0 < c["bytes_over_dense_mean"] and c["head_steps"] == 16 * 30 * 9
+    # int4 codes bound the logits more loosely: more keys scored than with int8 codes.
+    assert int4["scored_over_n_mean"] > certified["scored_over_n_mean"]
     assert np.isnan(streaming["certificate_valid"]) and streaming["bytes_over_dense_mean"] < 1
     with h5py.File(tmp_path / "generation_llm.h5") as f:
         assert f.attrs["experiment"] == "generation" and "steps: 16" in f.attrs["config"]
-        assert len(f["generation"]) == 3 and len(f["per_layer"]) == 30
+        assert len(f["generation"]) == 4 and len(f["per_layer"]) == 60
 
 
 def test_bad_input_is_one_message(root, tmp_path, capsys):

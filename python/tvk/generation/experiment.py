@@ -34,9 +34,9 @@ def cut(cache, count: int):
         (k[:, :, :count].clone(), v[:, :, :count].clone()) for k, v in zip(cache.key_cache, cache.value_cache)))
 
 
-def mirrors_of(cache, layers: list[int], capacity: int, with_tvk: bool) -> dict:
+def mirrors_of(cache, layers: list[int], capacity: int, tvk_bits: set) -> dict:
     return {layer: hook.LayerMirror.from_prefill(cache.key_cache[layer][0], cache.value_cache[layer][0],
-                                                 capacity, with_tvk) for layer in layers}
+                                                 capacity, tvk_bits) for layer in layers}
 
 
 def decode(model, base_cache, mirrors: dict, method, layers: list[int], tokens, greedy: bool = False):
@@ -47,7 +47,7 @@ def decode(model, base_cache, mirrors: dict, method, layers: list[int], tokens, 
 
     count = base_cache.get_seq_length()
     cache = GrowingCache(base_cache, count, count + len(tokens))
-    forks = {layer: m.fork(method.uses_tvk) for layer, m in mirrors.items()}
+    forks = {layer: m.fork(method.tvk_bits) for layer, m in mirrors.items()}
     heads = model.config.num_attention_heads
     recorder = hook.StepRecorder(len(tokens), layers, heads)
     logits = np.empty((len(tokens), model.config.vocab_size), dtype=np.float32)
@@ -85,7 +85,8 @@ def run(config, model, ids, log=print) -> dict:
                 log(reason)
         else:
             points.append((method, param))
-    with_tvk = any(methods.make(m, p, config).uses_tvk for m, p in points)
+    # The key code widths of the tvk caches the runs read: each is mirrored once per prefill.
+    tvk_bits = {methods.make(m, p, config).tvk_bits for m, p in points} - {None}
     tables = {"generation": [], "per_layer": [], "greedy": [], "timings": []}
     started, cpu = time.perf_counter(), time.process_time()
     full = prefill(model, ids[:max(config.prefill)], config.prefill_chunk)
@@ -95,7 +96,7 @@ def run(config, model, ids, log=print) -> dict:
     log(f"prefill of {max(config.prefill)} tokens: {time.perf_counter() - started:.1f} s")
     for P in config.prefill:
         base = cut(full, P)
-        mirrors = mirrors_of(base, layers, P + config.steps, with_tvk)
+        mirrors = mirrors_of(base, layers, P + config.steps, tvk_bits)
         targets = ids[P + 1:P + config.steps + 1].numpy()
         dense_logp = dense_ppl = None
         for method, param in points:
@@ -123,17 +124,18 @@ def run(config, model, ids, log=print) -> dict:
                 f"{seconds / config.steps * 1000:.0f} ms/step "
                 f"({(time.process_time() - cpu) / config.steps * 1000:.0f} ms CPU)")
     if config.greedy:
-        tables["greedy"] = greedy(config, model, ids, layers, with_tvk, log)
+        tables["greedy"] = greedy(config, model, ids, layers, log)
     tables["skipped"] = skipped
     return tables
 
 
-def greedy(config, model, ids, layers, with_tvk, log) -> list[dict]:
+def greedy(config, model, ids, layers, log) -> list[dict]:
     """Greedy continuations of `prompts` prompts (consecutive spans of the text), dense and with
     each (method, param) of greedy.params: tokens before the first divergence, identical fraction."""
     g = config.greedy
     points = [(m, p) for m in config.methods if m != "dense" and not methods.unavailable(m)
               for p in (g.params.get(m) or ([None] if m == "dense_fp16" else []))]
+    tvk_bits = {methods.make(m, p, config).tvk_bits for m, p in points} - {None}
     rows = []
     for prompt in range(g.prompts):
         start = prompt * g.prompt_tokens
@@ -143,7 +145,7 @@ def greedy(config, model, ids, layers, with_tvk, log) -> list[dict]:
                              f"need {g.prompts * g.prompt_tokens + 1} tokens of text, it has {len(ids)}")
         # The prompt's last token is fed by the first decode step, so the prefill holds the rest.
         base = prefill(model, ids[start:start + g.prompt_tokens - 1], config.prefill_chunk)
-        mirrors = mirrors_of(base, layers, g.prompt_tokens + g.tokens, with_tvk)
+        mirrors = mirrors_of(base, layers, g.prompt_tokens + g.tokens, tvk_bits)
         first = ids[start + g.prompt_tokens - 1:start + g.prompt_tokens]
         t0 = time.perf_counter()
         dense_logits, _, _ = decode(model, base, mirrors, methods.Dense(), layers,

@@ -30,7 +30,7 @@ class Group:
     q: np.ndarray          # (G, d) float32: the G query heads sharing this KV head, after RoPE
     keys: np.ndarray       # (n, d) float64 view: the binary16-rounded keys (after RoPE), n = all
     values: np.ndarray     # (n, d) float64 view
-    cache: "tvk.KvCache | None"  # the same keys and values in tvk's cache (methods with uses_tvk)
+    cache: "tvk.KvCache | None"  # the same keys and values in tvk's cache of the method's code width (tvk_bits)
     keys32: object         # (n, d) torch float32: the model's own cache (what dense attention reads)
     values32: object
     scale: float
@@ -38,16 +38,19 @@ class Group:
 
 class LayerMirror:
     """One layer's cache mirrored at binary16: keys/values (kv_heads, capacity, d) float64 and,
-    when asked, a tvk.KvCache per KV head. fork() gives a method run its own view: the arrays are
-    shared (a run only writes rows at and after the prefill, and runs are sequential, so the
-    prefill rows are never touched) and the tvk caches copied (they cannot be truncated)."""
+    for each key code width asked for, a tvk.KvCache per KV head. fork(bits) gives a method run its
+    own view: the arrays are shared (a run only writes rows at and after the prefill, and runs are
+    sequential, so the prefill rows are never touched) and the tvk caches of that width copied
+    (they cannot be truncated)."""
 
-    def __init__(self, keys, values, count: int, caches):
+    def __init__(self, keys, values, count: int, caches, by_bits: dict | None = None):
         self.keys, self.values, self.count, self.caches = keys, values, count, caches
+        self.by_bits = by_bits or {}
 
     @classmethod
-    def from_prefill(cls, k, v, capacity: int, with_tvk: bool) -> "LayerMirror":
-        """k, v: the model's cached (kv_heads, P, d) float32 tensors."""
+    def from_prefill(cls, k, v, capacity: int, tvk_bits) -> "LayerMirror":
+        """k, v: the model's cached (kv_heads, P, d) float32 tensors; tvk_bits: the key code
+        widths (8, 4) whose tvk caches the runs need."""
         kv_heads, count, d = k.shape
         import torch
 
@@ -55,17 +58,18 @@ class LayerMirror:
         keys = np.zeros((kv_heads, capacity, d))
         values = np.zeros((kv_heads, capacity, d))
         keys[:, :count], values[:, :count] = k16, v16
-        caches = None
-        if with_tvk:
-            caches = [tvk.KvCache(d) for _ in range(kv_heads)]
-            for h, cache in enumerate(caches):
+        by_bits = {}
+        for bits in sorted(set(tvk_bits)):
+            by_bits[bits] = [tvk.KvCache(d, bits=bits) for _ in range(kv_heads)]
+            for h, cache in enumerate(by_bits[bits]):
                 cache.append(k16[h], v16[h])
-        return cls(keys, values, count, caches)
+        return cls(keys, values, count, None, by_bits)
 
-    def fork(self, with_tvk: bool) -> "LayerMirror":
-        caches = [c.copy() for c in self.caches] if with_tvk and self.caches is not None else None
-        if with_tvk and caches is None:
-            raise RuntimeError("LayerMirror.fork: the prefill mirror was built without tvk caches")
+    def fork(self, bits: int | None) -> "LayerMirror":
+        """A run's view with copies of the tvk caches of `bits`-bit codes (None: no tvk cache)."""
+        if bits is not None and bits not in self.by_bits:
+            raise RuntimeError(f"LayerMirror.fork: the prefill mirror has no tvk caches of {bits}-bit codes")
+        caches = None if bits is None else [c.copy() for c in self.by_bits[bits]]
         return LayerMirror(self.keys, self.values, self.count, caches)
 
     def append(self, k16: np.ndarray, v16: np.ndarray) -> None:

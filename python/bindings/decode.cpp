@@ -132,7 +132,8 @@ void bind_decode(nb::module_& m) {
       // Makes this cache a copy of `other` (keys, values, codes and value summaries: one vector
       // copy each, no re-encoding), so a prefill mirrored once serves every method that then
       // appends its own decode steps; tvk.KvCache.copy() wraps it.
-      .def("_assign", [](KvCache& self, const KvCache& other) { self = other; }, nb::arg("other"))
+      .def(
+          "_assign", [](KvCache& self, const KvCache& other) { self = other; }, nb::arg("other"))
       .def("__len__", &KvCache::size)
       .def_prop_ro("head_dim", &KvCache::dim)
       .def_prop_ro("bits", &KvCache::bits)

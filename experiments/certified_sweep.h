@@ -25,12 +25,12 @@ namespace tvk {
 
 //! What a finished certified run wrote.
 struct CertifiedOutcome {
-  std::filesystem::path h5_path;          //!< <out>/<name>.h5: points, [pooled,] speed, [rows]
-  std::filesystem::path csv_path;         //!< <out>/<name>.csv: pooled (store) or points (qkv)
+  std::filesystem::path h5_path;   //!< <out>/<name>.h5: points, [pooled,] speed, [rows]
+  std::filesystem::path csv_path;  //!< <out>/<name>.csv: pooled (store) or points (qkv)
   //! non-causal store: <out>/<name>_points.csv; causal store: <out>/<name>_pooled.csv (its main
   //! CSV is then per layer); qkv: empty
   std::filesystem::path points_csv_path;
-  std::filesystem::path speed_csv_path;   //!< <out>/<name>_speed.csv
+  std::filesystem::path speed_csv_path;  //!< <out>/<name>_speed.csv
   //! Store: one row per (layer, n, search, eps); qkv: one row per (point, search, eps).
   Table points;
   Table pooled;  //!< store: one row per (n, search, eps), layers and heads pooled; qkv: empty

@@ -16,6 +16,7 @@
 
 #include "core/certified/quantized_keys.h"
 #include "core/certified/quantized_search.h"
+#include "core/certified/row_major_scorer.h"
 #include "core/certified/search.h"
 #include "core/error.h"
 #include "core/hdf5/logit_store.h"
@@ -53,37 +54,6 @@ Options parse(int argc, char** argv) {
   return options;
 }
 
-std::vector<double> row_major(const Eigen::MatrixXd& m) {
-  std::vector<double> out(static_cast<std::size_t>(m.size()));
-  const auto cols = static_cast<std::size_t>(m.cols());
-  for (Eigen::Index i = 0; i < m.rows(); ++i)
-    for (Eigen::Index c = 0; c < m.cols(); ++c)
-      out[static_cast<std::size_t>(i) * cols + static_cast<std::size_t>(c)] = m(i, c);
-  return out;
-}
-
-//! Exact scoring of row-major keys with the kernel tvk's scorer uses.
-class Scorer final : public tvk::KeyScorer {
- public:
-  Scorer(const std::vector<double>& keys, std::size_t d, double scale)
-      : keys_(keys), d_(d), scale_(scale) {}
-  void score(const double* query, std::span<const std::uint32_t> keys, double* out) const override {
-    for (std::size_t i = 0; i < keys.size(); ++i)
-      tvk::kernels::active_kernels().key_logits(query, keys_.data() + keys[i] * d_, 1, d_, scale_,
-                                                out + i);
-  }
-  std::vector<double> all(const double* query, std::size_t n) const {
-    std::vector<double> out(n);
-    tvk::kernels::active_kernels().key_logits(query, keys_.data(), n, d_, scale_, out.data());
-    return out;
-  }
-
- private:
-  const std::vector<double>& keys_;
-  std::size_t d_;
-  double scale_;
-};
-
 struct Configuration {
   const char* name;
   tvk::QuantizerOptions quantizer;
@@ -101,9 +71,10 @@ void measure(const tvk::LogitStore& store, const Configuration& config, double e
     for (std::size_t l = 1; l < info.layers; ++l) {
       for (std::size_t h = 0; h < info.heads; ++h) {
         const tvk::HeadVectors vectors = store.read_head(s, l, h);
-        const std::vector<double> keys = row_major(vectors.k), queries = row_major(vectors.q);
+        const std::vector<double> keys = tvk::row_major(vectors.k),
+                                  queries = tvk::row_major(vectors.q);
         const std::size_t d = info.head_dim, n = keys.size() / d;
-        const Scorer scorer(keys, d, info.scale);
+        const tvk::RowMajorScorer scorer(keys, d, info.scale);
         const tvk::QuantizedKeys codes =
             tvk::QuantizedKeys::build(keys.data(), n, d, config.quantizer);
         tvk::QuantizedSearchScratch scratch;

@@ -15,6 +15,7 @@
 
 #include "core/certified/quantized_keys.h"
 #include "core/certified/quantized_search.h"
+#include "core/certified/row_major_scorer.h"
 #include "core/certified/search.h"
 #include "core/hdf5/logit_store.h"
 #include "core/kernels/kernel_set.h"
@@ -27,37 +28,6 @@ using tvk::QuantizedKeys;
 using tvk::QuantizerOptions;
 
 const fs::path kFixtures = fs::path(TVK_SOURCE_DIR) / "tests" / "fixtures";
-
-std::vector<double> row_major(const Eigen::MatrixXd& m) {
-  std::vector<double> out(static_cast<std::size_t>(m.size()));
-  const auto cols = static_cast<std::size_t>(m.cols());
-  for (Eigen::Index i = 0; i < m.rows(); ++i)
-    for (Eigen::Index c = 0; c < m.cols(); ++c)
-      out[static_cast<std::size_t>(i) * cols + static_cast<std::size_t>(c)] = m(i, c);
-  return out;
-}
-
-//! Exact scoring of row-major keys with the kernel tvk's scorer uses.
-class Scorer final : public tvk::KeyScorer {
- public:
-  Scorer(const std::vector<double>& keys, std::size_t d, double scale)
-      : keys_(keys), d_(d), scale_(scale) {}
-  void score(const double* query, std::span<const std::uint32_t> keys, double* out) const override {
-    for (std::size_t i = 0; i < keys.size(); ++i)
-      tvk::kernels::active_kernels().key_logits(query, keys_.data() + keys[i] * d_, 1, d_, scale_,
-                                                out + i);
-  }
-  std::vector<double> all(const double* query, std::size_t n) const {
-    std::vector<double> out(n);
-    tvk::kernels::active_kernels().key_logits(query, keys_.data(), n, d_, scale_, out.data());
-    return out;
-  }
-
- private:
-  const std::vector<double>& keys_;
-  std::size_t d_;
-  double scale_;
-};
 
 struct Head {
   std::vector<double> keys, queries;
@@ -74,7 +44,7 @@ void for_each_head(const fs::path& path, F&& f) {
     for (std::size_t l = 0; l < info.layers; ++l) {
       for (std::size_t h = 0; h < info.heads; ++h) {
         const tvk::HeadVectors v = store.read_head(s, l, h);
-        Head head{row_major(v.k), row_major(v.q), {}, info.head_dim, info.scale};
+        Head head{tvk::row_major(v.k), tvk::row_major(v.q), {}, info.head_dim, info.scale};
         for (std::size_t r = 0; r < static_cast<std::size_t>(v.q.rows()); ++r)
           head.key_count.push_back(v.key_count(r));
         f(head, s, l, h);
@@ -131,7 +101,7 @@ TEST(QuantizedStore, SearchCertifiesStoreRows) {
     for_each_head(kFixtures / name, [&](const Head& head, std::size_t s, std::size_t l,
                                         std::size_t h) {
       const std::size_t n = head.keys.size() / head.d, d = head.d;
-      const Scorer scorer(head.keys, d, head.scale);
+      const tvk::RowMajorScorer scorer(head.keys, d, head.scale);
       const QuantizedKeys codes = QuantizedKeys::build(head.keys.data(), n, d, {8, 0});
       tvk::QuantizedSearchScratch scratch;
       for (std::size_t r = 0; r < head.key_count.size(); r += 7) {

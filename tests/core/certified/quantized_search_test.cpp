@@ -4,6 +4,7 @@
 //! recent keys scored without reading their codes, bad eps rejected.
 
 #include "core/certified/quantized_search.h"
+#include "core/certified/row_major_scorer.h"
 
 #include <gtest/gtest.h>
 
@@ -26,35 +27,10 @@ using tvk::QuantizedSearchScratch;
 using tvk::SearchResult;
 using tvk::SearchStop;
 
-//! Scores row-major keys with the exact kernel; counts the keys it scored.
-class RowMajorScorer final : public tvk::KeyScorer {
- public:
-  RowMajorScorer(const std::vector<double>& keys, std::size_t d, double scale)
-      : keys_(keys), d_(d), scale_(scale) {}
-  void score(const double* query, std::span<const std::uint32_t> keys, double* out) const override {
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      tvk::kernels::active_kernels().key_logits(query, keys_.data() + keys[i] * d_, 1, d_, scale_,
-                                                out + i);
-      scored_.push_back(keys[i]);
-    }
-  }
-  std::vector<double> all(const double* query, std::size_t n) const {
-    std::vector<double> out(n);
-    tvk::kernels::active_kernels().key_logits(query, keys_.data(), n, d_, scale_, out.data());
-    return out;
-  }
-  mutable std::vector<std::uint32_t> scored_;
-
- private:
-  const std::vector<double>& keys_;
-  std::size_t d_;
-  double scale_;
-};
-
 //! Checks one search result against the full row.
 void check_result(const SearchResult& r, const std::vector<double>& logits, double eps,
                   const QuantizedKeys& codes, const QuantizedSearchOptions& options,
-                  const RowMajorScorer& scorer, const std::string& where) {
+                  const tvk::RowMajorScorer& scorer, const std::string& where) {
   const std::size_t n = logits.size();
   ASSERT_EQ(r.n, n) << where;
   ASSERT_TRUE(r.certified) << where;
@@ -121,7 +97,7 @@ void run_row(const Row& row, const std::string& name, std::size_t sinks = 0,
       const QuantizedKeys codes =
           QuantizedKeys::build(row.keys.data(), row.n, row.d, {bits, group});
       for (double eps : {0.01, 0.05, 0.1}) {
-        RowMajorScorer scorer(row.keys, row.d, row.scale);
+        tvk::RowMajorScorer scorer(row.keys, row.d, row.scale);
         QuantizedSearchOptions options;
         options.eps = eps;
         options.sinks = sinks;
@@ -162,7 +138,7 @@ TEST(QuantizedSearch, PeakedRowsScoreFewKeys) {
   for (std::size_t c = 0; c < 32; ++c)
     row.keys[5 * 32 + c] = row.query[c] * 30.0;  // one dominant key
   const QuantizedKeys codes = QuantizedKeys::build(row.keys.data(), row.n, row.d, {8, 0});
-  RowMajorScorer scorer(row.keys, row.d, row.scale);
+  tvk::RowMajorScorer scorer(row.keys, row.d, row.scale);
   QuantizedSearchOptions options;
   options.eps = 0.05;
   options.bytes = {32, 32};
@@ -183,7 +159,7 @@ TEST(QuantizedSearch, FlatRowFallsBackToDense) {
   std::vector<double> keys(n * d, 0.25);
   const std::vector<double> query = {1.0, -1.0, 0.5, 2.0};
   const QuantizedKeys codes = QuantizedKeys::build(keys.data(), n, d, {8, 0});
-  RowMajorScorer scorer(keys, d, 0.5);
+  tvk::RowMajorScorer scorer(keys, d, 0.5);
   QuantizedSearchOptions options;
   options.eps = 0.001;
   options.bytes = {d, d};
@@ -205,7 +181,7 @@ TEST(QuantizedSearch, FlatRowFallsBackToDense) {
   for (std::size_t j = 0; j < 10; ++j)
     two[j * d + 3] = 3.0;
   const QuantizedKeys two_codes = QuantizedKeys::build(two.data(), n, d, {8, 0});
-  RowMajorScorer two_scorer(two, d, 0.5);
+  tvk::RowMajorScorer two_scorer(two, d, 0.5);
   options.eps = 0.01;
   const SearchResult t =
       tvk::quantized_search(two_codes, n, two_scorer, query.data(), 0.5, options, scratch);
@@ -224,7 +200,7 @@ TEST(QuantizedSearch, SinksAndRecentAreScoredWithoutCodes) {
   // With sinks + recent covering the row, no codes are read and every key is exact.
   const Row row = random_row(rng, 20, 8, 2.0);
   const QuantizedKeys codes = QuantizedKeys::build(row.keys.data(), row.n, row.d, {8, 0});
-  RowMajorScorer scorer(row.keys, row.d, row.scale);
+  tvk::RowMajorScorer scorer(row.keys, row.d, row.scale);
   QuantizedSearchOptions options;
   options.sinks = 12;
   options.recent = 12;
@@ -241,7 +217,7 @@ TEST(QuantizedSearch, SearchesAPrefixOfTheCodes) {
   const Row row = random_row(rng, 400, 16, 3.0);
   const QuantizedKeys codes = QuantizedKeys::build(row.keys.data(), row.n, row.d, {4, 8});
   for (std::size_t count : {1, 50, 399}) {
-    RowMajorScorer scorer(row.keys, row.d, row.scale);
+    tvk::RowMajorScorer scorer(row.keys, row.d, row.scale);
     QuantizedSearchOptions options;
     QuantizedSearchScratch scratch;
     const SearchResult r =
@@ -265,7 +241,7 @@ TEST(QuantizedSearch, LooseBoundFarAboveTheRowStillStops) {
     keys[j * d + 1] = (j % 2 ? 1.0 : -1.0) * static_cast<double>(j % 5);
   const std::vector<double> query = {0.0, 1000.0};
   const QuantizedKeys codes = QuantizedKeys::build(keys.data(), n, d, {4, 0});
-  RowMajorScorer scorer(keys, d, 1.0);
+  tvk::RowMajorScorer scorer(keys, d, 1.0);
   QuantizedSearchOptions options;
   options.bytes = {d, d};
   QuantizedSearchScratch scratch;
@@ -280,7 +256,7 @@ TEST(QuantizedSearch, LooseBoundFarAboveTheRowStillStops) {
 TEST(QuantizedSearch, RejectsBadArguments) {
   const std::vector<double> keys = {1.0, 2.0};
   const QuantizedKeys codes = QuantizedKeys::build(keys.data(), 1, 2, {8, 0});
-  RowMajorScorer scorer(keys, 2, 1.0);
+  tvk::RowMajorScorer scorer(keys, 2, 1.0);
   QuantizedSearchScratch scratch;
   for (double eps : {0.0, 1.0, -0.1, std::nan("")}) {
     QuantizedSearchOptions options;

@@ -38,7 +38,8 @@ namespace {
 struct Options {
   std::string store;
   double eps = 0.05;
-  int bits = 8;  // key code bits of the certified step's summary
+  int bits = 8;           // key code bits of the certified step's summary
+  bool two_tier = false;  // int8 codes in two tiers, 6 + 2 bits (KvCache two_tier)
   int repeats = 15;
   int threads = 0;
   std::vector<std::size_t> n_list;  // empty: every key of the sequence
@@ -58,11 +59,13 @@ std::string default_store() {
 Options parse(int argc, char** argv) {
   tvk::cli::ArgParser parser(
       "decode_bench",
-      "decode_bench [--store PATH] [--eps E] [--bits B] [--repeats R] [--threads T] [--n-list "
+      "decode_bench [--store PATH] [--eps E] [--bits B] [--two-tier] [--repeats R] [--threads T] "
+      "[--n-list "
       "N,N...]",
       "One decode step (the query at position n-1 of every head of every stored layer) over\n"
       "the logit store's KV cache: tvk's dense 16-bit attention against the certified step\n"
-      "with int8 (or int4) key codes, medians of R steps each, beside the machine's read "
+      "with int8 (int4, or int8 in two tiers) key codes, medians of R steps each, beside the "
+      "machine's read "
       "bandwidth\n"
       "(measured in the same run over as many bytes as the dense cache) and a breakdown of\n"
       "the certified step by phase. The last line (for the last n) is\n"
@@ -73,6 +76,9 @@ Options parse(int argc, char** argv) {
                     default_store());
   parser.add_option("eps", "E", "the certified tail mass, 0 < E < 1", "0.05");
   parser.add_option("bits", "B", "key code bits of the certified step's summary, 8 or 4", "8");
+  parser.add_flag("two-tier",
+                  "the int8 codes in two tiers: their high 6 bits for every key, the last 2 only "
+                  "for the tiles near the top");
   parser.add_option("repeats", "R", "timed steps of each kind, 1 to 1000000", "15");
   parser.add_option(
       "threads", "T",
@@ -92,6 +98,8 @@ Options parse(int argc, char** argv) {
     throw tvk::InputError("--bits: must be 8 or 4, got " + *parser.value("bits"));
   }
   o.bits = static_cast<int>(bits);
+  o.two_tier = parser.flag("two-tier");
+  if (o.two_tier && o.bits != 8) throw tvk::InputError("--two-tier: splits int8 codes (--bits 8)");
   const long long repeats = tvk::cli::parse_integer(*parser.value("repeats"), "--repeats");
   if (repeats < 1 || repeats > 1000000) {
     throw tvk::InputError("--repeats: must be in 1..1000000, got " + *parser.value("repeats"));
@@ -227,7 +235,7 @@ int main(int argc, char** argv) {
       for (std::size_t kv = 0; kv < info.kv_heads; ++kv) {
         Group g;
         g.layer = layer;
-        g.cache = tvk::KvCache(d, opt.bits);
+        g.cache = tvk::KvCache(d, opt.bits, opt.two_tier);
         g.queries.resize(lengths.size());
         for (std::size_t h = 0; h < info.heads; ++h) {
           if (info.kv_head_of[h] != kv) continue;
@@ -279,15 +287,23 @@ int main(int argc, char** argv) {
     const double cache_bytes = 4.0 * static_cast<double>(d * longest * groups.size());
     const double bandwidth =
         tvk::bench::read_bandwidth(static_cast<std::size_t>(cache_bytes), threads);
-    std::printf(
-        "kernels %s, threads %d, %zu heads (%zu KV groups), 16-bit K+V cache %.1f MB, int%d codes "
-        "%.1f MB%s\n",
-        tvk::kernels::active_kernels().name, threads, rows, groups.size(), cache_bytes / 1e6,
-        opt.bits,
-        groups[0].cache.codes().bytes_per_key() * static_cast<double>(longest * groups.size()) /
-            1e6,
-        opt.bits == 4 ? " (packed size; held one per byte, so the summary pass reads twice that)"
+    const double keys_total = static_cast<double>(longest * groups.size());
+    const double code_mb = groups[0].cache.codes().bytes_per_key() * keys_total / 1e6;
+    std::printf("kernels %s, threads %d, %zu heads (%zu KV groups), 16-bit K+V cache %.1f MB, ",
+                tvk::kernels::active_kernels().name, threads, rows, groups.size(),
+                cache_bytes / 1e6);
+    if (opt.two_tier) {
+      std::printf(
+          "int8 codes in two tiers: %.1f MB of 6-bit codes, scales and radii, %.1f MB of "
+          "their last 2 bits\n",
+          (0.75 * static_cast<double>(d) + 4.0) * keys_total / 1e6,
+          static_cast<double>(d) / 4.0 * keys_total / 1e6);
+    } else {
+      std::printf("int%d codes %.1f MB%s\n", opt.bits, code_mb,
+                  opt.bits == 4
+                      ? " (packed size; held one per byte, so the summary pass reads twice that)"
                       : "");
+    }
     std::printf("read bandwidth (%d threads, streaming %.1f MB): %.1f GB/s\n", threads,
                 cache_bytes / 1e6, bandwidth / 1e9);
     std::fflush(stdout);
@@ -349,7 +365,8 @@ int main(int argc, char** argv) {
 
       // Check every certified head against exact double attention, without slack.
       std::size_t valid = 0, output_valid = 0, fallbacks = 0;
-      double scored = 0.0, kept = 0.0, bytes = 0.0, dense_bytes = 0.0, worst_ratio = 0.0;
+      double scored = 0.0, kept = 0.0, refined = 0.0, bytes = 0.0, dense_bytes = 0.0,
+             worst_ratio = 0.0;
       double worst_output = 0.0, dense_error = 0.0;
       std::vector<double> tau_ratio;
       for (std::size_t gi = 0; gi < groups.size(); ++gi) {
@@ -384,6 +401,7 @@ int main(int argc, char** argv) {
           fallbacks += res.dense_fallback;
           scored += static_cast<double>(res.scored);
           kept += static_cast<double>(res.kept);
+          refined += static_cast<double>(res.refined);
           bytes += res.bytes;
           dense_bytes += res.dense_bytes;
           worst_ratio = std::max(worst_ratio, res.tau_bound > 0 ? e.tail / res.tau_bound : 0.0);
@@ -402,13 +420,18 @@ int main(int argc, char** argv) {
           *std::max_element(dense_ms.begin(), dense_ms.end()),
           100.0 * dense_read / (dense * 1e-3) / bandwidth, dense_error);
       std::printf(
-          "certified (int%d key codes, eps=%.2f): median %.2f ms (min %.2f, max %.2f), %.0f%% of "
+          "certified (%s key codes, eps=%.2f): median %.2f ms (min %.2f, max %.2f), %.0f%% of "
           "the read bandwidth; scored/n %.4f, kept/n %.4f, bytes %.3f of dense, dense fallbacks "
           "%zu\n",
-          opt.bits, opt.eps, certified, *std::min_element(certified_ms.begin(), certified_ms.end()),
+          opt.two_tier    ? "two-tier int8"
+          : opt.bits == 4 ? "int4"
+                          : "int8",
+          opt.eps, certified, *std::min_element(certified_ms.begin(), certified_ms.end()),
           *std::max_element(certified_ms.begin(), certified_ms.end()),
           100.0 * (bytes / dense_bytes * dense_read) / (certified * 1e-3) / bandwidth, scored / rn,
           kept / rn, bytes / dense_bytes, fallbacks);
+      if (opt.two_tier)
+        std::printf("two tiers: second tier read for %.4f of the keys\n", refined / rn);
       double phase_total = 0.0;
       for (const double p : phase)
         phase_total += p;

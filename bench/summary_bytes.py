@@ -18,6 +18,9 @@ comparing designs before writing their kernels:
                                  the remaining 8 - b bits only for keys whose first-tier bound is
                                  within t of the largest: t chosen per head with hindsight (the
                                  least bytes), and the best single t for every head
+  two-tier 6+2, as decode_bench  the implemented step (KvCache two_tier): the second tier read
+                                 for whole tiles of 16 keys, a tile for every head of the KV group
+                                 when any head's first bound in it is within 6 of its largest
   lowrank r                      int8 codes of the keys' coordinates in the top-r principal
                                  directions of the first 1,024 keys, residual by Cauchy-Schwarz
 
@@ -120,13 +123,23 @@ def main() -> int:
                 delta[delta == 0] = 1.0
                 approx = (np.round(coords / delta) * delta) @ basis[:r]
                 lowrank[r] = (approx, np.linalg.norm(k - approx, axis=1))
-            for h in np.nonzero(kv_of == kv)[0]:
+            group = np.nonzero(kv_of == kv)[0]
+            first6 = {h: nested_first_tier(codes[8][2], codes[8][3], codes[8][1],
+                                           queries[layer, h, n - 1, :].astype(np.float64), 2, lam)
+                      for h in group}
+            tiles = np.zeros(n, dtype=bool)
+            for u1 in first6.values():
+                tiles |= u1 >= u1.max() - 6
+            tiles = np.repeat(np.pad(tiles, (0, -n % 16)).reshape(-1, 16).any(axis=1), 16)[:n]
+            for h in group:
                 q = queries[layer, h, n - 1, :].astype(np.float64)
                 s = lam * (k @ q)
                 for b, (approx, radius, _, _) in codes.items():
                     add(f"int{b}", n * (b * d / 8 + 4), scored_needed(s, bound(q, approx, radius, d, lam), args.eps))
                 add("int4g8", n * (d / 2 + 4 * d / 8), scored_needed(s, bound(q, g8[0], g8[1], 8, lam), args.eps))
                 u8 = bound(q, codes[8][0], codes[8][1], d, lam)
+                scored = scored_needed(s, np.where(tiles, u8, first6[h]), args.eps)
+                add("two-tier 6+2, as decode_bench", n * (6 * d / 8 + 4) + tiles.sum() * 2 * d / 8, scored)
                 for first in (4, 6):
                     shift = 8 - first
                     u1 = nested_first_tier(codes[8][2], codes[8][3], codes[8][1], q, shift, lam)

@@ -110,14 +110,18 @@ void check_count(const KvCache& cache, std::size_t count, const char* what) {
 
 }  // namespace
 
-KvCache::KvCache(std::size_t d, int bits)
-    : d_(d), codes_(d == 0 ? 1 : d, QuantizerOptions{bits == 4 ? 4 : 8, 0}) {
+KvCache::KvCache(std::size_t d, int bits, bool two_tier)
+    : d_(d), codes_(d == 0 ? 1 : d, QuantizerOptions{bits == 4 ? 4 : 8, 0}), two_tier_(two_tier) {
   if (d == 0 || d % 8 != 0 || d > 64) {
     throw std::invalid_argument("KvCache: head dimension must be a multiple of 8 in [8, 64], got " +
                                 std::to_string(d));
   }
   if (bits != 4 && bits != 8) {
     throw std::invalid_argument("KvCache: key code bits must be 8 or 4, got " +
+                                std::to_string(bits));
+  }
+  if (two_tier && bits != 8) {
+    throw std::invalid_argument("KvCache: a two-tier summary splits int8 codes, got bits " +
                                 std::to_string(bits));
   }
 }
@@ -140,11 +144,33 @@ void KvCache::append(const std::uint16_t* key, const std::uint16_t* value) {
   }
   codes_.append(k.data());  // checks nothing more can fail (|k| <= 65504)
   const std::size_t j = codes_.size() - 1;
-  if (j % 16 == 0) code_tiles_.resize(code_tiles_.size() + 16 * d_, 0);
   const std::int8_t* m = codes_.code_data() + j * d_;
-  std::int8_t* tile = code_tiles_.data() + (j / 16) * 16 * d_ + (j % 16) * 2;
-  for (std::size_t c = 0; c < d_; ++c)
-    tile[(c / 2) * 32 + c % 2] = m[c];
+  if (two_tier_) {
+    // m = 4 (u − 32) + l with u = (m >> 2) + 32 in [0, 63] and l = m & 3 (|m| <= 127); tier 1
+    // holds u's nibble u >> 2 and its bit pair u & 3, tier 2 l (kernel_table.h, tier_upper).
+    if (j % 16 == 0) {
+      first_tier_.resize(first_tier_.size() + 12 * d_, 0);
+      second_tier_.resize(second_tier_.size() + 4 * d_, 0);
+    }
+    std::uint8_t* first = first_tier_.data() + (j / 16) * 12 * d_;
+    std::uint8_t* second = second_tier_.data() + (j / 16) * 4 * d_;
+    for (std::size_t c = 0; c < d_; ++c) {
+      const std::size_t q = c / 4, b = 4 * (j % 16) + 2 * (c % 2) + (c / 2) % 2;
+      const std::size_t pair_shift = 2 * (b / 32) + 4 * (q % 2);
+      const auto u = static_cast<unsigned>((m[c] >> 2) + 32);
+      const auto l = static_cast<unsigned>(m[c] & 3);
+      std::uint8_t* block = first + (q / 2) * 96;
+      block[b] = static_cast<std::uint8_t>(block[b] | (u >> 2) << (4 * (q % 2)));
+      block[64 + b % 32] = static_cast<std::uint8_t>(block[64 + b % 32] | (u & 3) << pair_shift);
+      std::uint8_t* pairs = second + (q / 2) * 32 + b % 32;
+      *pairs = static_cast<std::uint8_t>(*pairs | l << pair_shift);
+    }
+  } else {
+    if (j % 16 == 0) code_tiles_.resize(code_tiles_.size() + 16 * d_, 0);
+    std::int8_t* tile = code_tiles_.data() + (j / 16) * 16 * d_ + (j % 16) * 2;
+    for (std::size_t c = 0; c < d_; ++c)
+      tile[(c / 2) * 32 + c % 2] = m[c];
+  }
   keys_.insert(keys_.end(), key, key + d_);
   values_.insert(values_.end(), value, value + d_);
   for (std::size_t c = 0; c < d_; ++c) {
@@ -240,6 +266,25 @@ double code_levels(const KvCache& cache) {
   return cache.bits() == 8 ? 127.0 : 7.0;
 }
 
+// The float constants of the bound Δ_j (c D + e) + r_j a of every head (summary_bounds'
+// derivation): D may stand for any integer upper bound on p·m_j whose magnitude is at most
+// `magnitude` Σ|p_c| (the codes' levels; 128 for a two-tier first bound).
+struct BoundConstants {
+  std::array<float, 4> c{}, e{}, a{};
+};
+
+BoundConstants bound_constants(const QueryCodes& qc, std::size_t heads, double dd, double lambda,
+                               double levels, double magnitude) {
+  BoundConstants k;
+  for (std::size_t h = 0; h < heads; ++h) {
+    const double q_bound = lambda * magnitude * (qc.norm1[h] + dd * qc.residual[h]);
+    k.c[h] = static_cast<float>(lambda * qc.step[h]);
+    k.e[h] = float_up(lambda * levels * dd * qc.residual[h] + 16.0 * kUnitFloat * q_bound);
+    k.a[h] = float_up(lambda * qc.norm1[h] * (1.0 + 16.0 * kUnitFloat));
+  }
+  return k;
+}
+
 // The bound of every key for every head (one pass over the codes) into scratch.upper, each
 // head's largest into tops. Its float constants: λ q·k <= Δ_j (λΔ_q D_j + λ 127 d ρ_q) +
 // r_j λ‖q‖₁ exactly (D_j = p·m_j, |q·k − q·k̃| <= r_j ‖q‖₁, |e_q·m_j| <= ρ_q 127 d). Computed
@@ -249,19 +294,72 @@ double code_levels(const KvCache& cache) {
 void summary_bounds(const KvCache& cache, std::size_t count, std::size_t heads, double lambda,
                     const QueryCodes& qc, DecodeScratch& scratch, std::array<float, 4>& tops) {
   const kernels::KernelTable& k = kernels::active_kernels();
-  const double dd = static_cast<double>(cache.dim());
   const double levels = code_levels(cache);
-  std::array<float, 4> c{}, e{}, a{};
-  for (std::size_t h = 0; h < heads; ++h) {
-    const double q_bound = lambda * levels * (qc.norm1[h] + dd * qc.residual[h]);
-    c[h] = static_cast<float>(lambda * qc.step[h]);
-    e[h] = float_up(lambda * levels * dd * qc.residual[h] + 16.0 * kUnitFloat * q_bound);
-    a[h] = float_up(lambda * qc.norm1[h] * (1.0 + 16.0 * kUnitFloat));
-  }
+  const BoundConstants b =
+      bound_constants(qc, heads, static_cast<double>(cache.dim()), lambda, levels, levels);
   scratch.upper.resize(heads * count);
   k.code_upper(scratch.query_codes.data(), heads, cache.code_tiles(), cache.codes().scale_data(),
-               cache.codes().radius_data(), count, cache.dim(), c.data(), e.data(), a.data(),
+               cache.codes().radius_data(), count, cache.dim(), b.c.data(), b.e.data(), b.a.data(),
                scratch.upper.data(), tops.data());
+}
+
+// A two-tier cache's bounds (docs/THEORY.md §14.8): with m = 4 (u − 32) + l, l in [0, 3],
+//   p·m <= D̄ = 4 Σ p_c u_c − 128 Σ p_c + 3 Σ max(p_c, 0)
+// for every key (tier 1; |D̄| <= 128 Σ|p_c|, a channel at a time), then
+//   p·m = 4 Σ p_c u_c − 128 Σ p_c + Σ p_c l_c
+// exactly for the keys of the tiles whose first bound is within two_tier_reach of the head's
+// largest for any head of the group (a tile's second tier is read once for the group). Either
+// goes through summary_bounds' formula, its constants taken for magnitude 128. Returns the
+// number of keys refined; tops are the largest final bounds.
+std::size_t two_tier_bounds(const KvCache& cache, std::size_t count, std::size_t heads,
+                            double lambda, const QueryCodes& qc, DecodeScratch& scratch,
+                            std::array<float, 4>& tops) {
+  const kernels::KernelTable& k = kernels::active_kernels();
+  const std::size_t d = cache.dim();
+  const BoundConstants b =
+      bound_constants(qc, heads, static_cast<double>(d), lambda, code_levels(cache), 128.0);
+  std::array<std::int32_t, 4> first{}, exact{};
+  for (std::size_t h = 0; h < heads; ++h) {
+    std::int32_t sum = 0, positive = 0;  // |Σ p_c| <= 64 · 32767: no overflow
+    for (std::size_t c = 0; c < d; ++c) {
+      const std::int32_t p = scratch.query_codes[h * d + c];
+      sum += p;
+      positive += p > 0 ? p : 0;
+    }
+    first[h] = -128 * sum + 3 * positive;
+    exact[h] = -128 * sum;
+  }
+  const std::size_t tiles = (count + 15) / 16;
+  scratch.upper.resize(heads * count);
+  scratch.tier_sums.resize(heads * count);
+  scratch.tile_tops.resize(heads * tiles);
+  const float* scales = cache.codes().scale_data();
+  const float* radii = cache.codes().radius_data();
+  k.tier_upper(scratch.query_codes.data(), heads, 1, cache.first_tier(), nullptr, 0,
+               scratch.tier_sums.data(), scales, radii, count, d, first.data(), b.c.data(),
+               b.e.data(), b.a.data(), scratch.upper.data(), scratch.tile_tops.data());
+  auto head_tops = [&] {
+    for (std::size_t h = 0; h < heads; ++h)
+      tops[h] = k.max_floats(scratch.tile_tops.data() + h * tiles, tiles);
+  };
+  head_tops();
+  scratch.refine.clear();
+  std::size_t refined = 0;
+  for (std::size_t t = 0; t < tiles; ++t) {
+    bool reach = false;
+    for (std::size_t h = 0; h < heads; ++h)
+      reach = reach || scratch.tile_tops[h * tiles + t] >= tops[h] - two_tier_reach;
+    if (reach) {
+      scratch.refine.push_back(static_cast<std::uint32_t>(t));
+      refined += std::min<std::size_t>(16, count - 16 * t);
+    }
+  }
+  k.tier_upper(scratch.query_codes.data(), heads, 2, cache.second_tier(), scratch.refine.data(),
+               scratch.refine.size(), scratch.tier_sums.data(), scales, radii, count, d,
+               exact.data(), b.c.data(), b.e.data(), b.a.data(), scratch.upper.data(),
+               scratch.tile_tops.data());
+  head_tops();
+  return refined;
 }
 
 // What select_head leaves for the output: K (in scoring order), its exact scores, ē.
@@ -416,7 +514,12 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
   scratch.query_codes.resize(heads * d);
   const QueryCodes qc = quantize_queries(queries, heads, d, scratch.query_codes.data());
   std::array<float, 4> tops{};
-  summary_bounds(cache, count, heads, lambda, qc, scratch, tops);
+  std::size_t refined = 0;
+  if (cache.two_tier()) {
+    refined = two_tier_bounds(cache, count, heads, lambda, qc, scratch, tops);
+  } else {
+    summary_bounds(cache, count, heads, lambda, qc, scratch, tops);
+  }
   clock.mark(DecodePhase::kSummary);
 
   scratch.buckets.resize(count);
@@ -442,8 +545,14 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
     r.tau_bound = sel.tau;
     r.output_bound = output_bound(cache, o, sel.tau, sel.score_error, r.kept);
     r.dense_fallback = sel.scored == count;
-    r.bytes = static_cast<double>(count) * cache.codes().bytes_per_key() +
-              2.0 * dd * static_cast<double>(sel.scored) + 2.0 * dd * static_cast<double>(r.kept);
+    r.refined = refined;
+    // A two-tier cache reads tier 1 (3 d / 4 + 4 bytes a key), then d / 4 a refined key.
+    const double summary = cache.two_tier()
+                               ? static_cast<double>(count) * (0.75 * dd + 4.0) +
+                                     static_cast<double>(refined) * dd / 4.0
+                               : static_cast<double>(count) * cache.codes().bytes_per_key();
+    r.bytes = summary + 2.0 * dd * static_cast<double>(sel.scored) +
+              2.0 * dd * static_cast<double>(r.kept);
     r.dense_bytes = 4.0 * dd * static_cast<double>(count);
     if (kept_keys != nullptr) kept_keys[h] = kept;
   }

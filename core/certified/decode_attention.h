@@ -38,7 +38,13 @@ class KvCache {
   //! `bits` bits, 8 or 4 (std::invalid_argument otherwise). int4 codes are held one per byte
   //! in the tiles like int8's, so the summary pass reads as many bytes for them; a head's
   //! `bytes` counts the packed size a 4-bit summary store reads (d / 2 + 4 bytes a key).
-  explicit KvCache(std::size_t d, int bits = 8);
+  //!
+  //! two_tier (with bits 8): the int8 codes m are held in two tiers instead, m = 4 (u − 32) + l:
+  //! the six high bits u of every key are read first and bound the logit with l unknown in
+  //! [0, 3]; l is read only for the tiles of sixteen keys whose first bound is within
+  //! two_tier_reach of the row's largest (docs/THEORY.md §14.8). std::invalid_argument for
+  //! two_tier with bits 4.
+  explicit KvCache(std::size_t d, int bits = 8, bool two_tier = false);
 
   //! Appends one key and its value (d binary16 values each). Throws std::invalid_argument for
   //! a non-finite channel (the cache and its codes are unchanged then).
@@ -54,6 +60,11 @@ class KvCache {
   //! code m_j[c] at (j / 16) · 16 d + (c / 2) · 32 + (j % 16) · 2 + c % 2 (a channel pair of
   //! sixteen keys is 32 contiguous bytes); the last tile's missing keys are zeros.
   const std::int8_t* code_tiles() const { return code_tiles_.data(); }
+  bool two_tier() const { return two_tier_; }
+  //! A two-tier cache's tiers (empty otherwise) in the layout of the kernel table's tier_upper:
+  //! tier 1 (u, 12 d bytes a tile of sixteen keys) and tier 2 (l, 4 d bytes a tile).
+  const std::uint8_t* first_tier() const { return first_tier_.data(); }
+  const std::uint8_t* second_tier() const { return second_tier_.data(); }
   //! An upper bound on max_j ‖v_j‖₂ over the cached values.
   double value_norm_max() const { return value_norm_max_; }
   //! The smallest and largest value of each channel over the cached values (d floats each,
@@ -66,6 +77,8 @@ class KvCache {
   std::vector<std::uint16_t> keys_, values_;
   QuantizedKeys codes_;
   std::vector<std::int8_t> code_tiles_;
+  bool two_tier_ = false;
+  std::vector<std::uint8_t> first_tier_, second_tier_;
   std::vector<float> value_low_, value_high_;
   double value_norm_max_ = 0.0;
 };
@@ -74,6 +87,7 @@ class KvCache {
 struct CertifiedDecodeHead {
   std::size_t scored = 0;     //!< keys scored exactly
   std::size_t kept = 0;       //!< keys in K (= scored)
+  std::size_t refined = 0;    //!< keys whose second tier was read (two-tier caches; else 0)
   double tau_bound = 1.0;     //!< τ̄ >= the true tail mass of K, <= eps
   double output_bound = 0.0;  //!< >= ‖out − o‖₂, o exact attention over every key
   //! This head's share (1/G) of the bytes the group's step read: the codes, and the 16-bit key
@@ -82,6 +96,11 @@ struct CertifiedDecodeHead {
   double dense_bytes = 0.0;     //!< its share of the group's 16-bit K and V: 4 d count / G
   bool dense_fallback = false;  //!< every key was scored (τ̄ = 0)
 };
+
+//! How far below the row's largest first-tier bound (logits) a two-tier cache's tile has its
+//! second tier read: 6, the reach that read the fewest bytes on the SmolLM2 store at n = 8192,
+//! eps = 0.05 (bench/summary_bytes.py).
+inline constexpr float two_tier_reach = 6.0f;
 
 //! The certified step's phases, for the benchmark's breakdown.
 enum class DecodePhase { kSummary, kSelection, kExact, kValues, kCount };
@@ -93,6 +112,9 @@ struct DecodeScratch {
   std::array<double, static_cast<std::size_t>(DecodePhase::kCount)> phase_seconds{};
   std::vector<float> logits, weights, upper, scores, exps, accumulator;
   std::vector<std::int16_t> query_codes;
+  std::vector<std::int32_t> tier_sums;
+  std::vector<float> tile_tops;
+  std::vector<std::uint32_t> refine;
   std::vector<std::uint16_t> buckets;
   std::vector<std::uint32_t> counts, offsets, candidates, batch, kept;
   std::vector<double> rest;

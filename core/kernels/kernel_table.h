@@ -125,6 +125,27 @@ struct KernelTable {
                      const float* scales, const float* radii, std::size_t count, std::size_t d,
                      const float* c, const float* e, const float* a, float* upper, float* tops);
 
+  //! The two-tier summary's bound (KvCache's tier tiles, core/certified/decode_attention.h) of
+  //! the keys of tiles tile_list[0..listed) (every tile of `count` keys when tile_list is null)
+  //! from one tier of their int8 codes m = 4 (u − 32) + l: for each key i < count of a tile and
+  //! head h < heads, with the exact dot N = Σ_c p[h · d + c] · t_i[c] of the tier's codes t
+  //! (u in [0, 63] for tier 1, l in [0, 3] for tier 2) and the exact integer
+  //! D = 4 N + offset[h] (tier 1; then sums[h · count + i] = N) or
+  //! D = N + 4 sums[h · count + i] + offset[h] (tier 2),
+  //! upper[h · count + i] = scales[i] · (c[h] · float(D) + e[h]) + radii[i] · a[h] in float as
+  //! written (code_upper's formula) and tile_tops[h · ⌈count / 16⌉ + tile] = the largest of the
+  //! tile's bounds for head h. The caller keeps D within int32. Layout (KvCache two-tier): a
+  //! tile of sixteen keys holds 12 d bytes of tier 1 or 4 d of tier 2, a block of 96 or 32
+  //! bytes for each eight channels 8w..8w+7; key k's channel c sits at b = 4 k + 2 (c % 2) +
+  //! (c / 2) % 2 of quad q = c / 4; tier 1's block holds u >> 2 in the nibble 4 (q % 2) of byte
+  //! b, and both tiers hold their bit pair (u & 3, or l) at bit 2 (b / 32) + 4 (q % 2) of byte
+  //! b % 32 of the block's last 32 bytes (core/kernels/isa/tier_kernels.cpp).
+  void (*tier_upper)(const std::int16_t* p, std::size_t heads, int tier, const std::uint8_t* tiles,
+                     const std::uint32_t* tile_list, std::size_t listed, std::int32_t* sums,
+                     const float* scales, const float* radii, std::size_t count, std::size_t d,
+                     const std::int32_t* offset, const float* c, const float* e, const float* a,
+                     float* upper, float* tile_tops);
+
   //! buckets[j] = min(last, trunc((top − upper[j]) · grid)) (top >= every upper[j]) and
   //! counts[b] = the number of keys in bucket b. counts holds 2 (last + 1) zeros on entry;
   //! on return the first last + 1 are the counts and the rest zeros again. Returns the

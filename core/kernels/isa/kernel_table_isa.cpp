@@ -27,6 +27,7 @@ const KernelTable kTable = {
     .exp_floats = exp_floats,
     .max_floats = max_floats,
     .code_upper = code_upper,
+    .tier_upper = tier_upper,
     .code_buckets = code_buckets,
     .select_buckets = select_buckets,
 };

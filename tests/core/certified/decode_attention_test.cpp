@@ -92,10 +92,10 @@ double output_error(const float* out, const std::vector<double>& exact) {
 }
 
 KvCache random_cache(std::size_t n, std::size_t d, double key_scale, std::uint32_t seed, bool ties,
-                     int bits = 8) {
+                     int bits = 8, bool two_tier = false) {
   std::mt19937 rng(seed);
   std::normal_distribution<float> normal(0.0f, 1.0f);
-  KvCache cache(d, bits);
+  KvCache cache(d, bits, two_tier);
   std::vector<std::uint16_t> k(d), v(d);
   for (std::size_t j = 0; j < n; ++j) {
     for (std::size_t c = 0; c < d; ++c) {
@@ -109,18 +109,26 @@ KvCache random_cache(std::size_t n, std::size_t d, double key_scale, std::uint32
   return cache;
 }
 
-class CertifiedDecodeBits : public ::testing::TestWithParam<int> {};
+// A key summary: int8 codes, int4 codes, or int8 codes in two tiers of nibbles.
+struct Summary {
+  int bits;
+  bool two_tier;
+};
+
+class CertifiedDecodeBits : public ::testing::TestWithParam<Summary> {};
 
 TEST_P(CertifiedDecodeBits, TrueTailNeverExceedsTheBoundOnAdversarialCaches) {
   const std::size_t d = 64;
-  const int bits = GetParam();
+  const int bits = GetParam().bits;
+  const bool two_tier = GetParam().two_tier;
   int cases = 0;
   for (double key_scale : {1e-4, 0.3, 2.0, 40.0, 3000.0}) {
     for (bool ties : {false, true}) {
       for (std::size_t n : {1u, 7u, 300u, 2500u}) {
         const KvCache cache =
-            random_cache(n, d, key_scale, static_cast<std::uint32_t>(n), ties, bits);
+            random_cache(n, d, key_scale, static_cast<std::uint32_t>(n), ties, bits, two_tier);
         ASSERT_EQ(cache.bits(), bits);
+        ASSERT_EQ(cache.two_tier(), two_tier);
         std::mt19937 rng(7);
         std::normal_distribution<float> normal(0.0f, 1.0f);
         std::vector<float> q(3 * d);
@@ -139,6 +147,7 @@ TEST_P(CertifiedDecodeBits, TrueTailNeverExceedsTheBoundOnAdversarialCaches) {
             ASSERT_LE(tail, res[h].tau_bound) << key_scale << " n=" << n << " h=" << h;
             ASSERT_LE(res[h].tau_bound, eps);
             ASSERT_EQ(res[h].kept, kept[h].size());
+            ASSERT_LE(res[h].refined, two_tier ? n : 0u);
             // The output certificate covers the returned floats against exact attention.
             const auto exact = exact_output(cache, n, q.data() + h * d, 0.125f);
             ASSERT_LE(output_error(out.data() + h * d, exact), res[h].output_bound)
@@ -158,9 +167,11 @@ TEST_P(CertifiedDecodeBits, TrueTailNeverExceedsTheBoundOnAdversarialCaches) {
   EXPECT_EQ(cases, 5 * 2 * 4 * 3 * 3);
 }
 
-INSTANTIATE_TEST_SUITE_P(KeyCodes, CertifiedDecodeBits, ::testing::Values(8, 4),
-                         [](const ::testing::TestParamInfo<int>& info) {
-                           return "int" + std::to_string(info.param);
+INSTANTIATE_TEST_SUITE_P(KeyCodes, CertifiedDecodeBits,
+                         ::testing::Values(Summary{8, false}, Summary{4, false}, Summary{8, true}),
+                         [](const ::testing::TestParamInfo<Summary>& info) {
+                           return info.param.two_tier ? std::string("two_tier")
+                                                      : "int" + std::to_string(info.param.bits);
                          });
 
 TEST(CertifiedDecode, Int4CodesScoreMoreKeysThanInt8OnTheSameCache) {
@@ -193,7 +204,109 @@ TEST(CertifiedDecode, Int4CodesScoreMoreKeysThanInt8OnTheSameCache) {
 TEST(CertifiedDecode, CodeBitsOtherThanEightOrFourAreRefused) {
   EXPECT_THROW(KvCache(64, 2), std::invalid_argument);
   EXPECT_THROW(KvCache(64, 16), std::invalid_argument);
+  EXPECT_THROW(KvCache(64, 4, true), std::invalid_argument);  // two tiers split int8 codes
   EXPECT_EQ(KvCache(64, 4).bits(), 4);
+}
+
+TEST(CertifiedDecode, TwoTiersReadFewerBytesThanInt8WithTheSameCodes) {
+  // The same int8 codes: the first tier bounds every key from their high six bits, the second
+  // refines the tiles near the top to the int8 bound. Every certificate holds; the keys far
+  // below the top are never refined, and the summary bytes drop below int8's.
+  const std::size_t d = 64, n = 4000;
+  const KvCache int8 = random_cache(n, d, 2.0, 5, false, 8);
+  const KvCache tiers = random_cache(n, d, 2.0, 5, false, 8, true);
+  ASSERT_TRUE(std::equal(int8.codes().code_data(), int8.codes().code_data() + n * d,
+                         tiers.codes().code_data()));
+  std::vector<float> q(2 * d);
+  std::mt19937 rng(9);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  for (auto& x : q)
+    x = from_binary16(to_binary16(normal(rng) * 3.0f));
+  std::vector<float> out8(2 * d), out2(2 * d);
+  CertifiedDecodeHead r8[2], r2[2];
+  std::vector<std::uint32_t> kept[2];
+  DecodeScratch scratch;
+  certified_decode(int8, n, q.data(), 2, 0.125f, 0.05, out8.data(), r8, scratch);
+  certified_decode(tiers, n, q.data(), 2, 0.125f, 0.05, out2.data(), r2, scratch, kept);
+  for (std::size_t h = 0; h < 2; ++h) {
+    EXPECT_LE(exact_tail(tiers, n, q.data() + h * d, 0.125f, kept[h]), r2[h].tau_bound);
+    EXPECT_LE(output_error(out2.data() + h * d, exact_output(tiers, n, q.data() + h * d, 0.125f)),
+              r2[h].output_bound);
+    EXPECT_GT(r2[h].refined, 0u);
+    EXPECT_LT(r2[h].refined, n);
+    EXPECT_EQ(r2[h].refined % 16, 0u);  // whole tiles (n is a multiple of 16)
+    EXPECT_LT(r8[h].scored, n);
+    EXPECT_LT(r2[h].bytes, r8[h].bytes);
+    EXPECT_EQ(r2[h].bytes, n * (0.75 * d + 4.0) + r2[h].refined * (d / 4.0) +
+                               4.0 * d * static_cast<double>(r2[h].scored));
+  }
+}
+
+TEST(CertifiedDecode, CodeTiersAgreeBitForBitWithTheirReference) {
+  // The two tiers' kernel at every set against the contract's formula from the int8 codes:
+  // the first tier over every tile, the second over a list of tiles (the partial last included).
+  for (const std::size_t d : {8u, 16u, 48u, 64u}) {
+    for (const std::size_t heads : {1u, 3u, 4u, 5u}) {
+      const std::size_t n = 1003, tiles = (n + 15) / 16;
+      const KvCache cache =
+          random_cache(n, d, 2.0, static_cast<std::uint32_t>(d + heads), false, 8, true);
+      std::vector<std::int16_t> p(heads * d);
+      for (std::size_t i = 0; i < p.size(); ++i)
+        p[i] = static_cast<std::int16_t>(std::lround(std::sin(i * 0.7) * 32767.0));
+      std::vector<std::int32_t> first(heads), exact(heads);
+      std::vector<float> c(heads), e(heads), a(heads);
+      for (std::size_t h = 0; h < heads; ++h) {
+        first[h] = static_cast<std::int32_t>(1000 * h) - 7;
+        exact[h] = -static_cast<std::int32_t>(300 * h);
+        c[h] = 1e-6f * static_cast<float>(h + 1);
+        e[h] = 0.01f * static_cast<float>(h);
+        a[h] = 0.1f + 0.1f * static_cast<float>(h);
+      }
+      const std::vector<std::uint32_t> list = {0, 5, 6, 40, static_cast<std::uint32_t>(tiles - 1)};
+      // The reference: N_1 and N_2 from the codes m = 4 (u − 32) + l.
+      const std::int8_t* m = cache.codes().code_data();
+      const float* scales = cache.codes().scale_data();
+      const float* radii = cache.codes().radius_data();
+      std::vector<std::int32_t> want_sums(heads * n);
+      std::vector<float> want(heads * n), want_tops(heads * tiles, -INFINITY);
+      auto bound = [&](std::size_t h, std::size_t i, std::int32_t dot) {
+        return scales[i] * (c[h] * static_cast<float>(dot) + e[h]) + radii[i] * a[h];
+      };
+      for (std::size_t h = 0; h < heads; ++h) {
+        for (std::size_t i = 0; i < n; ++i) {
+          std::int32_t high = 0, low = 0;
+          for (std::size_t ch = 0; ch < d; ++ch) {
+            high += p[h * d + ch] * ((m[i * d + ch] >> 2) + 32);
+            low += p[h * d + ch] * (m[i * d + ch] & 3);
+          }
+          want_sums[h * n + i] = high;
+          const bool listed = std::find(list.begin(), list.end(), i / 16) != list.end();
+          want[h * n + i] =
+              listed ? bound(h, i, low + 4 * high + exact[h]) : bound(h, i, 4 * high + first[h]);
+          float& top = want_tops[h * tiles + i / 16];
+          top = std::max(top, want[h * n + i]);
+        }
+      }
+      for (const auto set : kernels::available_kernel_sets()) {
+        const auto& k = kernels::kernel_table(set);
+        SCOPED_TRACE(std::string(k.name) + " d=" + std::to_string(d) +
+                     " heads=" + std::to_string(heads));
+        std::vector<std::int32_t> sums(heads * n);
+        std::vector<float> upper(heads * n), tile_tops(heads * tiles);
+        k.tier_upper(p.data(), heads, 1, cache.first_tier(), nullptr, 0, sums.data(), scales, radii,
+                     n, d, first.data(), c.data(), e.data(), a.data(), upper.data(),
+                     tile_tops.data());
+        ASSERT_EQ(sums, want_sums);
+        k.tier_upper(p.data(), heads, 2, cache.second_tier(), list.data(), list.size(), sums.data(),
+                     scales, radii, n, d, exact.data(), c.data(), e.data(), a.data(), upper.data(),
+                     tile_tops.data());
+        for (std::size_t i = 0; i < heads * n; ++i)
+          ASSERT_EQ(std::bit_cast<std::uint32_t>(upper[i]), std::bit_cast<std::uint32_t>(want[i]))
+              << i;
+        ASSERT_EQ(tile_tops, want_tops);
+      }
+    }
+  }
 }
 
 TEST(CertifiedDecode, KernelSetsAgreeBitForBit) {

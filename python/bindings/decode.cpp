@@ -91,12 +91,13 @@ nb::dict certified(const KvCache& cache, In<float> queries, double eps, double s
       }
     }
   }
-  std::vector<std::int64_t> scored(heads), kept_count(heads);
+  std::vector<std::int64_t> scored(heads), kept_count(heads), refined(heads);
   std::vector<double> tau(heads), bound(heads), bytes(heads), dense_bytes(heads);
   std::vector<std::uint8_t> fallback(heads);
   for (std::size_t h = 0; h < heads; ++h) {
     scored[h] = static_cast<std::int64_t>(result[h].scored);
     kept_count[h] = static_cast<std::int64_t>(result[h].kept);
+    refined[h] = static_cast<std::int64_t>(result[h].refined);
     tau[h] = result[h].tau_bound;
     bound[h] = result[h].output_bound;
     bytes[h] = result[h].bytes;
@@ -107,6 +108,7 @@ nb::dict certified(const KvCache& cache, In<float> queries, double eps, double s
   o["out"] = to_numpy(std::move(out), {heads, d});
   o["scored"] = to_numpy(std::move(scored), {heads});
   o["kept"] = to_numpy(std::move(kept_count), {heads});
+  o["refined"] = to_numpy(std::move(refined), {heads});
   o["tau_bound"] = to_numpy(std::move(tau), {heads});
   o["output_bound"] = to_numpy(std::move(bound), {heads});
   o["bytes"] = to_numpy(std::move(bytes), {heads});
@@ -127,7 +129,8 @@ nb::dict certified(const KvCache& cache, In<float> queries, double eps, double s
 
 void bind_decode(nb::module_& m) {
   nb::class_<KvCache>(m, "KvCache")
-      .def(nb::init<std::size_t, int>(), nb::arg("head_dim"), nb::arg("bits") = 8)
+      .def(nb::init<std::size_t, int, bool>(), nb::arg("head_dim"), nb::arg("bits") = 8,
+           nb::arg("two_tier") = false)
       .def("_append", &append, nb::arg("k"), nb::arg("v"))
       // Makes this cache a copy of `other` (keys, values, codes and value summaries: one vector
       // copy each, no re-encoding), so a prefill mirrored once serves every method that then
@@ -137,6 +140,7 @@ void bind_decode(nb::module_& m) {
       .def("__len__", &KvCache::size)
       .def_prop_ro("head_dim", &KvCache::dim)
       .def_prop_ro("bits", &KvCache::bits)
+      .def_prop_ro("two_tier", &KvCache::two_tier)
       .def_prop_ro("value_norm_max", &KvCache::value_norm_max);
   m.def("dense_decode", &dense, nb::arg("cache"), nb::arg("queries"), nb::arg("scale"),
         nb::arg("count"));

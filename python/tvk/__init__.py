@@ -295,10 +295,11 @@ def _half_bits(x: Any, name: str) -> np.ndarray:
 
 class KvCache(_tvk.KvCache):
     """One KV head's 16-bit cache (binary16 keys and values, key codes of `bits` bits, 8 or 4):
-    KvCache(head_dim, bits=8), head_dim a multiple of 8, at most 64. append(k, v) adds one key
-    (d,) or several (m, d); float16 is stored as is, other floats are rounded to float16 (numpy or
-    torch). int4 codes bound the logits more loosely (more keys scored); their bytes count the
-    packed 4-bit size."""
+    KvCache(head_dim, bits=8, two_tier=False), head_dim a multiple of 8, at most 64. append(k, v)
+    adds one key (d,) or several (m, d); float16 is stored as is, other floats are rounded to
+    float16 (numpy or torch). int4 codes bound the logits more loosely (more keys scored); their
+    bytes count the packed 4-bit size. two_tier (bits 8) holds the int8 codes as 6 + 2 bits and
+    reads the last 2 only for the tiles of keys near the top (docs/THEORY.md §14.8)."""
 
     def append(self, k: Any, v: Any) -> None:
         """Appends keys k and values v, each (d,) or (m, d)."""
@@ -306,7 +307,7 @@ class KvCache(_tvk.KvCache):
 
     def copy(self) -> "KvCache":
         """An independent copy (keys, values, key codes), cheaper than appending them again."""
-        clone = KvCache(self.head_dim, bits=self.bits)
+        clone = KvCache(self.head_dim, bits=self.bits, two_tier=self.two_tier)
         clone._assign(self)
         return clone
 
@@ -325,7 +326,8 @@ def dense_decode(cache: KvCache, queries: Any, scale: float, *, count: int | Non
 def certified_decode(cache: KvCache, queries: Any, eps: float, scale: float, *,
                      count: int | None = None, kept_keys: bool = False) -> dict:
     """The certified decode step (THEORY §8) over the cache for each query head: a dict with out
-    (heads, d) and per head scored, kept, tau_bound (>= the true dropped mass, <= eps),
+    (heads, d) and per head scored, kept, refined (keys whose second tier was read, two-tier
+    caches), tau_bound (>= the true dropped mass, <= eps),
     output_bound (>= ||out - o||_2: the returned float output against exact attention over
     every key), bytes, dense_bytes, dense_fallback (and kept_keys: per head
     the kept key indices, when asked)."""

@@ -24,8 +24,9 @@ if not hasattr(tvk.KvCache, "copy"):
 from tvk.generation import __main__ as cli  # noqa: E402
 from tvk.generation import config, experiment, methods, model  # noqa: E402
 
-SHORT = ["prefill=[256]", "steps=16", "methods=[dense,quantized8,quantized4,streaming]",
-         "params.quantized8=[0.05]", "params.quantized4=[0.05]", "params.streaming=[64]", "greedy=null"]
+SHORT = ["prefill=[256]", "steps=16", "methods=[dense,quantized8,quantized4,two_tier,streaming]",
+         "params.quantized8=[0.05]", "params.quantized4=[0.05]", "params.two_tier=[0.05]",
+         "params.streaming=[64]", "greedy=null"]
 COLUMNS = ["method", "param", "prefill", "ppl", "delta_ppl_rel", "kl_mean", "kl_p95", "kl_max",
            "top1_agreement", "bytes_over_dense_mean", "scored_over_n_mean", "kept_over_n_mean",
            "certificate_valid", "output_bound_valid"]
@@ -61,11 +62,11 @@ def test_short_run_certificates_and_columns(root, tmp_path):
     assert code == 0
     table = pd.read_csv(tmp_path / "generation_llm.csv")
     assert list(table.columns[:3]) == COLUMNS[:3] and set(COLUMNS) <= set(table.columns)
-    assert list(table["method"]) == ["dense", "quantized8", "quantized4", "streaming"]
-    dense, certified, int4, streaming = (table.iloc[i] for i in range(4))
+    assert list(table["method"]) == ["dense", "quantized8", "quantized4", "two_tier", "streaming"]
+    dense, certified, int4, tiers, streaming = (table.iloc[i] for i in range(5))
     assert dense["delta_ppl_rel"] == 0 and dense["kl_max"] == 0 and dense["top1_agreement"] == 1
     assert dense["bytes_over_dense_mean"] == 1
-    for c in (certified, int4):
+    for c in (certified, int4, tiers):
         assert c["certificate_valid"] == 1 and c["output_bound_valid"] == 1
         assert 0 < c["bytes_over_dense_mean"] and c["head_steps"] == 16 * 30 * 9
     # int4 codes bound the logits more loosely: more keys scored than with int8 codes.
@@ -73,7 +74,7 @@ def test_short_run_certificates_and_columns(root, tmp_path):
     assert np.isnan(streaming["certificate_valid"]) and streaming["bytes_over_dense_mean"] < 1
     with h5py.File(tmp_path / "generation_llm.h5") as f:
         assert f.attrs["experiment"] == "generation" and "steps: 16" in f.attrs["config"]
-        assert len(f["generation"]) == 4 and len(f["per_layer"]) == 60
+        assert len(f["generation"]) == 5 and len(f["per_layer"]) == 90
 
 
 def test_bad_input_is_one_message(root, tmp_path, capsys):

@@ -75,11 +75,11 @@ def test_select_errors(keys):
         tvk.certified_select(q[0], [["x"] * 32], 0.1)
 
 
-def cache_of(n=300, d=64, seed=0, bits=8):
+def cache_of(n=300, d=64, seed=0, bits=8, two_tier=False):
     rng = np.random.default_rng(seed)
     k = (rng.normal(size=(n, d)) * 2).astype(np.float16)
     v = rng.normal(size=(n, d)).astype(np.float16)
-    cache = tvk.KvCache(d, bits=bits)
+    cache = tvk.KvCache(d, bits=bits, two_tier=two_tier)
     cache.append(k[:1][0], v[:1][0])  # one key (d,)
     cache.append(k[1:], v[1:])  # then the rest (m, d)
     return cache, k, v
@@ -95,10 +95,11 @@ def exact_attention(q, k, v, scale, kept=None):
     return (w @ v.astype(np.float64)) / w.sum(), w
 
 
-@pytest.mark.parametrize("bits", [8, 4])
-def test_decode_against_exact_attention(bits):
-    cache, k, v = cache_of(bits=bits)
+@pytest.mark.parametrize("bits,two_tier", [(8, False), (4, False), (8, True)])
+def test_decode_against_exact_attention(bits, two_tier):
+    cache, k, v = cache_of(bits=bits, two_tier=two_tier)
     assert len(cache) == 300 and cache.head_dim == 64 and cache.bits == bits
+    assert cache.two_tier == two_tier and cache.copy().two_tier == two_tier
     rng = np.random.default_rng(1)
     queries = rng.normal(size=(6, 64)).astype(np.float32)  # 6 heads: served 4 + 2
     dense = tvk.dense_decode(cache, queries, 0.125)
@@ -108,6 +109,7 @@ def test_decode_against_exact_attention(bits):
         assert np.allclose(dense[h], exact, atol=1e-5)
         kept = result["kept_keys"][h]
         assert len(kept) == result["kept"][h] <= result["scored"][h]
+        assert 0 <= result["refined"][h] <= (300 if two_tier else 0)
         _, wk = exact_attention(queries[h], k, v, 0.125, kept)
         tail = 1 - wk.sum() / w.sum()
         assert tail <= result["tau_bound"][h] <= 0.05
@@ -142,6 +144,8 @@ def test_decode_errors():
         tvk.KvCache(12)
     with pytest.raises(ValueError, match="bits must be 8 or 4"):
         tvk.KvCache(16, bits=6)
+    with pytest.raises(ValueError, match="two-tier"):
+        tvk.KvCache(16, bits=4, two_tier=True)
     with pytest.raises(ValueError, match="k, v"):
         cache.append(np.zeros(16), np.zeros(8))
     with pytest.raises(ValueError, match="non-finite|finite"):

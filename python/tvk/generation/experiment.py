@@ -76,15 +76,7 @@ def run(config, model, ids, log=print) -> dict:
             from tvk import InputError
             raise InputError(f"{config.path}: layers: {layer} is out of range (the model has "
                              f"{model.config.num_hidden_layers} layers)")
-    points, skipped = [], []
-    for method, param in config.points():
-        reason = methods.unavailable(method)
-        if reason:
-            if reason not in skipped:
-                skipped.append(reason)
-                log(reason)
-        else:
-            points.append((method, param))
+    points = list(config.points())
     # The key code widths of the tvk caches the runs read: each is mirrored once per prefill.
     tvk_bits = {methods.make(m, p, config).tvk_bits for m, p in points} - {None}
     tables = {"generation": [], "per_layer": [], "greedy": [], "timings": []}
@@ -125,7 +117,6 @@ def run(config, model, ids, log=print) -> dict:
                 f"({(time.process_time() - cpu) / config.steps * 1000:.0f} ms CPU)")
     if config.greedy:
         tables["greedy"] = greedy(config, model, ids, layers, log)
-    tables["skipped"] = skipped
     return tables
 
 
@@ -133,7 +124,7 @@ def greedy(config, model, ids, layers, log) -> list[dict]:
     """Greedy continuations of `prompts` prompts (consecutive spans of the text), dense and with
     each (method, param) of greedy.params: tokens before the first divergence, identical fraction."""
     g = config.greedy
-    points = [(m, p) for m in config.methods if m != "dense" and not methods.unavailable(m)
+    points = [(m, p) for m in config.methods if m != "dense"
               for p in (g.params.get(m) or ([None] if m == "dense_fp16" else []))]
     tvk_bits = {methods.make(m, p, config).tvk_bits for m, p in points} - {None}
     rows = []

@@ -36,6 +36,17 @@ class Group:
     scale: float
 
 
+# The tvk_bits of a cache whose int8 codes are held in two tiers (6 + 2 bits, tvk.KvCache's two_tier).
+TWO_TIER = "6+2"
+
+
+def new_cache(d: int, bits) -> "tvk.KvCache":
+    """An empty tvk cache of key code width `bits`: 8, 4 or TWO_TIER."""
+    if bits == TWO_TIER:
+        return tvk.KvCache(d, bits=8, two_tier=True)
+    return tvk.KvCache(d, bits=bits)
+
+
 class LayerMirror:
     """One layer's cache mirrored at binary16: keys/values (kv_heads, capacity, d) float64 and,
     for each key code width asked for, a tvk.KvCache per KV head. fork(bits) gives a method run its
@@ -50,7 +61,7 @@ class LayerMirror:
     @classmethod
     def from_prefill(cls, k, v, capacity: int, tvk_bits) -> "LayerMirror":
         """k, v: the model's cached (kv_heads, P, d) float32 tensors; tvk_bits: the key code
-        widths (8, 4) whose tvk caches the runs need."""
+        widths (8, 4, or TWO_TIER) whose tvk caches the runs need."""
         kv_heads, count, d = k.shape
         import torch
 
@@ -59,8 +70,8 @@ class LayerMirror:
         values = np.zeros((kv_heads, capacity, d))
         keys[:, :count], values[:, :count] = k16, v16
         by_bits = {}
-        for bits in sorted(set(tvk_bits)):
-            by_bits[bits] = [tvk.KvCache(d, bits=bits) for _ in range(kv_heads)]
+        for bits in sorted(set(tvk_bits), key=str):
+            by_bits[bits] = [new_cache(d, bits) for _ in range(kv_heads)]
             for h, cache in enumerate(by_bits[bits]):
                 cache.append(k16[h], v16[h])
         return cls(keys, values, count, None, by_bits)

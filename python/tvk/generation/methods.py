@@ -18,7 +18,7 @@ import numpy as np
 
 import tvk
 
-from .hook import Group
+from .hook import TWO_TIER, Group
 
 
 def softmax_attention(scores: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -85,7 +85,8 @@ class DenseFp16:
 
 class Certified:
     """tvk.certified_decode at TV budget eps over a tvk cache whose key codes have `bits` bits:
-    8 (quantized8) or 4 (quantized4; the cache's codes decide, the call is the same)."""
+    8 (quantized8), 4 (quantized4) or int8 in two tiers (two_tier: TWO_TIER); the cache's codes
+    decide, the call is the same."""
     certified = True
 
     def __init__(self, eps: float, bits: int, verify: bool):
@@ -196,8 +197,9 @@ def make(method: str, param: float | None, config) -> object:
         return Dense()
     if method == "dense_fp16":
         return DenseFp16()
-    if method in ("quantized8", "quantized4"):
-        return Certified(param, 8 if method == "quantized8" else 4, config.verify)
+    if method in ("quantized8", "quantized4", "two_tier"):
+        bits = {"quantized8": 8, "quantized4": 4, "two_tier": TWO_TIER}[method]
+        return Certified(param, bits, config.verify)
     if method == "quest":
         return Quest(int(param), config.quest_page)
     if method == "streaming":
@@ -207,12 +209,3 @@ def make(method: str, param: float | None, config) -> object:
     if method == "oracle_topk":
         return TopP(1.0 - param)
     raise ValueError(f"unknown method {method}")
-
-
-def unavailable(method: str) -> str | None:
-    """Why this build cannot run `method` (None when it can)."""
-    if method == "two_tier":
-        return ("two_tier: skipped: tvk's decode step has no two-tier summary yet (bench/"
-                "summary_bytes.py models the designs: nested 4 + 4 bit codes 0.300 of dense at "
-                "n = 8,192, eps = 0.05, against int8's 0.324)")
-    return None

@@ -70,9 +70,8 @@ def write(out_dir: str, name: str, tables: dict, attributes: dict, docs: dict) -
     with h5py.File(h5 + ".tmp", "w") as f:
         for key, value in attributes.items():
             f.attrs[key] = str(value) if isinstance(value, str) else value  # TorchVersion is a str subclass
-        f.attrs["skipped"] = "\n".join(tables.get("skipped", []))
         for table, rows in tables.items():
-            if table == "skipped" or not rows:
+            if not rows:
                 continue
             data = f.create_dataset(table, data=_records(rows), compression="gzip", shuffle=True)
             for column, doc in docs.items():

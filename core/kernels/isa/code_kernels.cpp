@@ -26,25 +26,6 @@ namespace {
   return sum;
 }
 
-#if defined(__AVX2__)
-// The query codes of H heads as int32 pairs (p[2t] low, p[2t + 1] high): one broadcast per
-// channel pair multiplies sixteen keys' pair of codes at once (madd).
-template <int H>
-struct QueryPairs {
-  std::int32_t pair[H][32];
-  QueryPairs(const std::int16_t* p, std::size_t d) {
-    for (int h = 0; h < H; ++h) {
-      for (std::size_t t = 0; t < d / 2; ++t) {
-        const auto lo = static_cast<std::uint16_t>(p[static_cast<std::size_t>(h) * d + 2 * t]);
-        const auto hi = static_cast<std::uint16_t>(p[static_cast<std::size_t>(h) * d + 2 * t + 1]);
-        pair[h][t] = static_cast<std::int32_t>(static_cast<std::uint32_t>(lo) |
-                                               (static_cast<std::uint32_t>(hi) << 16));
-      }
-    }
-  }
-};
-#endif
-
 #if defined(__AVX512BW__)
 // The exact dots of one tile's sixteen keys with H queries: lane k of dots[h] is key k's.
 template <int H>

@@ -2,6 +2,7 @@
 // The float vectors of the decode kernels (decode_kernels.cpp, code_kernels.cpp), compiled once
 // per instruction set inside its namespace: eight float lanes at every set (sixteen where AVX-512
 // keeps the same per-lane order), exact binary16 conversion, and lane sums in one fixed order.
+#include <cstddef>
 #include <cstdint>
 #if defined(__F16C__) || defined(__AVX2__)
 #include <immintrin.h>
@@ -59,6 +60,26 @@ template <>
 struct IntsOf<Eight> {
   using type = EightInts;
 };
+
+#if defined(__AVX2__)
+// The query codes of H heads as int32 pairs (p[2t] low, p[2t + 1] high): one broadcast per
+// channel pair multiplies sixteen keys' pair of codes at once (madd; code_kernels.cpp and
+// tier_kernels.cpp).
+template <int H>
+struct QueryPairs {
+  std::int32_t pair[H][32];
+  QueryPairs(const std::int16_t* p, std::size_t d) {
+    for (int h = 0; h < H; ++h) {
+      for (std::size_t t = 0; t < d / 2; ++t) {
+        const auto lo = static_cast<std::uint16_t>(p[static_cast<std::size_t>(h) * d + 2 * t]);
+        const auto hi = static_cast<std::uint16_t>(p[static_cast<std::size_t>(h) * d + 2 * t + 1]);
+        pair[h][t] = static_cast<std::int32_t>(static_cast<std::uint32_t>(lo) |
+                                               (static_cast<std::uint32_t>(hi) << 16));
+      }
+    }
+  }
+};
+#endif
 
 #if defined(__AVX512F__)
 using Sixteen = float __attribute__((vector_size(64)));

@@ -42,28 +42,10 @@ constexpr std::size_t kFirstBlockBytes = 96, kSecondBlockBytes = 32;
   return tier == 1 ? 4 * n + offset : n + 4 * sum + offset;
 }
 
-#if defined(__AVX2__)
-// The query codes of H heads as int32 pairs, as code_upper's.
-template <int H>
-struct TierPairs {
-  std::int32_t pair[H][32];
-  TierPairs(const std::int16_t* p, std::size_t d) {
-    for (int h = 0; h < H; ++h) {
-      for (std::size_t t = 0; t < d / 2; ++t) {
-        const auto lo = static_cast<std::uint16_t>(p[static_cast<std::size_t>(h) * d + 2 * t]);
-        const auto hi = static_cast<std::uint16_t>(p[static_cast<std::size_t>(h) * d + 2 * t + 1]);
-        pair[h][t] = static_cast<std::int32_t>(static_cast<std::uint32_t>(lo) |
-                                               (static_cast<std::uint32_t>(hi) << 16));
-      }
-    }
-  }
-};
-#endif
-
 #if defined(__AVX512BW__)
 // The dots of one tile's sixteen keys (lane k key k's) over a tier, H heads.
 template <int H>
-[[gnu::always_inline]] inline void tier_tile_dots(const TierPairs<H>& q, const std::uint8_t* at,
+[[gnu::always_inline]] inline void tier_tile_dots(const QueryPairs<H>& q, const std::uint8_t* at,
                                                   int tier, std::size_t d, __m512i* dots) {
   for (int h = 0; h < H; ++h)
     dots[h] = _mm512_setzero_si512();
@@ -99,7 +81,7 @@ template <int H>
 #elif defined(__AVX2__)
 // The same for keys 0-7 (dots[h][0]) and 8-15 (dots[h][1]).
 template <int H>
-[[gnu::always_inline]] inline void tier_tile_dots(const TierPairs<H>& q, const std::uint8_t* at,
+[[gnu::always_inline]] inline void tier_tile_dots(const QueryPairs<H>& q, const std::uint8_t* at,
                                                   int tier, std::size_t d, __m256i (*dots)[2]) {
   for (int h = 0; h < H; ++h)
     dots[h][0] = dots[h][1] = _mm256_setzero_si256();
@@ -138,7 +120,7 @@ void tier_upper_heads(const std::int16_t* p, int tier, const std::uint8_t* tiles
   const std::size_t n_tiles = tile_list != nullptr ? listed : tiles_total;
   const std::size_t tile_bytes = (d / 8) * (tier == 1 ? kFirstBlockBytes : kSecondBlockBytes);
 #if defined(__AVX2__)
-  const TierPairs<H> q(p, d);
+  const QueryPairs<H> q(p, d);
 #endif
   for (std::size_t li = 0; li < n_tiles; ++li) {
     const std::size_t tile = tile_list != nullptr ? tile_list[li] : li;

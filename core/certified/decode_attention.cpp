@@ -362,6 +362,19 @@ std::size_t two_tier_bounds(const KvCache& cache, std::size_t count, std::size_t
   return refined;
 }
 
+// Asks for the binary16 rows (d values each) of the given keys to be fetched: the values of the
+// keys being scored, which the output reads next (every scored key is kept), so that their
+// latency overlaps the scoring instead of stalling the output's gathers.
+void prefetch_rows(const std::uint16_t* base, const std::uint32_t* rows, std::size_t len,
+                   std::size_t d) {
+  for (std::size_t i = 0; i < len; ++i) {
+    const char* row = reinterpret_cast<const char*>(base + static_cast<std::size_t>(rows[i]) * d);
+    for (std::size_t at = 0; at < 2 * d; at += 64)
+      __builtin_prefetch(row + at);
+    __builtin_prefetch(row + 2 * d - 1);
+  }
+}
+
 // What select_head leaves for the output: K (in scoring order), its exact scores, ē.
 struct HeadSelection {
   std::size_t scored = 0;
@@ -432,6 +445,7 @@ HeadSelection select_head(const KvCache& cache, std::size_t count, const float* 
         const std::size_t at = scores.size();
         scores.resize(at + len);
         scratch.exps.resize(at + len);
+        prefetch_rows(cache.values(), scratch.batch.data() + begin, len, d);
         k.half_logits(queries + h * d, 1, cache.keys(), scratch.batch.data() + begin, len, d, scale,
                       scores.data() + at);
         k.exp_floats(scores.data() + at, len, top, scratch.exps.data() + at);

@@ -43,12 +43,9 @@ constexpr std::size_t kFirstBlockBytes = 96, kSecondBlockBytes = 32;
 }
 
 #if defined(__AVX512BW__)
-// The dots of one tile's sixteen keys (lane k key k's) over a tier, H heads.
-template <int H>
-[[gnu::always_inline]] inline void tier_tile_dots(const QueryPairs<H>& q, const std::uint8_t* at,
-                                                  int tier, std::size_t d, __m512i* dots) {
-  for (int h = 0; h < H; ++h)
-    dots[h] = _mm512_setzero_si512();
+// One block's four madd operands: u[i] holds the tier's codes of channel pair 4 w + i (low bytes
+// of its sixteen-bit lanes: U_2w's, then U_2w+1's) of the sixteen keys.
+[[gnu::always_inline]] inline void tier_block(const std::uint8_t* at, int tier, __m512i* u) {
   const __m512i three = _mm512_set1_epi8(3), nibble = _mm512_set1_epi8(0x3c),
                 low_byte = _mm512_set1_epi16(0xff);
   // Sixteen-bit shifts of 0 (2) in the low (high) half, and 4 (6): the bit pairs of U_2w
@@ -57,25 +54,54 @@ template <int H>
                   six = 0x0006000600060006LL;
   const __m512i shift0 = _mm512_set_epi64(two, two, two, two, 0, 0, 0, 0);
   const __m512i shift1 = _mm512_set_epi64(six, six, six, six, four, four, four, four);
+  // The masked broadcast: the plain one starts from an undefined vector that GCC 12 reports as
+  // maybe-uninitialized (GCC bug 105593).
+  const __m512i pairs = _mm512_maskz_broadcast_i64x4(
+      0xff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tier == 1 ? at + 64 : at)));
+  __m512i u0 = _mm512_and_si512(_mm512_srlv_epi16(pairs, shift0), three);
+  __m512i u1 = _mm512_and_si512(_mm512_srlv_epi16(pairs, shift1), three);
+  if (tier == 1) {  // 4 · nibble + bit pair: the 16-bit shifts' strays are masked off
+    const __m512i x = _mm512_loadu_si512(at);
+    u0 = _mm512_or_si512(u0, _mm512_and_si512(_mm512_slli_epi16(x, 2), nibble));
+    u1 = _mm512_or_si512(u1, _mm512_and_si512(_mm512_srli_epi16(x, 2), nibble));
+  }
+  u[0] = _mm512_and_si512(u0, low_byte);
+  u[1] = _mm512_srli_epi16(u0, 8);
+  u[2] = _mm512_and_si512(u1, low_byte);
+  u[3] = _mm512_srli_epi16(u1, 8);
+}
+
+// The dots of one tile's sixteen keys (lane k key k's) over a tier, H heads.
+template <int H>
+[[gnu::always_inline]] inline void tier_tile_dots(const QueryPairs<H>& q, const std::uint8_t* at,
+                                                  int tier, std::size_t d, __m512i* dots) {
+  for (int h = 0; h < H; ++h)
+    dots[h] = _mm512_setzero_si512();
   const std::size_t block = tier == 1 ? kFirstBlockBytes : kSecondBlockBytes;
   for (std::size_t w = 0; w < d / 8; ++w, at += block) {
-    // The masked broadcast: the plain one starts from an undefined vector that GCC 12
-    // reports as maybe-uninitialized (GCC bug 105593).
-    const __m512i pairs = _mm512_maskz_broadcast_i64x4(
-        0xff, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(tier == 1 ? at + 64 : at)));
-    __m512i u0 = _mm512_and_si512(_mm512_srlv_epi16(pairs, shift0), three);
-    __m512i u1 = _mm512_and_si512(_mm512_srlv_epi16(pairs, shift1), three);
-    if (tier == 1) {  // 4 · nibble + bit pair: the 16-bit shifts' strays are masked off
-      const __m512i x = _mm512_loadu_si512(at);
-      u0 = _mm512_or_si512(u0, _mm512_and_si512(_mm512_slli_epi16(x, 2), nibble));
-      u1 = _mm512_or_si512(u1, _mm512_and_si512(_mm512_srli_epi16(x, 2), nibble));
-    }
-    const __m512i u[4] = {_mm512_and_si512(u0, low_byte), _mm512_srli_epi16(u0, 8),
-                          _mm512_and_si512(u1, low_byte), _mm512_srli_epi16(u1, 8)};
+    __m512i u[4];
+    tier_block(at, tier, u);
     for (int h = 0; h < H; ++h)
       for (int i = 0; i < 4; ++i)
         dots[h] = _mm512_add_epi32(
             dots[h], _mm512_madd_epi16(u[i], _mm512_set1_epi32(q.pair[h][4 * w + i])));
+  }
+}
+
+// The same with VNNI's fused multiply-add of pairs (vpdpwssd), for CPUs that have it.
+template <int H>
+[[gnu::target("avx512vnni")]] void tier_tile_dots_vnni(const QueryPairs<H>& q,
+                                                       const std::uint8_t* at, int tier,
+                                                       std::size_t d, __m512i* dots) {
+  for (int h = 0; h < H; ++h)
+    dots[h] = _mm512_setzero_si512();
+  const std::size_t block = tier == 1 ? kFirstBlockBytes : kSecondBlockBytes;
+  for (std::size_t w = 0; w < d / 8; ++w, at += block) {
+    __m512i u[4];
+    tier_block(at, tier, u);
+    for (int h = 0; h < H; ++h)
+      for (int i = 0; i < 4; ++i)
+        dots[h] = _mm512_dpwssd_epi32(dots[h], u[i], _mm512_set1_epi32(q.pair[h][4 * w + i]));
   }
 }
 #elif defined(__AVX2__)
@@ -122,6 +148,9 @@ void tier_upper_heads(const std::int16_t* p, int tier, const std::uint8_t* tiles
 #if defined(__AVX2__)
   const QueryPairs<H> q(p, d);
 #endif
+#if defined(__AVX512BW__)
+  static const bool vnni = __builtin_cpu_supports("avx512vnni");
+#endif
   for (std::size_t li = 0; li < n_tiles; ++li) {
     const std::size_t tile = tile_list != nullptr ? tile_list[li] : li;
     const std::size_t first = tile * 16;
@@ -136,7 +165,11 @@ void tier_upper_heads(const std::int16_t* p, int tier, const std::uint8_t* tiles
       EightInts dots[H][2];
 #if defined(__AVX512BW__)
       __m512i wide[H];
-      tier_tile_dots<H>(q, at, tier, d, wide);
+      if (vnni) {
+        tier_tile_dots_vnni<H>(q, at, tier, d, wide);
+      } else {
+        tier_tile_dots<H>(q, at, tier, d, wide);
+      }
       using SixteenInts = std::int32_t __attribute__((vector_size(64)));
       for (int h = 0; h < H; ++h) {
         const auto v = __builtin_bit_cast(SixteenInts, wide[h]);

@@ -64,11 +64,10 @@ Options parse(int argc, char** argv) {
       "N,N...]",
       "One decode step (the query at position n-1 of every head of every stored layer) over\n"
       "the logit store's KV cache: tvk's dense 16-bit attention against the certified step\n"
-      "with int8 (int4, or int8 in two tiers) key codes, medians of R steps each, beside the "
-      "machine's read "
-      "bandwidth\n"
-      "(measured in the same run over as many bytes as the dense cache) and a breakdown of\n"
-      "the certified step by phase. The last line (for the last n) is\n"
+      "with int8 (int4, or int8 in two tiers) key codes, medians of R steps each, beside\n"
+      "the machine's read bandwidth (measured in the same run over as many bytes as the\n"
+      "dense cache) and a breakdown of the certified step by phase. The last line (for the last n) "
+      "is\n"
       "  decode speedup: Z.ZZx at eps=E (dense D ms at P% of bandwidth, certified C ms, n=N,\n"
       "  bytes B of dense)");
   parser.set_command("decode_bench");
@@ -99,7 +98,9 @@ Options parse(int argc, char** argv) {
   }
   o.bits = static_cast<int>(bits);
   o.two_tier = parser.flag("two-tier");
-  if (o.two_tier && o.bits != 8) throw tvk::InputError("--two-tier: splits int8 codes (--bits 8)");
+  if (o.two_tier && o.bits != 8)
+    throw tvk::InputError(
+        "--two-tier: the two tiers split int8 codes; it cannot be combined with --bits 4");
   const long long repeats = tvk::cli::parse_integer(*parser.value("repeats"), "--repeats");
   if (repeats < 1 || repeats > 1000000) {
     throw tvk::InputError("--repeats: must be in 1..1000000, got " + *parser.value("repeats"));

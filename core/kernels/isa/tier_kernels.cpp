@@ -88,7 +88,9 @@ template <int H>
   }
 }
 
-// The same with VNNI's fused multiply-add of pairs (vpdpwssd), for CPUs that have it.
+// The same with VNNI's fused multiply-add of pairs (vpdpwssd), for CPUs that have it: a function
+// of its own, since only a function compiled for that target may hold the instruction, and GCC
+// could fuse the plain version's madd + add into it (code_kernels.cpp's tile_dots pair likewise).
 template <int H>
 [[gnu::target("avx512vnni")]] void tier_tile_dots_vnni(const QueryPairs<H>& q,
                                                        const std::uint8_t* at, int tier,

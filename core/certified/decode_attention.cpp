@@ -4,6 +4,7 @@
 #include <array>
 #include <chrono>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -368,10 +369,10 @@ std::size_t two_tier_bounds(const KvCache& cache, std::size_t count, std::size_t
 void prefetch_rows(const std::uint16_t* base, const std::uint32_t* rows, std::size_t len,
                    std::size_t d) {
   for (std::size_t i = 0; i < len; ++i) {
-    const char* row = reinterpret_cast<const char*>(base + static_cast<std::size_t>(rows[i]) * d);
-    for (std::size_t at = 0; at < 2 * d; at += 64)
-      __builtin_prefetch(row + at);
-    __builtin_prefetch(row + 2 * d - 1);
+    const auto row = reinterpret_cast<std::uintptr_t>(base + static_cast<std::size_t>(rows[i]) * d);
+    // Each line the row spans, once (two at d = 64: rows start on 128-byte boundaries).
+    for (std::uintptr_t line = row & ~std::uintptr_t{63}; line < row + 2 * d; line += 64)
+      __builtin_prefetch(reinterpret_cast<const void*>(line));
   }
 }
 

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "core/certified/quantized_keys.h"
+#include "core/memory/row_aligned_allocator.h"
 
 namespace tvk {
 
@@ -74,11 +75,12 @@ class KvCache {
 
  private:
   std::size_t d_;
-  std::vector<std::uint16_t> keys_, values_;
+  // Rows of 2 d bytes from a 128-byte boundary: a gathered row fills no more lines than it spans.
+  std::vector<std::uint16_t, RowAlignedAllocator<std::uint16_t>> keys_, values_;
   QuantizedKeys codes_;
-  std::vector<std::int8_t> code_tiles_;
+  std::vector<std::int8_t, RowAlignedAllocator<std::int8_t>> code_tiles_;
   bool two_tier_ = false;
-  std::vector<std::uint8_t> first_tier_, second_tier_;
+  std::vector<std::uint8_t, RowAlignedAllocator<std::uint8_t>> first_tier_, second_tier_;
   std::vector<float> value_low_, value_high_;
   double value_norm_max_ = 0.0;
 };

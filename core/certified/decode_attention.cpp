@@ -267,11 +267,11 @@ double code_levels(const KvCache& cache) {
   return cache.bits() == 8 ? 127.0 : 7.0;
 }
 
-// The float constants of the bound Δ_j (c D + e) + r_j a of every head (summary_bounds'
-// derivation): D may stand for any integer upper bound on p·m_j whose magnitude is at most
-// `magnitude` Σ|p_c| (the codes' levels; 128 for a two-tier first bound).
+// The float constants of the bound Δ_j (c D + e) of every head (summary_bounds' derivation): D
+// may stand for any integer upper bound on p·m_j whose magnitude is at most `magnitude` Σ|p_c|
+// (the codes' levels; 128 for a two-tier first bound).
 struct BoundConstants {
-  std::array<float, 4> c{}, e{}, a{};
+  std::array<float, 4> c{}, e{};
 };
 
 BoundConstants bound_constants(const QueryCodes& qc, std::size_t heads, double dd, double lambda,
@@ -279,19 +279,23 @@ BoundConstants bound_constants(const QueryCodes& qc, std::size_t heads, double d
   BoundConstants k;
   for (std::size_t h = 0; h < heads; ++h) {
     const double q_bound = lambda * magnitude * (qc.norm1[h] + dd * qc.residual[h]);
+    // E: the query's rounding (λ levels d ρ_q) and the key's (λ ‖q‖₁ r_j / Δ_j, r_j <= Δ_j
+    // (1/2 + 2^-46): QuantizedKeys rounds k_c / Δ_j to nearest, |k_c / Δ_j| <= levels).
+    const double rounding =
+        lambda * levels * dd * qc.residual[h] + lambda * qc.norm1[h] * (0.5 + 0x1p-46);
     k.c[h] = static_cast<float>(lambda * qc.step[h]);
-    k.e[h] = float_up(lambda * levels * dd * qc.residual[h] + 16.0 * kUnitFloat * q_bound);
-    k.a[h] = float_up(lambda * qc.norm1[h] * (1.0 + 16.0 * kUnitFloat));
+    k.e[h] = float_up(rounding + 16.0 * kUnitFloat * (q_bound + rounding));
   }
   return k;
 }
 
 // The bound of every key for every head (one pass over the codes) into scratch.upper, each
-// head's largest into tops. Its float constants: λ q·k <= Δ_j (λΔ_q D_j + λ 127 d ρ_q) +
-// r_j λ‖q‖₁ exactly (D_j = p·m_j, |q·k − q·k̃| <= r_j ‖q‖₁, |e_q·m_j| <= ρ_q 127 d). Computed
-// in float as Δ_j (c D_j + e) + r_j a: the seven roundings (D_j to float, c, c D_j, + e, Δ_j,
-// r_j a, the sum) are covered by 16 u of the magnitude Q >= |λ Δ_q D_j| in e and by 16 u in a
-// (THEORY §14.2; 127 is the codes' largest |m|, 7 for int4 codes).
+// head's largest into tops. With D_j = p·m_j exactly, |e_q·m_j| <= levels d ρ_q and
+// |q·(k_j − Δ_j m_j)| <= ‖q‖₁ Δ_j (1/2 + 2^-46) (each code is k_c / Δ_j rounded to nearest):
+// λ q·k <= Δ_j (λΔ_q D_j + λ levels d ρ_q + λ‖q‖₁ (1/2 + 2^-46)) exactly. Computed in float as
+// Δ_j (c D_j + e): the four roundings (D_j to float, c D_j, + e, Δ_j ·) are covered by the 16 u of
+// the magnitude in e (THEORY §14.2; levels is the codes' largest |m|: 127, or 7 for int4 codes).
+// The summary reads each key's codes and scale, nothing more.
 void summary_bounds(const KvCache& cache, std::size_t count, std::size_t heads, double lambda,
                     const QueryCodes& qc, DecodeScratch& scratch, std::array<float, 4>& tops) {
   const kernels::KernelTable& k = kernels::active_kernels();
@@ -300,8 +304,7 @@ void summary_bounds(const KvCache& cache, std::size_t count, std::size_t heads, 
       bound_constants(qc, heads, static_cast<double>(cache.dim()), lambda, levels, levels);
   scratch.upper.resize(heads * count);
   k.code_upper(scratch.query_codes.data(), heads, cache.code_tiles(), cache.codes().scale_data(),
-               cache.codes().radius_data(), count, cache.dim(), b.c.data(), b.e.data(), b.a.data(),
-               scratch.upper.data(), tops.data());
+               count, cache.dim(), b.c.data(), b.e.data(), scratch.upper.data(), tops.data());
 }
 
 // A two-tier cache's bounds (docs/THEORY.md §14.8): with m = 4 (u − 32) + l, l in [0, 3],
@@ -335,10 +338,9 @@ std::size_t two_tier_bounds(const KvCache& cache, std::size_t count, std::size_t
   scratch.tier_sums.resize(heads * count);
   scratch.tile_tops.resize(heads * tiles);
   const float* scales = cache.codes().scale_data();
-  const float* radii = cache.codes().radius_data();
   k.tier_upper(scratch.query_codes.data(), heads, 1, cache.first_tier(), nullptr, 0,
-               scratch.tier_sums.data(), scales, radii, count, d, first.data(), b.c.data(),
-               b.e.data(), b.a.data(), scratch.upper.data(), scratch.tile_tops.data());
+               scratch.tier_sums.data(), scales, count, d, first.data(), b.c.data(), b.e.data(),
+               scratch.upper.data(), scratch.tile_tops.data());
   auto head_tops = [&] {
     for (std::size_t h = 0; h < heads; ++h)
       tops[h] = k.max_floats(scratch.tile_tops.data() + h * tiles, tiles);
@@ -356,9 +358,8 @@ std::size_t two_tier_bounds(const KvCache& cache, std::size_t count, std::size_t
     }
   }
   k.tier_upper(scratch.query_codes.data(), heads, 2, cache.second_tier(), scratch.refine.data(),
-               scratch.refine.size(), scratch.tier_sums.data(), scales, radii, count, d,
-               exact.data(), b.c.data(), b.e.data(), b.a.data(), scratch.upper.data(),
-               scratch.tile_tops.data());
+               scratch.refine.size(), scratch.tier_sums.data(), scales, count, d, exact.data(),
+               b.c.data(), b.e.data(), scratch.upper.data(), scratch.tile_tops.data());
   head_tops();
   return refined;
 }

@@ -16,9 +16,9 @@
 //!   τ̄ = Σ_R e^{U} / (Σ_S e^{s_lo} + Σ_R e^{U}) <= eps
 //! (S the scored keys, R the rest, each bucket's e^{U} taken at its upper edge), then the
 //! attention output over K = S. Every rounding is accounted for: the logits certified are the
-//! real λ q·k of the float query and binary16 keys (the query's int16 rounding, the codes' radii,
-//! float evaluation of the bound and of the exact scores, the bucket edges, the double sums).
-//! The output bound covers the returned float output against exact attention over every key,
+//! real λ q·k of the float query and binary16 keys (the query's int16 rounding, the codes'
+//! rounding, float evaluation of the bound and of the exact scores, the bucket edges, the double
+//! sums). The output bound covers the returned float output against exact attention over every key,
 //! the truncation and the float arithmetic of the scores, weights and sums included
 //! (derivations: THEORY §14, the output bound §14.7).
 

@@ -117,13 +117,13 @@ struct KernelTable {
 
   //! The code bound of every key for heads h < heads: with the exact dot product
   //! D = Σ_c p[h · d + c] · m_i[c] (|p| <= 32767, |m| <= 127, d <= 64: no overflow),
-  //! upper[h · count + i] = scales[i] · (c[h] · float(D) + e[h]) + radii[i] · a[h] in float, as
-  //! written; tops[h] = the largest of head h's (−inf when count = 0). The codes are in tiles of
+  //! upper[h · count + i] = scales[i] · (c[h] · float(D) + e[h]) in float, as written (no
+  //! FMA); tops[h] = the largest of head h's (−inf when count = 0). The codes are in tiles of
   //! sixteen keys (KvCache::code_tiles): m_i[c] = tiles[(i / 16) · 16 d + (c / 2) · 32 +
   //! (i % 16) · 2 + c % 2], so one vector holds a channel pair of sixteen keys.
   void (*code_upper)(const std::int16_t* p, std::size_t heads, const std::int8_t* tiles,
-                     const float* scales, const float* radii, std::size_t count, std::size_t d,
-                     const float* c, const float* e, const float* a, float* upper, float* tops);
+                     const float* scales, std::size_t count, std::size_t d, const float* c,
+                     const float* e, float* upper, float* tops);
 
   //! The two-tier summary's bound (KvCache's tier tiles, core/certified/decode_attention.h) of
   //! the keys of tiles tile_list[0..listed) (every tile of `count` keys when tile_list is null)
@@ -132,8 +132,8 @@ struct KernelTable {
   //! (u in [0, 63] for tier 1, l in [0, 3] for tier 2) and the exact integer
   //! D = 4 N + offset[h] (tier 1; then sums[h · count + i] = N) or
   //! D = N + 4 sums[h · count + i] + offset[h] (tier 2),
-  //! upper[h · count + i] = scales[i] · (c[h] · float(D) + e[h]) + radii[i] · a[h] in float as
-  //! written (code_upper's formula) and tile_tops[h · ⌈count / 16⌉ + tile] = the largest of the
+  //! upper[h · count + i] = scales[i] · (c[h] · float(D) + e[h]) in float as written
+  //! (code_upper's formula) and tile_tops[h · ⌈count / 16⌉ + tile] = the largest of the
   //! tile's bounds for head h. The caller keeps D within int32. Layout (KvCache two-tier): a
   //! tile of sixteen keys holds 12 d bytes of tier 1 or 4 d of tier 2, a block of 96 or 32
   //! bytes for each eight channels 8w..8w+7; key k's channel c sits at b = 4 k + 2 (c % 2) +
@@ -142,9 +142,9 @@ struct KernelTable {
   //! b % 32 of the block's last 32 bytes (core/kernels/isa/tier_kernels.cpp).
   void (*tier_upper)(const std::int16_t* p, std::size_t heads, int tier, const std::uint8_t* tiles,
                      const std::uint32_t* tile_list, std::size_t listed, std::int32_t* sums,
-                     const float* scales, const float* radii, std::size_t count, std::size_t d,
-                     const std::int32_t* offset, const float* c, const float* e, const float* a,
-                     float* upper, float* tile_tops);
+                     const float* scales, std::size_t count, std::size_t d,
+                     const std::int32_t* offset, const float* c, const float* e, float* upper,
+                     float* tile_tops);
 
   //! buckets[j] = min(last, trunc((top − upper[j]) · grid)) (top >= every upper[j]) and
   //! counts[b] = the number of keys in bucket b. counts holds 2 (last + 1) zeros on entry;

@@ -11,9 +11,8 @@ namespace tvk::kernels::TVK_KERNEL_ISA {
 namespace {
 
 // The bound of one key from its exact dot product (the formula of code_upper's contract).
-[[gnu::always_inline]] inline float key_upper(std::int32_t dot, float scale, float radius, float c,
-                                              float e, float a) {
-  return scale * (c * static_cast<float>(dot) + e) + radius * a;
+[[gnu::always_inline]] inline float key_upper(std::int32_t dot, float scale, float c, float e) {
+  return scale * (c * static_cast<float>(dot) + e);
 }
 
 // Σ_c p[c] m_j[c] for key j of the tiles, exactly.
@@ -76,57 +75,65 @@ template <int H>
 #endif
 
 // The summary pass streams the tiles: the tile of keys [ahead, ahead + 16) (d · 16 bytes) and
-// their scales and radii are fetched while earlier tiles are scored (a prefetch past the end is
+// their scales are fetched while earlier tiles are scored (a prefetch past the end is
 // harmless).
 [[gnu::always_inline]] inline void prefetch_tile(const std::int8_t* tiles, const float* scales,
-                                                 const float* radii, std::size_t ahead,
-                                                 std::size_t d) {
+                                                 std::size_t ahead, std::size_t d) {
   for (std::size_t line = 0; line < 16 * d; line += 64)
     __builtin_prefetch(tiles + ahead * d + line);
   __builtin_prefetch(scales + ahead);
-  __builtin_prefetch(radii + ahead);
 }
 
 template <int H>
 void code_upper_heads(const std::int16_t* p, const std::int8_t* tiles, const float* scales,
-                      const float* radii, std::size_t count, std::size_t d, const float* c,
-                      const float* e, const float* a, float* upper, float* tops) {
+                      std::size_t count, std::size_t d, const float* c, const float* e,
+                      float* upper, float* tops) {
   Eight top[H];
   for (int h = 0; h < H; ++h)
     top[h] = Eight{} - __builtin_inff();
   std::size_t i = 0;
 #if defined(__AVX2__)
   const QueryPairs<H> q(p, d);
-  // Eight keys' bounds of head h from their dots (the contract's formula, lane by lane).
-  auto bound = [&](int h, std::size_t at, __m256i dots) {
-    const Eight dot = __builtin_convertvector(__builtin_bit_cast(EightInts, dots), Eight);
-    const Eight u = load_floats(scales + at) * (c[h] * dot + e[h]) + load_floats(radii + at) * a[h];
-    __builtin_memcpy(upper + static_cast<std::size_t>(h) * count + at, &u, sizeof u);
-    top[h] = u > top[h] ? u : top[h];
-  };
 #if defined(__AVX512BW__)
   static const bool vnni = __builtin_cpu_supports("avx512vnni");
+  Sixteen wide_top[H];
+  for (int h = 0; h < H; ++h)
+    wide_top[h] = Sixteen{} - __builtin_inff();
   for (; i + 16 <= count; i += 16) {
-    prefetch_tile(tiles, scales, radii, i + 64, d);
+    prefetch_tile(tiles, scales, i + 64, d);
     __m512i dots[H];
     if (vnni) {
       tile_dots_vnni<H>(q, tiles + i * d, d, dots);
     } else {
       tile_dots<H>(q, tiles + i * d, d, dots);
     }
-    using SixteenInts = std::int32_t __attribute__((vector_size(64)));
+    // The sixteen keys' bounds at once (the contract's formula, lane by lane).
+    Sixteen scale;
+    __builtin_memcpy(&scale, scales + i, sizeof scale);
     for (int h = 0; h < H; ++h) {
-      const auto v = __builtin_bit_cast(SixteenInts, dots[h]);
-      bound(h, i,
-            __builtin_bit_cast(__m256i, __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7)));
-      bound(
-          h, i + 8,
-          __builtin_bit_cast(__m256i, __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15)));
+      const Sixteen dot =
+          __builtin_convertvector(__builtin_bit_cast(IntsOf<Sixteen>::type, dots[h]), Sixteen);
+      const Sixteen u = scale * (c[h] * dot + e[h]);
+      __builtin_memcpy(upper + static_cast<std::size_t>(h) * count + i, &u, sizeof u);
+      wide_top[h] = u > wide_top[h] ? u : wide_top[h];
     }
   }
+  for (int h = 0; h < H; ++h) {
+    const Eight low = __builtin_shufflevector(wide_top[h], wide_top[h], 0, 1, 2, 3, 4, 5, 6, 7);
+    const Eight high =
+        __builtin_shufflevector(wide_top[h], wide_top[h], 8, 9, 10, 11, 12, 13, 14, 15);
+    top[h] = low > high ? low : high;
+  }
 #else
+  // Eight keys' bounds of head h from their dots (the contract's formula, lane by lane).
+  auto bound = [&](int h, std::size_t at, __m256i dots) {
+    const Eight dot = __builtin_convertvector(__builtin_bit_cast(EightInts, dots), Eight);
+    const Eight u = load_floats(scales + at) * (c[h] * dot + e[h]);
+    __builtin_memcpy(upper + static_cast<std::size_t>(h) * count + at, &u, sizeof u);
+    top[h] = u > top[h] ? u : top[h];
+  };
   for (; i + 16 <= count; i += 16) {
-    prefetch_tile(tiles, scales, radii, i + 64, d);
+    prefetch_tile(tiles, scales, i + 64, d);
     __m256i dots[H][2];
     tile_dots<H>(q, tiles + i * d, d, dots);
     for (int h = 0; h < H; ++h) {
@@ -142,7 +149,7 @@ void code_upper_heads(const std::int16_t* p, const std::int8_t* tiles, const flo
       m = top[h][l] > m ? top[h][l] : m;
     for (std::size_t j = i; j < count; ++j) {
       const std::int32_t dot = tile_dot(p + static_cast<std::size_t>(h) * d, tiles, j, d);
-      const float u = key_upper(dot, scales[j], radii[j], c[h], e[h], a[h]);
+      const float u = key_upper(dot, scales[j], c[h], e[h]);
       upper[static_cast<std::size_t>(h) * count + j] = u;
       m = u > m ? u : m;
     }
@@ -153,21 +160,21 @@ void code_upper_heads(const std::int16_t* p, const std::int8_t* tiles, const flo
 }  // namespace
 
 void code_upper(const std::int16_t* p, std::size_t heads, const std::int8_t* tiles,
-                const float* scales, const float* radii, std::size_t count, std::size_t d,
-                const float* c, const float* e, const float* a, float* upper, float* tops) {
+                const float* scales, std::size_t count, std::size_t d, const float* c,
+                const float* e, float* upper, float* tops) {
   switch (heads) {
     case 1:
-      return code_upper_heads<1>(p, tiles, scales, radii, count, d, c, e, a, upper, tops);
+      return code_upper_heads<1>(p, tiles, scales, count, d, c, e, upper, tops);
     case 2:
-      return code_upper_heads<2>(p, tiles, scales, radii, count, d, c, e, a, upper, tops);
+      return code_upper_heads<2>(p, tiles, scales, count, d, c, e, upper, tops);
     case 3:
-      return code_upper_heads<3>(p, tiles, scales, radii, count, d, c, e, a, upper, tops);
+      return code_upper_heads<3>(p, tiles, scales, count, d, c, e, upper, tops);
     case 4:
-      return code_upper_heads<4>(p, tiles, scales, radii, count, d, c, e, a, upper, tops);
+      return code_upper_heads<4>(p, tiles, scales, count, d, c, e, upper, tops);
     default:
       for (std::size_t h = 0; h < heads; ++h)
-        code_upper_heads<1>(p + h * d, tiles, scales, radii, count, d, c + h, e + h, a + h,
-                            upper + h * count, tops + h);
+        code_upper_heads<1>(p + h * d, tiles, scales, count, d, c + h, e + h, upper + h * count,
+                            tops + h);
   }
 }
 
@@ -182,7 +189,6 @@ std::uint32_t code_buckets(const float* upper, std::size_t count, float top, flo
   std::size_t j = 0;
 #if defined(__AVX512F__)
   // Sixteen lanes at a time: the same operations on each lane.
-  using Sixteen = float __attribute__((vector_size(64)));
   using SixteenBits = std::uint32_t __attribute__((vector_size(64)));
   using SixteenShorts = std::uint16_t __attribute__((vector_size(32)));
   SixteenBits deepest_wide{};

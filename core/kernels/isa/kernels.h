@@ -45,13 +45,12 @@ void half_accumulate(const float* w, std::size_t heads, const std::uint16_t* val
 float exp_floats(const float* in, std::size_t n, float shift, float* out);
 float max_floats(const float* in, std::size_t n);
 void code_upper(const std::int16_t* p, std::size_t heads, const std::int8_t* tiles,
-                const float* scales, const float* radii, std::size_t count, std::size_t d,
-                const float* c, const float* e, const float* a, float* upper, float* tops);
+                const float* scales, std::size_t count, std::size_t d, const float* c,
+                const float* e, float* upper, float* tops);
 void tier_upper(const std::int16_t* p, std::size_t heads, int tier, const std::uint8_t* tiles,
                 const std::uint32_t* tile_list, std::size_t listed, std::int32_t* sums,
-                const float* scales, const float* radii, std::size_t count, std::size_t d,
-                const std::int32_t* offset, const float* c, const float* e, const float* a,
-                float* upper, float* tile_tops);
+                const float* scales, std::size_t count, std::size_t d, const std::int32_t* offset,
+                const float* c, const float* e, float* upper, float* tile_tops);
 std::uint32_t code_buckets(const float* upper, std::size_t count, float top, float grid,
                            std::uint32_t last, std::uint16_t* buckets, std::uint32_t* counts);
 std::size_t select_buckets(const std::uint16_t* buckets, std::size_t count, std::uint32_t low,

@@ -141,9 +141,9 @@ template <int H>
 template <int H>
 void tier_upper_heads(const std::int16_t* p, int tier, const std::uint8_t* tiles,
                       const std::uint32_t* tile_list, std::size_t listed, std::int32_t* sums,
-                      const float* scales, const float* radii, std::size_t count, std::size_t d,
-                      const std::int32_t* offset, const float* c, const float* e, const float* a,
-                      float* upper, float* tile_tops) {
+                      const float* scales, std::size_t count, std::size_t d,
+                      const std::int32_t* offset, const float* c, const float* e, float* upper,
+                      float* tile_tops) {
   const std::size_t tiles_total = (count + 15) / 16;
   const std::size_t n_tiles = tile_list != nullptr ? listed : tiles_total;
   const std::size_t tile_bytes = (d / 8) * (tier == 1 ? kFirstBlockBytes : kSecondBlockBytes);
@@ -201,8 +201,7 @@ void tier_upper_heads(const std::int16_t* p, int tier, const std::uint8_t* tiles
             dot = dots[h][half] + 4 * sum + offset[h];
           }
           const Eight u =
-              load_floats(scales + key) * (c[h] * __builtin_convertvector(dot, Eight) + e[h]) +
-              load_floats(radii + key) * a[h];
+              load_floats(scales + key) * (c[h] * __builtin_convertvector(dot, Eight) + e[h]);
           __builtin_memcpy(upper + row, &u, sizeof u);
           top = u > top ? u : top;
         }
@@ -222,7 +221,7 @@ void tier_upper_heads(const std::int16_t* p, int tier, const std::uint8_t* tiles
         const std::int32_t n = tier_dot(p + static_cast<std::size_t>(h) * d, tiles, tier, j, d);
         if (tier == 1) sums[row] = n;
         const std::int32_t dot = tier_total(tier, n, sums[row], offset[h]);
-        const float u = scales[j] * (c[h] * static_cast<float>(dot) + e[h]) + radii[j] * a[h];
+        const float u = scales[j] * (c[h] * static_cast<float>(dot) + e[h]);
         upper[row] = u;
         m = u > m ? u : m;
       }
@@ -235,27 +234,26 @@ void tier_upper_heads(const std::int16_t* p, int tier, const std::uint8_t* tiles
 
 void tier_upper(const std::int16_t* p, std::size_t heads, int tier, const std::uint8_t* tiles,
                 const std::uint32_t* tile_list, std::size_t listed, std::int32_t* sums,
-                const float* scales, const float* radii, std::size_t count, std::size_t d,
-                const std::int32_t* offset, const float* c, const float* e, const float* a,
-                float* upper, float* tile_tops) {
+                const float* scales, std::size_t count, std::size_t d, const std::int32_t* offset,
+                const float* c, const float* e, float* upper, float* tile_tops) {
   switch (heads) {
     case 1:
-      return tier_upper_heads<1>(p, tier, tiles, tile_list, listed, sums, scales, radii, count, d,
-                                 offset, c, e, a, upper, tile_tops);
+      return tier_upper_heads<1>(p, tier, tiles, tile_list, listed, sums, scales, count, d, offset,
+                                 c, e, upper, tile_tops);
     case 2:
-      return tier_upper_heads<2>(p, tier, tiles, tile_list, listed, sums, scales, radii, count, d,
-                                 offset, c, e, a, upper, tile_tops);
+      return tier_upper_heads<2>(p, tier, tiles, tile_list, listed, sums, scales, count, d, offset,
+                                 c, e, upper, tile_tops);
     case 3:
-      return tier_upper_heads<3>(p, tier, tiles, tile_list, listed, sums, scales, radii, count, d,
-                                 offset, c, e, a, upper, tile_tops);
+      return tier_upper_heads<3>(p, tier, tiles, tile_list, listed, sums, scales, count, d, offset,
+                                 c, e, upper, tile_tops);
     case 4:
-      return tier_upper_heads<4>(p, tier, tiles, tile_list, listed, sums, scales, radii, count, d,
-                                 offset, c, e, a, upper, tile_tops);
+      return tier_upper_heads<4>(p, tier, tiles, tile_list, listed, sums, scales, count, d, offset,
+                                 c, e, upper, tile_tops);
     default: {
       const std::size_t tiles_total = (count + 15) / 16;
       for (std::size_t h = 0; h < heads; ++h)
         tier_upper_heads<1>(p + h * d, tier, tiles, tile_list, listed, sums + h * count, scales,
-                            radii, count, d, offset + h, c + h, e + h, a + h, upper + h * count,
+                            count, d, offset + h, c + h, e + h, upper + h * count,
                             tile_tops + h * tiles_total);
     }
   }

@@ -254,23 +254,21 @@ TEST(CertifiedDecode, CodeTiersAgreeBitForBitWithTheirReference) {
       for (std::size_t i = 0; i < p.size(); ++i)
         p[i] = static_cast<std::int16_t>(std::lround(std::sin(i * 0.7) * 32767.0));
       std::vector<std::int32_t> first(heads), exact(heads);
-      std::vector<float> c(heads), e(heads), a(heads);
+      std::vector<float> c(heads), e(heads);
       for (std::size_t h = 0; h < heads; ++h) {
         first[h] = static_cast<std::int32_t>(1000 * h) - 7;
         exact[h] = -static_cast<std::int32_t>(300 * h);
         c[h] = 1e-6f * static_cast<float>(h + 1);
-        e[h] = 0.01f * static_cast<float>(h);
-        a[h] = 0.1f + 0.1f * static_cast<float>(h);
+        e[h] = 0.01f * static_cast<float>(h) + 0.1f;
       }
       const std::vector<std::uint32_t> list = {0, 5, 6, 40, static_cast<std::uint32_t>(tiles - 1)};
       // The reference: N_1 and N_2 from the codes m = 4 (u − 32) + l.
       const std::int8_t* m = cache.codes().code_data();
       const float* scales = cache.codes().scale_data();
-      const float* radii = cache.codes().radius_data();
       std::vector<std::int32_t> want_sums(heads * n);
       std::vector<float> want(heads * n), want_tops(heads * tiles, -INFINITY);
       auto bound = [&](std::size_t h, std::size_t i, std::int32_t dot) {
-        return scales[i] * (c[h] * static_cast<float>(dot) + e[h]) + radii[i] * a[h];
+        return scales[i] * (c[h] * static_cast<float>(dot) + e[h]);
       };
       for (std::size_t h = 0; h < heads; ++h) {
         for (std::size_t i = 0; i < n; ++i) {
@@ -293,12 +291,11 @@ TEST(CertifiedDecode, CodeTiersAgreeBitForBitWithTheirReference) {
                      " heads=" + std::to_string(heads));
         std::vector<std::int32_t> sums(heads * n);
         std::vector<float> upper(heads * n), tile_tops(heads * tiles);
-        k.tier_upper(p.data(), heads, 1, cache.first_tier(), nullptr, 0, sums.data(), scales, radii,
-                     n, d, first.data(), c.data(), e.data(), a.data(), upper.data(),
-                     tile_tops.data());
+        k.tier_upper(p.data(), heads, 1, cache.first_tier(), nullptr, 0, sums.data(), scales, n, d,
+                     first.data(), c.data(), e.data(), upper.data(), tile_tops.data());
         ASSERT_EQ(sums, want_sums);
         k.tier_upper(p.data(), heads, 2, cache.second_tier(), list.data(), list.size(), sums.data(),
-                     scales, radii, n, d, exact.data(), c.data(), e.data(), a.data(), upper.data(),
+                     scales, n, d, exact.data(), c.data(), e.data(), upper.data(),
                      tile_tops.data());
         for (std::size_t i = 0; i < heads * n; ++i)
           ASSERT_EQ(std::bit_cast<std::uint32_t>(upper[i]), std::bit_cast<std::uint32_t>(want[i]))
@@ -324,8 +321,7 @@ TEST(CertifiedDecode, KernelSetsAgreeBitForBit) {
       std::vector<std::int16_t> p(heads * d);
       for (std::size_t i = 0; i < p.size(); ++i)
         p[i] = static_cast<std::int16_t>(std::lround(q[i] * 1000.0f));
-      const float c[4] = {1e-3f, 2e-3f, 5e-4f, 1e-3f}, e[4] = {0.01f, 0.02f, 0.0f, 0.5f},
-                  a[4] = {0.1f, 0.2f, 0.3f, 0.4f};
+      const float c[4] = {1e-3f, 2e-3f, 5e-4f, 1e-3f}, e[4] = {0.11f, 0.22f, 0.3f, 0.9f};
       const auto& generic = kernels::kernel_table(kernels::KernelSet::kGeneric);
       // The reference of code_upper: exact integer dots, the bound's formula as written.
       std::vector<float> want(heads * n);
@@ -334,9 +330,7 @@ TEST(CertifiedDecode, KernelSetsAgreeBitForBit) {
           std::int32_t dot = 0;
           for (std::size_t ch = 0; ch < d; ++ch)
             dot += p[h * d + ch] * cache.codes().code_data()[i * d + ch];
-          want[h * n + i] =
-              cache.codes().scale_data()[i] * (c[h] * static_cast<float>(dot) + e[h]) +
-              cache.codes().radius_data()[i] * a[h];
+          want[h * n + i] = cache.codes().scale_data()[i] * (c[h] * static_cast<float>(dot) + e[h]);
         }
       }
       std::vector<float> logits_a(heads * n), logits_b(heads * n);
@@ -347,8 +341,8 @@ TEST(CertifiedDecode, KernelSetsAgreeBitForBit) {
                      " heads=" + std::to_string(heads));
         other.half_logits(q.data(), heads, cache.keys(), nullptr, n, d, 0.125f, logits_b.data());
         std::vector<float> upper(heads * n), tops(heads);
-        other.code_upper(p.data(), heads, cache.code_tiles(), cache.codes().scale_data(),
-                         cache.codes().radius_data(), n, d, c, e, a, upper.data(), tops.data());
+        other.code_upper(p.data(), heads, cache.code_tiles(), cache.codes().scale_data(), n, d, c,
+                         e, upper.data(), tops.data());
         for (std::size_t i = 0; i < heads * n; ++i) {
           ASSERT_EQ(std::bit_cast<std::uint32_t>(logits_a[i]),
                     std::bit_cast<std::uint32_t>(logits_b[i]));

@@ -364,9 +364,9 @@ std::size_t two_tier_bounds(const KvCache& cache, std::size_t count, std::size_t
   return refined;
 }
 
-// Asks for the binary16 rows (d values each) of the given keys to be fetched: the values of the
-// keys being scored, which the output reads next (every scored key is kept), so that their
-// latency overlaps the scoring instead of stalling the output's gathers.
+// Asks for the binary16 rows (d values each) of the given keys to be fetched, so that their
+// latency overlaps other work: the key rows of the chunk to be scored next, and the value rows
+// of the keys just scored, which the output reads last (every scored key is kept).
 void prefetch_rows(const std::uint16_t* base, const std::uint32_t* rows, std::size_t len,
                    std::size_t d) {
   for (std::size_t i = 0; i < len; ++i) {
@@ -437,6 +437,16 @@ HeadSelection select_head(const KvCache& cache, std::size_t count, const float* 
       scratch.batch[offsets[scratch.buckets[j] - low]++] = j;
     }
     clock.mark(DecodePhase::kSelection);
+    // The gathers are latency-bound: the key rows of the next kChunk keys are asked for while
+    // a chunk is scored (at most kChunk keys past where the step stops are fetched in vain).
+    std::size_t fetched = 0;  // batch[0, fetched) have had their key rows asked for
+    auto fetch_keys_to = [&](std::size_t upto) {
+      upto = std::min(upto, selected);
+      if (upto <= fetched) return;
+      prefetch_rows(cache.keys(), scratch.batch.data() + fetched, upto - fetched, d);
+      fetched = upto;
+    };
+    fetch_keys_to(kChunk);
     // offsets[i] is now the end of bucket low + i.
     std::uint32_t begin = 0;
     for (std::size_t b = low; b <= cut && !certified; ++b) {
@@ -447,9 +457,12 @@ HeadSelection select_head(const KvCache& cache, std::size_t count, const float* 
         const std::size_t at = scores.size();
         scores.resize(at + len);
         scratch.exps.resize(at + len);
-        prefetch_rows(cache.values(), scratch.batch.data() + begin, len, d);
         k.half_logits(queries + h * d, 1, cache.keys(), scratch.batch.data() + begin, len, d, scale,
                       scores.data() + at);
+        // First the next chunk's keys (the bound check waits on them), then these keys' values
+        // (every scored key is kept: the output reads them last).
+        fetch_keys_to(end + kChunk);
+        prefetch_rows(cache.values(), scratch.batch.data() + begin, len, d);
         k.exp_floats(scores.data() + at, len, top, scratch.exps.data() + at);
         for (std::size_t i = 0; i < len; ++i) {
           const std::uint32_t j = scratch.batch[begin + i];

@@ -24,8 +24,9 @@ struct RowAlignedAllocator {
     if (n > static_cast<std::size_t>(-1) / sizeof(T)) throw std::bad_array_new_length();
     return static_cast<T*>(::operator new (n * sizeof(T), std::align_val_t{kRowAlignment}));
   }
-  void deallocate(T* p, std::size_t n) noexcept {
-    ::operator delete (p, n * sizeof(T), std::align_val_t{kRowAlignment});
+  // The unsized form: clang before 16 does not declare sized deallocation by default.
+  void deallocate(T* p, std::size_t) noexcept {
+    ::operator delete (p, std::align_val_t{kRowAlignment});
   }
 
   template <class U>

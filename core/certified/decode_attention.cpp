@@ -49,6 +49,26 @@ const std::array<double, kBuckets>& bucket_weights() {
   return table;
 }
 
+// Buckets within 12 logits of the row's largest bound hold their keys one by one; the keys
+// below count only through their total weight (most keys of a long row; no row of the SmolLM2
+// store needed them at n = 8192). A row that needs them is selected again with every key
+// listed.
+constexpr std::uint32_t kNear = 768;
+
+// F[b] = ceil(2^48 W[b]) for b >= kNear and 0 below: the far keys' weights in units of 2^-48,
+// rounded up, summed exactly in integers (kNear ... 2047: at most 2^31 · e^-12 · 2^48 < 2^64
+// for any count < 2^32; THEORY §14.3). The second table is for a row with every key listed.
+const std::array<std::uint64_t, kBuckets>& far_weights(std::uint32_t near) {
+  static const std::array<std::uint64_t, kBuckets> table = [] {
+    std::array<std::uint64_t, kBuckets> f{};
+    for (std::size_t b = kNear; b < kBuckets; ++b)
+      f[b] = static_cast<std::uint64_t>(std::ceil(std::ldexp(bucket_weights()[b], 48)));
+    return f;
+  }();
+  static const std::array<std::uint64_t, kBuckets> none{};
+  return near == kNear ? table : none;
+}
+
 // Adds the time since the last mark to a phase of scratch.phase_seconds (when timing).
 class PhaseClock {
  public:
@@ -386,28 +406,33 @@ struct HeadSelection {
 
 // Head h's K: its keys bucketed by U_j on a grid of 1/64 below the largest, then whole buckets
 // scored from the top until the tail bound τ̄ <= eps (THEORY §14.3–§14.5). K goes to kept,
-// in scoring order, and its exact scores to scores.
-HeadSelection select_head(const KvCache& cache, std::size_t count, const float* queries,
-                          std::size_t h, float scale, double eps, double es, float top,
-                          std::vector<std::uint32_t>& kept, std::vector<float>& scores,
-                          DecodeScratch& scratch, PhaseClock& clock) {
+// in scoring order, and its exact scores to scores. Only the buckets above `near` are listed
+// (the rest count through their total weight): false when they cannot certify.
+bool select_near(const KvCache& cache, std::size_t count, const float* queries, std::size_t h,
+                 float scale, double eps, double es, float top, std::uint32_t near,
+                 std::vector<std::uint32_t>& kept, std::vector<float>& scores,
+                 DecodeScratch& scratch, PhaseClock& clock, HeadSelection& sel) {
   const kernels::KernelTable& k = kernels::active_kernels();
   const std::array<double, kBuckets>& weight = bucket_weights();
   const float* scales = cache.codes().scale_data();
   const std::size_t d = cache.dim();
-  const std::uint32_t deepest =
-      k.code_buckets(scratch.upper.data() + h * count, count, top, static_cast<float>(kGrid),
-                     kBuckets - 1, scratch.buckets.data(), scratch.counts.data());
+  std::uint64_t far_units = 0;
+  const std::size_t listed =
+      k.near_buckets(scratch.upper.data() + h * count, count, top, static_cast<float>(kGrid),
+                     kBuckets - 1, near, far_weights(near).data(), scratch.listed.data(),
+                     scratch.buckets.data(), scratch.counts.data(), &far_units);
   const std::uint32_t* counts = scratch.counts.data();
-  // rest[b] = Σ_{b' >= b} count_b' W[b'], from the bottom up (nothing below `deepest`).
-  scratch.rest[deepest + 1] = 0.0;
-  for (std::size_t b = deepest + 1; b-- > 0;)
+  // rest[b] = Σ_{b' >= b} count_b' W[b'], from the bottom up: first the far keys' total (the
+  // integer sum rounded up, in units of 2^-48), then the listed buckets.
+  scratch.rest[near] = std::nextafter(static_cast<double>(far_units), kInf) * 0x1p-48;
+  for (std::size_t b = near; b-- > 0;)
     scratch.rest[b] = scratch.rest[b + 1] + static_cast<double>(counts[b]) * weight[b];
+  const std::size_t deepest = near - 1;  // the deepest bucket that can be scored
 
   // Score whole buckets from the top, a range of buckets gathered at a time (first a guess
   // that the exact scores sit one logit below their bounds: 0.3678 ≈ e^-1), scored in chunks
   // of at least kChunk keys, the bound checked after each chunk.
-  HeadSelection sel;
+  sel = HeadSelection{};
   double head_lo = 0.0;
   std::size_t next = 0;  // the first bucket not yet gathered
   bool certified = false;
@@ -426,15 +451,15 @@ HeadSelection select_head(const KvCache& cache, std::size_t count, const float* 
     // Keys of buckets [next, cut], ordered by bucket (a counting sort of the few selected).
     const std::size_t low = next;
     const std::size_t selected =
-        k.select_buckets(scratch.buckets.data(), count, static_cast<std::uint32_t>(low),
+        k.select_buckets(scratch.buckets.data(), listed, static_cast<std::uint32_t>(low),
                          static_cast<std::uint32_t>(cut), scratch.candidates.data());
     std::uint32_t* offsets = scratch.offsets.data();
     offsets[0] = 0;
     for (std::size_t b = low; b <= cut; ++b)
       offsets[b - low + 1] = offsets[b - low] + counts[b];
     for (std::size_t i = 0; i < selected; ++i) {
-      const std::uint32_t j = scratch.candidates[i];
-      scratch.batch[offsets[scratch.buckets[j] - low]++] = j;
+      const std::uint32_t at = scratch.candidates[i];
+      scratch.batch[offsets[scratch.buckets[at] - low]++] = scratch.listed[at];
     }
     clock.mark(DecodePhase::kSelection);
     // The gathers are latency-bound: the key rows of the next kChunk keys are asked for while
@@ -490,10 +515,26 @@ HeadSelection select_head(const KvCache& cache, std::size_t count, const float* 
       }
     }
     clock.mark(DecodePhase::kExact);
+    if (!certified && cut == deepest) break;  // the far keys are needed
     next = cut + 1;
     if (!certified) cut = std::min<std::size_t>(deepest, cut + 128);
   }
-  std::fill(scratch.counts.begin(), scratch.counts.begin() + deepest + 1, 0u);
+  std::fill(scratch.counts.begin(), scratch.counts.begin() + near, 0u);
+  return certified;
+}
+
+// Head h's K: first from the buckets near the top, else from every key (which always
+// certifies: at worst every key is scored).
+HeadSelection select_head(const KvCache& cache, std::size_t count, const float* queries,
+                          std::size_t h, float scale, double eps, double es, float top,
+                          std::vector<std::uint32_t>& kept, std::vector<float>& scores,
+                          DecodeScratch& scratch, PhaseClock& clock) {
+  HeadSelection sel;
+  if (!select_near(cache, count, queries, h, scale, eps, es, top, kNear, kept, scores, scratch,
+                   clock, sel)) {
+    select_near(cache, count, queries, h, scale, eps, es, top, kBuckets, kept, scores, scratch,
+                clock, sel);
+  }
   return sel;
 }
 
@@ -551,7 +592,8 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
   }
   clock.mark(DecodePhase::kSummary);
 
-  scratch.buckets.resize(count);
+  scratch.buckets.resize(count + 16);
+  scratch.listed.resize(count + 16);
   if (scratch.counts.size() != 2 * kBuckets) scratch.counts.assign(2 * kBuckets, 0u);
   scratch.rest.resize(kBuckets + 1);
   scratch.offsets.resize(kBuckets + 1);

@@ -118,7 +118,7 @@ struct DecodeScratch {
   std::vector<float> tile_tops;
   std::vector<std::uint32_t> refine;
   std::vector<std::uint16_t> buckets;
-  std::vector<std::uint32_t> counts, offsets, candidates, batch, kept;
+  std::vector<std::uint32_t> listed, counts, offsets, candidates, batch, kept;
   std::vector<double> rest;
 };
 

@@ -3,6 +3,8 @@
 // vpdpwssd), the keys' buckets below the row's largest bound and the selection of a bucket
 // range. Integer sums are exact and the float bound is evaluated lane by lane as written, so
 // every instruction set gives the same bits.
+#include <array>
+
 #include "core/kernels/isa/decode_vectors.h"
 #include "core/kernels/isa/kernels.h"
 
@@ -178,64 +180,124 @@ void code_upper(const std::int16_t* p, std::size_t heads, const std::int8_t* til
   }
 }
 
-std::uint32_t code_buckets(const float* upper, std::size_t count, float top, float grid,
-                           std::uint32_t last, std::uint16_t* buckets, std::uint32_t* counts) {
-  // The bucket of each key, eight lanes at a time (the same float operations as the scalar
-  // formula, lane by lane); then the counts, in two interleaved tables so that runs of keys
-  // in one bucket do not wait on each other's increments.
+#if defined(__AVX2__) && !defined(__AVX512F__)
+namespace {
+// The lanes of an 8-bit mask packed to the front: entry m holds, byte by byte, the lanes whose
+// bit is set in m, in increasing order (AVX2 has no compress instruction).
+constexpr std::array<std::uint64_t, 256> kLeftPack = [] {
+  std::array<std::uint64_t, 256> table{};
+  for (unsigned m = 0; m < 256; ++m) {
+    unsigned at = 0;
+    for (unsigned lane = 0; lane < 8; ++lane)
+      if ((m >> lane & 1u) != 0) table[m] |= std::uint64_t{lane} << (8 * at++);
+  }
+  return table;
+}();
+}  // namespace
+#endif
+
+std::size_t near_buckets(const float* upper, std::size_t count, float top, float grid,
+                         std::uint32_t last, std::uint32_t near, const std::uint64_t* far_weights,
+                         std::uint32_t* index, std::uint16_t* buckets, std::uint32_t* counts,
+                         std::uint64_t* far) {
+  // Each key's bucket by the same float operations as the scalar formula, lane by lane; the
+  // near keys packed to the front of index and buckets (a full vector is stored, the count
+  // advanced by the lanes kept), the far weights summed in integers (exact in any order).
   const float limit = static_cast<float>(last);
-  using EightShorts = std::uint16_t __attribute__((vector_size(16)));
-  EightBits deepest_lanes{};
-  std::size_t j = 0;
+  std::size_t n = 0, j = 0;
+  std::uint64_t far_sum = 0;
 #if defined(__AVX512F__)
-  // Sixteen lanes at a time: the same operations on each lane.
   using SixteenBits = std::uint32_t __attribute__((vector_size(64)));
   using SixteenShorts = std::uint16_t __attribute__((vector_size(32)));
-  SixteenBits deepest_wide{};
+  const __m512i near_wide = _mm512_set1_epi32(static_cast<int>(near));
+  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  __m512i far_low = _mm512_setzero_si512(), far_high = _mm512_setzero_si512();
   for (; j + 16 <= count; j += 16) {
     Sixteen loaded;
     __builtin_memcpy(&loaded, upper + j, sizeof loaded);
     const Sixteen units = (top - loaded) * grid;
     const Sixteen clamped = units < limit ? units : Sixteen{} + limit;
-    const SixteenBits b = __builtin_convertvector(clamped, SixteenBits);
-    deepest_wide = b > deepest_wide ? b : deepest_wide;
-    const SixteenShorts narrow = __builtin_convertvector(b, SixteenShorts);
-    __builtin_memcpy(buckets + j, &narrow, sizeof narrow);
+    const SixteenBits bits = __builtin_convertvector(clamped, SixteenBits);
+    const __m512i b = __builtin_bit_cast(__m512i, bits);
+    // (The halves by vector shuffles and the gathers with a zero source: GCC 12 warns on the
+    // undefined registers of the plain intrinsics.)
+    const EightBits low = __builtin_shufflevector(bits, bits, 0, 1, 2, 3, 4, 5, 6, 7);
+    const EightBits high = __builtin_shufflevector(bits, bits, 8, 9, 10, 11, 12, 13, 14, 15);
+    far_low = _mm512_add_epi64(
+        far_low, _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), 0xff,
+                                             __builtin_bit_cast(__m256i, low), far_weights, 8));
+    far_high = _mm512_add_epi64(
+        far_high, _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), 0xff,
+                                              __builtin_bit_cast(__m256i, high), far_weights, 8));
+    const __mmask16 inside = _mm512_cmplt_epu32_mask(b, near_wide);
+    if (inside == 0) continue;
+    const __m512i keys = _mm512_add_epi32(lanes, _mm512_set1_epi32(static_cast<int>(j)));
+    _mm512_storeu_si512(index + n, _mm512_maskz_compress_epi32(inside, keys));
+    const SixteenShorts packed = __builtin_convertvector(
+        __builtin_bit_cast(SixteenBits, _mm512_maskz_compress_epi32(inside, b)), SixteenShorts);
+    __builtin_memcpy(buckets + n, &packed, sizeof packed);
+    n += static_cast<std::size_t>(__builtin_popcount(inside));
   }
-  deepest_lanes = __builtin_shufflevector(deepest_wide, deepest_wide, 0, 1, 2, 3, 4, 5, 6, 7);
-  const EightBits upper_half =
-      __builtin_shufflevector(deepest_wide, deepest_wide, 8, 9, 10, 11, 12, 13, 14, 15);
-  deepest_lanes = upper_half > deepest_lanes ? upper_half : deepest_lanes;
-#endif
+  alignas(64) std::uint64_t sums[8];
+  _mm512_store_si512(sums, _mm512_add_epi64(far_low, far_high));
+  for (const std::uint64_t x : sums)
+    far_sum += x;
+#elif defined(__AVX2__)
+  const __m256i near_eight = _mm256_set1_epi32(static_cast<int>(near));
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  __m256i far_low = _mm256_setzero_si256(), far_high = _mm256_setzero_si256();
   for (; j + 8 <= count; j += 8) {
     const Eight units = (top - load_floats(upper + j)) * grid;
     const Eight clamped = units < limit ? units : Eight{} + limit;
-    const EightBits b = __builtin_convertvector(clamped, EightBits);
-    deepest_lanes = b > deepest_lanes ? b : deepest_lanes;
-    const EightShorts narrow = __builtin_convertvector(b, EightShorts);
-    __builtin_memcpy(buckets + j, &narrow, sizeof narrow);
+    const __m256i b = __builtin_bit_cast(__m256i, __builtin_convertvector(clamped, EightBits));
+    far_low = _mm256_add_epi64(
+        far_low, _mm256_i32gather_epi64(reinterpret_cast<const long long*>(far_weights),
+                                        _mm256_castsi256_si128(b), 8));
+    far_high = _mm256_add_epi64(
+        far_high, _mm256_i32gather_epi64(reinterpret_cast<const long long*>(far_weights),
+                                         _mm256_extracti128_si256(b, 1), 8));
+    // b < near, unsigned (b <= last < 2^31, so a signed comparison is the same).
+    const auto inside = static_cast<unsigned>(
+        _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(near_eight, b))));
+    if (inside == 0) continue;
+    const __m256i order =
+        _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(kLeftPack[inside])));
+    const __m256i keys = _mm256_add_epi32(lanes, _mm256_set1_epi32(static_cast<int>(j)));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(index + n),
+                        _mm256_permutevar8x32_epi32(keys, order));
+    const __m256i packed = _mm256_permutevar8x32_epi32(b, order);
+    _mm_storeu_si128(
+        reinterpret_cast<__m128i*>(buckets + n),
+        _mm_packus_epi32(_mm256_castsi256_si128(packed), _mm256_extracti128_si256(packed, 1)));
+    n += static_cast<std::size_t>(__builtin_popcount(inside));
   }
-  std::uint32_t deepest = 0;
-  for (int l = 0; l < 8; ++l)
-    deepest = deepest_lanes[l] > deepest ? deepest_lanes[l] : deepest;
+  alignas(32) std::uint64_t sums[4];
+  _mm256_store_si256(reinterpret_cast<__m256i*>(sums), _mm256_add_epi64(far_low, far_high));
+  far_sum = sums[0] + sums[1] + sums[2] + sums[3];
+#endif
   for (; j < count; ++j) {
     const float units = (top - upper[j]) * grid;
     const std::uint32_t b = units < limit ? static_cast<std::uint32_t>(units) : last;
-    buckets[j] = static_cast<std::uint16_t>(b);
-    deepest = b > deepest ? b : deepest;
+    index[n] = static_cast<std::uint32_t>(j);
+    buckets[n] = static_cast<std::uint16_t>(b);
+    n += b < near;
+    far_sum += far_weights[b];
   }
-  std::uint32_t* second = counts + last + 1;
-  j = 0;
-  for (; j + 2 <= count; j += 2) {
-    ++counts[buckets[j]];
-    ++second[buckets[j + 1]];
+  // The counts of the listed keys, in two interleaved tables so that runs of keys in one
+  // bucket do not wait on each other's increments.
+  std::uint32_t* second = counts + near;
+  std::size_t i = 0;
+  for (; i + 2 <= n; i += 2) {
+    ++counts[buckets[i]];
+    ++second[buckets[i + 1]];
   }
-  if (j < count) ++counts[buckets[j]];
-  for (std::uint32_t b = 0; b <= deepest; ++b) {
+  if (i < n) ++counts[buckets[i]];
+  for (std::uint32_t b = 0; b < near; ++b) {
     counts[b] += second[b];
     second[b] = 0;
   }
-  return deepest;
+  *far = far_sum;
+  return n;
 }
 
 std::size_t select_buckets(const std::uint16_t* buckets, std::size_t count, std::uint32_t low,

@@ -28,7 +28,7 @@ const KernelTable kTable = {
     .max_floats = max_floats,
     .code_upper = code_upper,
     .tier_upper = tier_upper,
-    .code_buckets = code_buckets,
+    .near_buckets = near_buckets,
     .select_buckets = select_buckets,
 };
 

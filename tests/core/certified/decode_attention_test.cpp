@@ -362,22 +362,45 @@ TEST(CertifiedDecode, KernelSetsAgreeBitForBit) {
         for (std::size_t i = 0; i < rows.size(); ++i)
           ASSERT_EQ(gathered[i], logits_a[rows[i]]);
 
-        // Buckets and their counts, and the selection of a bucket range.
-        std::vector<std::uint16_t> buckets(n), want_buckets(n);
-        std::vector<std::uint32_t> counts(2 * 256, 0u), want_counts(256, 0u);
-        const std::uint32_t deepest =
-            other.code_buckets(upper.data(), n, tops[0], 64.0f, 255, buckets.data(), counts.data());
-        std::uint32_t want_deepest = 0;
-        for (std::size_t j = 0; j < n; ++j) {
-          const float units = (tops[0] - upper[j]) * 64.0f;
-          want_buckets[j] = static_cast<std::uint16_t>(units < 255.0f ? units : 255.0f);
-          ++want_counts[want_buckets[j]];
-          want_deepest = std::max<std::uint32_t>(want_deepest, want_buckets[j]);
+        // The keys near the top with their buckets and counts, the far keys' weight, and the
+        // selection of a bucket range; near = 100 lists some keys, near = 256 every key.
+        std::vector<std::uint16_t> buckets(n + 16);
+        std::vector<std::uint32_t> listed(n + 16);
+        for (const std::uint32_t near : {100u, 256u}) {
+          std::vector<std::uint64_t> far_weights(256, 0);
+          for (std::uint64_t b = near; b < 256; ++b)
+            far_weights[b] = (b << 40) + b * b + 7;  // large and distinct: a lost term shows
+          std::vector<std::uint32_t> counts(2 * near, 0u), want_counts(near, 0u), want_listed;
+          std::vector<std::uint16_t> want_buckets;
+          std::uint64_t far = 1, want_far = 0;
+          for (std::size_t j = 0; j < n; ++j) {
+            const float units = (tops[0] - upper[j]) * 64.0f;
+            const auto b = static_cast<std::uint16_t>(units < 255.0f ? units : 255.0f);
+            want_far += far_weights[b];
+            if (b >= near) continue;
+            want_listed.push_back(static_cast<std::uint32_t>(j));
+            want_buckets.push_back(b);
+            ++want_counts[b];
+          }
+          const std::size_t m =
+              other.near_buckets(upper.data(), n, tops[0], 64.0f, 255, near, far_weights.data(),
+                                 listed.data(), buckets.data(), counts.data(), &far);
+          ASSERT_EQ(m, want_listed.size()) << "near " << near;
+          ASSERT_EQ(std::vector<std::uint32_t>(listed.begin(), listed.begin() + m), want_listed);
+          ASSERT_EQ(std::vector<std::uint16_t>(buckets.begin(), buckets.begin() + m), want_buckets);
+          ASSERT_EQ(far, want_far);
+          ASSERT_EQ(std::vector<std::uint32_t>(counts.begin(), counts.begin() + near), want_counts);
+          ASSERT_TRUE(
+              std::all_of(counts.begin() + near, counts.end(), [](auto x) { return x == 0; }));
         }
-        ASSERT_EQ(buckets, want_buckets);
-        ASSERT_EQ(deepest, want_deepest);
-        ASSERT_EQ(std::vector<std::uint32_t>(counts.begin(), counts.begin() + 256), want_counts);
-        ASSERT_TRUE(std::all_of(counts.begin() + 256, counts.end(), [](auto x) { return x == 0; }));
+        ASSERT_EQ(std::vector<std::uint16_t>(buckets.begin(), buckets.begin() + n), [&] {
+          std::vector<std::uint16_t> every(n);
+          for (std::size_t j = 0; j < n; ++j) {
+            const float units = (tops[0] - upper[j]) * 64.0f;
+            every[j] = static_cast<std::uint16_t>(units < 255.0f ? units : 255.0f);
+          }
+          return every;
+        }());
         std::vector<std::uint32_t> selected(n + 1), want_selected;
         for (std::uint32_t j = 0; j < n; ++j)
           if (buckets[j] >= 3 && buckets[j] <= 40) want_selected.push_back(j);
@@ -416,6 +439,32 @@ TEST(CertifiedDecode, KernelSetsAgreeBitForBit) {
       }
     }
   }
+}
+
+TEST(CertifiedDecode, KeysFarBelowTheTopAreScoredWhenTheyHoldTheTail) {
+  // One key 14 logits above 4000 others: the others sit past the listed buckets (12 logits) yet
+  // hold about 3.3e-3 of the mass, more than eps = 1e-3, so the row is selected again with
+  // every key listed and some of them are scored.
+  const std::size_t d = 8, n = 4001;
+  KvCache cache(d);
+  std::vector<std::uint16_t> k(d, 0), v(d, 0);
+  for (std::size_t j = 0; j < n; ++j) {
+    k[0] = to_binary16(j == 0 ? 16.0f : 2.0f + 0.25f * static_cast<float>(j % 5));
+    v[1] = to_binary16(static_cast<float>(j % 7) - 3.0f);
+    cache.append(k.data(), v.data());
+  }
+  std::vector<float> q(d, 0.0f);
+  q[0] = 1.0f;
+  std::vector<float> out(d);
+  CertifiedDecodeHead res;
+  std::vector<std::uint32_t> kept;
+  DecodeScratch scratch;
+  certified_decode(cache, n, q.data(), 1, 1.0f, 1e-3, out.data(), &res, scratch, &kept);
+  EXPECT_LE(exact_tail(cache, n, q.data(), 1.0f, kept), res.tau_bound);
+  EXPECT_LE(res.tau_bound, 1e-3);
+  EXPECT_GT(res.scored, 1u);
+  EXPECT_LT(res.scored, n);  // the lowest of the far keys stay out
+  EXPECT_LE(output_error(out.data(), exact_output(cache, n, q.data(), 1.0f)), res.output_bound);
 }
 
 TEST(CertifiedDecode, CertificatesHoldAtEveryHeadDimension) {

@@ -54,6 +54,7 @@ const std::array<double, kBuckets>& bucket_weights() {
 // store needed them at n = 8192). A row that needs them is selected again with every key
 // listed.
 constexpr std::uint32_t kNear = 768;
+static_assert(kNear % 8 == 0 && kBuckets % 8 == 0, "suffix_sums works in blocks of eight");
 
 // F[b] = ceil(2^48 W[b]) for b >= kNear and 0 below: the far keys' weights in units of 2^-48,
 // rounded up, summed exactly in integers (kNear ... 2047: at most 2^31 · e^-12 · 2^48 < 2^64
@@ -397,6 +398,27 @@ void prefetch_rows(const std::uint16_t* base, const std::uint32_t* rows, std::si
   }
 }
 
+// rest[b] = rest[near] + Σ_{b <= b' < near} counts[b'] W[b'] for b < near (near a multiple of
+// 8): the suffix sums inside each block of eight buckets are independent, so only one add per
+// block waits on the one before (a chain of near / 8 adds, not near). Each term still passes
+// through at most two additions per non-empty bucket below it (an exact zero adds no rounding;
+// THEORY §14.3).
+void suffix_sums(const std::uint32_t* counts, const double* weight, std::size_t near,
+                 double* rest) {
+  for (std::size_t start = near; start >= 8;) {
+    start -= 8;
+    double inner[8];
+    double sum = 0.0;
+    for (std::size_t i = 8; i-- > 0;) {
+      sum += static_cast<double>(counts[start + i]) * weight[start + i];
+      inner[i] = sum;
+    }
+    const double below = rest[start + 8];
+    for (std::size_t i = 0; i < 8; ++i)
+      rest[start + i] = inner[i] + below;
+  }
+}
+
 // What select_head leaves for the output: K (in scoring order), its exact scores, ē.
 struct HeadSelection {
   std::size_t scored = 0;
@@ -425,8 +447,7 @@ bool select_near(const KvCache& cache, std::size_t count, const float* queries, 
   // rest[b] = Σ_{b' >= b} count_b' W[b'], from the bottom up: first the far keys' total (the
   // integer sum rounded up, in units of 2^-48), then the listed buckets.
   scratch.rest[near] = std::nextafter(static_cast<double>(far_units), kInf) * 0x1p-48;
-  for (std::size_t b = near; b-- > 0;)
-    scratch.rest[b] = scratch.rest[b + 1] + static_cast<double>(counts[b]) * weight[b];
+  suffix_sums(counts, weight.data(), near, scratch.rest.data());
   const std::size_t deepest = near - 1;  // the deepest bucket that can be scored
 
   // Score whole buckets from the top, a range of buckets gathered at a time (first a guess
@@ -434,7 +455,8 @@ bool select_near(const KvCache& cache, std::size_t count, const float* queries, 
   // of at least kChunk keys, the bound checked after each chunk.
   sel = HeadSelection{};
   double head_lo = 0.0;
-  std::size_t next = 0;  // the first bucket not yet gathered
+  std::array<double, 4> mass{};  // Σ x over the scored keys, in four running sums
+  std::size_t next = 0;          // the first bucket not yet gathered
   bool certified = false;
   kept.clear();
   scores.clear();
@@ -489,16 +511,28 @@ bool select_near(const KvCache& cache, std::size_t count, const float* queries, 
         fetch_keys_to(end + kChunk);
         prefetch_rows(cache.values(), scratch.batch.data() + begin, len, d);
         k.exp_floats(scores.data() + at, len, top, scratch.exps.data() + at);
-        for (std::size_t i = 0; i < len; ++i) {
-          const std::uint32_t j = scratch.batch[begin + i];
-          // e^{ŝ − M} within kExpFloat (float exp and the float subtraction, THEORY §14.4);
-          // the true logit is >= ŝ − e_j, and e^{−e} >= 1 − e.
-          const double err = static_cast<double>(scales[j]) * es * (1.0 + 0x1p-40);
-          const double x = scratch.exps[at + i];
-          head_lo += x * std::max(0.0, 1.0 - err) * (1.0 - kExpFloat);
-          sel.score_error = std::max(sel.score_error, err);
-          kept.push_back(j);
+        // e^{ŝ − M} within kExpFloat (float exp and the float subtraction, THEORY §14.4); the
+        // true logit is >= ŝ − e_j >= ŝ − ē, and e^{−ē} >= 1 − ē, so the kept mass is at least
+        // (1 − ē)(1 − kExpFloat) Σ x (four running sums: the additions do not wait in line).
+        const float* x = scratch.exps.data() + at;
+        const std::uint32_t* rows = scratch.batch.data() + begin;
+        float scale_top = 0.0f;
+        std::size_t i = 0;
+        for (; i + 4 <= len; i += 4) {
+          for (std::size_t l = 0; l < 4; ++l) {
+            mass[l] += x[i + l];
+            scale_top = std::max(scale_top, scales[rows[i + l]]);
+          }
         }
+        for (; i < len; ++i) {
+          mass[0] += x[i];
+          scale_top = std::max(scale_top, scales[rows[i]]);
+        }
+        sel.score_error =
+            std::max(sel.score_error, static_cast<double>(scale_top) * es * (1.0 + 0x1p-40));
+        head_lo = ((mass[0] + mass[1]) + (mass[2] + mass[3])) *
+                  std::max(0.0, 1.0 - sel.score_error) * (1.0 - kExpFloat);
+        kept.insert(kept.end(), rows, rows + len);
         sel.scored += len;
         begin = end;
       }

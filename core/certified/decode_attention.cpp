@@ -2,13 +2,14 @@
 
 #include <algorithm>
 #include <array>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
 #include <string>
 
+#include "core/certified/decode_buckets.h"
+#include "core/certified/decode_selection.h"
 #include "core/certified/rounding.h"
 #include "core/kernels/kernel_set.h"
 #include "core/numerics/binary16.h"
@@ -16,18 +17,14 @@
 namespace tvk {
 namespace {
 
+using decode::HeadSelection;
+using decode::kBuckets;
+using decode::kExpFloat;
+using decode::PhaseClock;
 using rounding::kUnitDouble;
 using rounding::kUnitFloat;
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr std::size_t kBlock = 512;  // keys per dense block: K and V blocks stay in L2
-// Buckets of U on a grid of 1/64 below the row's largest U; the last takes everything lower.
-constexpr std::size_t kBuckets = 2048;
-constexpr double kGrid = 64.0;
-constexpr std::uint32_t kChunk = 16;
-// The relative error of a weight e^{ŝ − shift} from exp_floats (THEORY §14.4): the kernel's
-// exp within 10^-6, its float argument ŝ − shift (|ŝ − shift| <= 88) within 88 u_f = 5.3·10^-6;
-// 2^-16 = 1.5·10^-5 covers both.
-constexpr double kExpFloat = 0x1p-16;  // keys scored per gather at least (the bound checked after)
 
 // The float nearest above x (x finite, >= 0).
 float float_up(double x) {
@@ -35,59 +32,6 @@ float float_up(double x) {
   if (static_cast<double>(f) < x) f = std::nextafter(f, std::numeric_limits<float>::infinity());
   return f;
 }
-
-// W[b] >= e^{−b/64 + 4e−6}: the weight of bucket b's upper edge relative to the row's largest
-// U (the 4e−6 covers the float rounding of (M − U) 64, at most 32 2^-24 logit units; THEORY
-// §14.3).
-const std::array<double, kBuckets>& bucket_weights() {
-  static const std::array<double, kBuckets> table = [] {
-    std::array<double, kBuckets> w{};
-    for (std::size_t b = 0; b < kBuckets; ++b)
-      w[b] = std::exp(-static_cast<double>(b) / kGrid + 4e-6) * (1.0 + 8.0 * kUnitDouble);
-    return w;
-  }();
-  return table;
-}
-
-// Buckets within 12 logits of the row's largest bound hold their keys one by one; the keys
-// below count only through their total weight (most keys of a long row; no row of the SmolLM2
-// store needed them at n = 8192). A row that needs them is selected again with every key
-// listed.
-constexpr std::uint32_t kNear = 768;
-static_assert(kNear % 8 == 0 && kBuckets % 8 == 0, "suffix_sums works in blocks of eight");
-
-// F[b] = ceil(2^48 W[b]) for b >= kNear and 0 below: the far keys' weights in units of 2^-48,
-// rounded up, summed exactly in integers (kNear ... 2047: at most 2^31 · e^-12 · 2^48 < 2^64
-// for any count < 2^32; THEORY §14.3). The second table is for a row with every key listed.
-const std::array<std::uint64_t, kBuckets>& far_weights(std::uint32_t near) {
-  static const std::array<std::uint64_t, kBuckets> table = [] {
-    std::array<std::uint64_t, kBuckets> f{};
-    for (std::size_t b = kNear; b < kBuckets; ++b)
-      f[b] = static_cast<std::uint64_t>(std::ceil(std::ldexp(bucket_weights()[b], 48)));
-    return f;
-  }();
-  static const std::array<std::uint64_t, kBuckets> none{};
-  return near == kNear ? table : none;
-}
-
-// Adds the time since the last mark to a phase of scratch.phase_seconds (when timing).
-class PhaseClock {
- public:
-  explicit PhaseClock(DecodeScratch& scratch) : scratch_(scratch) {
-    if (scratch_.time_phases) last_ = std::chrono::steady_clock::now();
-  }
-  void mark(DecodePhase phase) {
-    if (!scratch_.time_phases) return;
-    const auto now = std::chrono::steady_clock::now();
-    scratch_.phase_seconds[static_cast<std::size_t>(phase)] +=
-        std::chrono::duration<double>(now - last_).count();
-    last_ = now;
-  }
-
- private:
-  DecodeScratch& scratch_;
-  std::chrono::steady_clock::time_point last_{};
-};
 
 // ‖out − Attn(q, K, V)‖₂ <= τ̄ D + (1 + τ̄) δ (THEORY §14.7): out the float output over the m
 // kept keys, τ̄ their tail bound, ē the largest error of their exact scores. δ covers the scores'
@@ -383,193 +327,6 @@ std::size_t two_tier_bounds(const KvCache& cache, std::size_t count, std::size_t
                b.c.data(), b.e.data(), scratch.upper.data(), scratch.tile_tops.data());
   head_tops();
   return refined;
-}
-
-// Asks for the binary16 rows (d values each) of the given keys to be fetched, so that their
-// latency overlaps other work: the key rows of the chunk to be scored next, and the value rows
-// of the keys just scored, which the output reads last (every scored key is kept).
-void prefetch_rows(const std::uint16_t* base, const std::uint32_t* rows, std::size_t len,
-                   std::size_t d) {
-  for (std::size_t i = 0; i < len; ++i) {
-    const auto row = reinterpret_cast<std::uintptr_t>(base + static_cast<std::size_t>(rows[i]) * d);
-    // Each line the row spans, once (two at d = 64: rows start on 128-byte boundaries).
-    for (std::uintptr_t line = row & ~std::uintptr_t{63}; line < row + 2 * d; line += 64)
-      __builtin_prefetch(reinterpret_cast<const void*>(line));
-  }
-}
-
-// rest[b] = rest[near] + Σ_{b <= b' < near} counts[b'] W[b'] for b < near (near a multiple of
-// 8): the suffix sums inside each block of eight buckets are independent, so only one add per
-// block waits on the one before (a chain of near / 8 adds, not near). Each term still passes
-// through at most two additions per non-empty bucket below it (an exact zero adds no rounding;
-// THEORY §14.3).
-void suffix_sums(const std::uint32_t* counts, const double* weight, std::size_t near,
-                 double* rest) {
-  for (std::size_t start = near; start >= 8;) {
-    start -= 8;
-    double inner[8];
-    double sum = 0.0;
-    for (std::size_t i = 8; i-- > 0;) {
-      sum += static_cast<double>(counts[start + i]) * weight[start + i];
-      inner[i] = sum;
-    }
-    const double below = rest[start + 8];
-    for (std::size_t i = 0; i < 8; ++i)
-      rest[start + i] = inner[i] + below;
-  }
-}
-
-// What select_head leaves for the output: K (in scoring order), its exact scores, ē.
-struct HeadSelection {
-  std::size_t scored = 0;
-  double tau = 1.0;
-  double score_error = 0.0;  // ē: the largest e_j of K
-};
-
-// Head h's K: its keys bucketed by U_j on a grid of 1/64 below the largest, then whole buckets
-// scored from the top until the tail bound τ̄ <= eps (THEORY §14.3–§14.5). K goes to kept,
-// in scoring order, and its exact scores to scores. Only the buckets above `near` are listed
-// (the rest count through their total weight): false when they cannot certify.
-bool select_near(const KvCache& cache, std::size_t count, const float* queries, std::size_t h,
-                 float scale, double eps, double es, float top, std::uint32_t near,
-                 std::vector<std::uint32_t>& kept, std::vector<float>& scores,
-                 DecodeScratch& scratch, PhaseClock& clock, HeadSelection& sel) {
-  const kernels::KernelTable& k = kernels::active_kernels();
-  const std::array<double, kBuckets>& weight = bucket_weights();
-  const float* scales = cache.codes().scale_data();
-  const std::size_t d = cache.dim();
-  std::uint64_t far_units = 0;
-  const std::size_t listed =
-      k.near_buckets(scratch.upper.data() + h * count, count, top, static_cast<float>(kGrid),
-                     kBuckets - 1, near, far_weights(near).data(), scratch.listed.data(),
-                     scratch.buckets.data(), scratch.counts.data(), &far_units);
-  const std::uint32_t* counts = scratch.counts.data();
-  // rest[b] = Σ_{b' >= b} count_b' W[b'], from the bottom up: first the far keys' total (the
-  // integer sum rounded up, in units of 2^-48), then the listed buckets.
-  scratch.rest[near] = std::nextafter(static_cast<double>(far_units), kInf) * 0x1p-48;
-  suffix_sums(counts, weight.data(), near, scratch.rest.data());
-  const std::size_t deepest = near - 1;  // the deepest bucket that can be scored
-
-  // Score whole buckets from the top, a range of buckets gathered at a time (first a guess
-  // that the exact scores sit one logit below their bounds: 0.3678 ≈ e^-1), scored in chunks
-  // of at least kChunk keys, the bound checked after each chunk.
-  sel = HeadSelection{};
-  double head_lo = 0.0;
-  std::array<double, 4> mass{};  // Σ x over the scored keys, in four running sums
-  std::size_t next = 0;          // the first bucket not yet gathered
-  bool certified = false;
-  kept.clear();
-  scores.clear();
-  std::size_t cut = 0;
-  {
-    double optimistic = 0.0;
-    while (cut < deepest) {
-      optimistic += static_cast<double>(counts[cut]) * weight[cut] * 0.3678;
-      if (scratch.rest[cut + 1] <= eps * (optimistic + scratch.rest[cut + 1])) break;
-      ++cut;
-    }
-  }
-  while (!certified) {
-    // Keys of buckets [next, cut], ordered by bucket (a counting sort of the few selected).
-    const std::size_t low = next;
-    const std::size_t selected =
-        k.select_buckets(scratch.buckets.data(), listed, static_cast<std::uint32_t>(low),
-                         static_cast<std::uint32_t>(cut), scratch.candidates.data());
-    std::uint32_t* offsets = scratch.offsets.data();
-    offsets[0] = 0;
-    for (std::size_t b = low; b <= cut; ++b)
-      offsets[b - low + 1] = offsets[b - low] + counts[b];
-    for (std::size_t i = 0; i < selected; ++i) {
-      const std::uint32_t at = scratch.candidates[i];
-      scratch.batch[offsets[scratch.buckets[at] - low]++] = scratch.listed[at];
-    }
-    clock.mark(DecodePhase::kSelection);
-    // The gathers are latency-bound: the key rows of the next kChunk keys are asked for while
-    // a chunk is scored (at most kChunk keys past where the step stops are fetched in vain).
-    std::size_t fetched = 0;  // batch[0, fetched) have had their key rows asked for
-    auto fetch_keys_to = [&](std::size_t upto) {
-      upto = std::min(upto, selected);
-      if (upto <= fetched) return;
-      prefetch_rows(cache.keys(), scratch.batch.data() + fetched, upto - fetched, d);
-      fetched = upto;
-    };
-    fetch_keys_to(kChunk);
-    // offsets[i] is now the end of bucket low + i.
-    std::uint32_t begin = 0;
-    for (std::size_t b = low; b <= cut && !certified; ++b) {
-      const std::uint32_t end = offsets[b - low];
-      if (end - begin < kChunk && b < cut) continue;  // gather more buckets first
-      if (begin < end) {
-        const std::size_t len = end - begin;
-        const std::size_t at = scores.size();
-        scores.resize(at + len);
-        scratch.exps.resize(at + len);
-        k.half_logits(queries + h * d, 1, cache.keys(), scratch.batch.data() + begin, len, d, scale,
-                      scores.data() + at);
-        // First the next chunk's keys (the bound check waits on them), then these keys' values
-        // (every scored key is kept: the output reads them last).
-        fetch_keys_to(end + kChunk);
-        prefetch_rows(cache.values(), scratch.batch.data() + begin, len, d);
-        k.exp_floats(scores.data() + at, len, top, scratch.exps.data() + at);
-        // e^{ŝ − M} within kExpFloat (float exp and the float subtraction, THEORY §14.4); the
-        // true logit is >= ŝ − e_j >= ŝ − ē, and e^{−ē} >= 1 − ē, so the kept mass is at least
-        // (1 − ē)(1 − kExpFloat) Σ x (four running sums: the additions do not wait in line).
-        const float* x = scratch.exps.data() + at;
-        const std::uint32_t* rows = scratch.batch.data() + begin;
-        float scale_top = 0.0f;
-        std::size_t i = 0;
-        for (; i + 4 <= len; i += 4) {
-          for (std::size_t l = 0; l < 4; ++l) {
-            mass[l] += x[i + l];
-            scale_top = std::max(scale_top, scales[rows[i + l]]);
-          }
-        }
-        for (; i < len; ++i) {
-          mass[0] += x[i];
-          scale_top = std::max(scale_top, scales[rows[i]]);
-        }
-        sel.score_error =
-            std::max(sel.score_error, static_cast<double>(scale_top) * es * (1.0 + 0x1p-40));
-        head_lo = ((mass[0] + mass[1]) + (mass[2] + mass[3])) *
-                  std::max(0.0, 1.0 - sel.score_error) * (1.0 - kExpFloat);
-        kept.insert(kept.end(), rows, rows + len);
-        sel.scored += len;
-        begin = end;
-      }
-      if (sel.scored == count) {
-        certified = true;
-        sel.tau = 0.0;
-        break;
-      }
-      const double rest = scratch.rest[b + 1];
-      const double bound = rounding::inflate(rest / (head_lo + rest), count - sel.scored, count);
-      if (bound <= eps) {
-        certified = true;
-        sel.tau = bound;
-      }
-    }
-    clock.mark(DecodePhase::kExact);
-    if (!certified && cut == deepest) break;  // the far keys are needed
-    next = cut + 1;
-    if (!certified) cut = std::min<std::size_t>(deepest, cut + 128);
-  }
-  std::fill(scratch.counts.begin(), scratch.counts.begin() + near, 0u);
-  return certified;
-}
-
-// Head h's K: first from the buckets near the top, else from every key (which always
-// certifies: at worst every key is scored).
-HeadSelection select_head(const KvCache& cache, std::size_t count, const float* queries,
-                          std::size_t h, float scale, double eps, double es, float top,
-                          std::vector<std::uint32_t>& kept, std::vector<float>& scores,
-                          DecodeScratch& scratch, PhaseClock& clock) {
-  HeadSelection sel;
-  if (!select_near(cache, count, queries, h, scale, eps, es, top, kNear, kept, scores, scratch,
-                   clock, sel)) {
-    select_near(cache, count, queries, h, scale, eps, es, top, kBuckets, kept, scores, scratch,
-                clock, sel);
-  }
-  return sel;
 }
 
 // Head h's output over its K (THEORY §14.7): weights e^{ŝ − ŝ_max} normalised against the

@@ -196,39 +196,47 @@ constexpr std::array<std::uint64_t, 256> kLeftPack = [] {
 }  // namespace
 #endif
 
-std::size_t near_buckets(const float* upper, std::size_t count, float top, float grid,
-                         std::uint32_t last, std::uint32_t near, const std::uint64_t* far_weights,
-                         std::uint32_t* index, std::uint16_t* buckets, std::uint32_t* counts,
-                         std::uint64_t* far) {
+// Keys whose far weights a 32-bit lane sums before it is added to the total.
+constexpr std::size_t kFlush = 256;
+
+std::size_t near_buckets(const float* upper, std::size_t from, std::size_t to, float top,
+                         float grid, std::uint32_t last, std::uint32_t near,
+                         const std::uint32_t* far_weights, std::uint32_t* index,
+                         std::uint16_t* buckets, std::size_t n, std::uint64_t* far) {
   // Each key's bucket by the same float operations as the scalar formula, lane by lane; the
   // near keys packed to the front of index and buckets (a full vector is stored, the count
   // advanced by the lanes kept), the far weights summed in integers (exact in any order).
   const float limit = static_cast<float>(last);
-  std::size_t n = 0, j = 0;
-  std::uint64_t far_sum = 0;
+  std::size_t j = from;
+  std::uint64_t far_sum = *far;
 #if defined(__AVX512F__)
   using SixteenBits = std::uint32_t __attribute__((vector_size(64)));
   using SixteenShorts = std::uint16_t __attribute__((vector_size(32)));
   const __m512i near_wide = _mm512_set1_epi32(static_cast<int>(near));
   const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  __m512i far_low = _mm512_setzero_si512(), far_high = _mm512_setzero_si512();
-  for (; j + 16 <= count; j += 16) {
+  // The far weights in sixteen 32-bit sums, each taking at most kFlush keys' weights (< 2^23
+  // each: at most 2^31) before it is added to the 64-bit total.
+  __m512i far_lanes = _mm512_setzero_si512();
+  std::size_t pending = 0;
+  auto flush = [&] {
+    alignas(64) std::uint32_t sums[16];
+    _mm512_store_si512(sums, far_lanes);
+    for (const std::uint32_t x : sums)
+      far_sum += x;
+    far_lanes = _mm512_setzero_si512();
+    pending = 0;
+  };
+  for (; j + 16 <= to; j += 16) {
     Sixteen loaded;
     __builtin_memcpy(&loaded, upper + j, sizeof loaded);
     const Sixteen units = (top - loaded) * grid;
     const Sixteen clamped = units < limit ? units : Sixteen{} + limit;
     const SixteenBits bits = __builtin_convertvector(clamped, SixteenBits);
     const __m512i b = __builtin_bit_cast(__m512i, bits);
-    // (The halves by vector shuffles and the gathers with a zero source: GCC 12 warns on the
-    // undefined registers of the plain intrinsics.)
-    const EightBits low = __builtin_shufflevector(bits, bits, 0, 1, 2, 3, 4, 5, 6, 7);
-    const EightBits high = __builtin_shufflevector(bits, bits, 8, 9, 10, 11, 12, 13, 14, 15);
-    far_low = _mm512_add_epi64(
-        far_low, _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), 0xff,
-                                             __builtin_bit_cast(__m256i, low), far_weights, 8));
-    far_high = _mm512_add_epi64(
-        far_high, _mm512_mask_i32gather_epi64(_mm512_setzero_si512(), 0xff,
-                                              __builtin_bit_cast(__m256i, high), far_weights, 8));
+    // (A zero source: GCC 12 warns on the undefined register of the plain gather.)
+    far_lanes = _mm512_add_epi32(
+        far_lanes, _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), 0xffff, b, far_weights, 4));
+    if (++pending == kFlush) flush();
     const __mmask16 inside = _mm512_cmplt_epu32_mask(b, near_wide);
     if (inside == 0) continue;
     const __m512i keys = _mm512_add_epi32(lanes, _mm512_set1_epi32(static_cast<int>(j)));
@@ -238,24 +246,27 @@ std::size_t near_buckets(const float* upper, std::size_t count, float top, float
     __builtin_memcpy(buckets + n, &packed, sizeof packed);
     n += static_cast<std::size_t>(__builtin_popcount(inside));
   }
-  alignas(64) std::uint64_t sums[8];
-  _mm512_store_si512(sums, _mm512_add_epi64(far_low, far_high));
-  for (const std::uint64_t x : sums)
-    far_sum += x;
+  flush();
 #elif defined(__AVX2__)
   const __m256i near_eight = _mm256_set1_epi32(static_cast<int>(near));
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  __m256i far_low = _mm256_setzero_si256(), far_high = _mm256_setzero_si256();
-  for (; j + 8 <= count; j += 8) {
+  __m256i far_lanes = _mm256_setzero_si256();  // as the sixteen lanes above
+  std::size_t pending = 0;
+  auto flush = [&] {
+    alignas(32) std::uint32_t sums[8];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(sums), far_lanes);
+    for (const std::uint32_t x : sums)
+      far_sum += x;
+    far_lanes = _mm256_setzero_si256();
+    pending = 0;
+  };
+  for (; j + 8 <= to; j += 8) {
     const Eight units = (top - load_floats(upper + j)) * grid;
     const Eight clamped = units < limit ? units : Eight{} + limit;
     const __m256i b = __builtin_bit_cast(__m256i, __builtin_convertvector(clamped, EightBits));
-    far_low = _mm256_add_epi64(
-        far_low, _mm256_i32gather_epi64(reinterpret_cast<const long long*>(far_weights),
-                                        _mm256_castsi256_si128(b), 8));
-    far_high = _mm256_add_epi64(
-        far_high, _mm256_i32gather_epi64(reinterpret_cast<const long long*>(far_weights),
-                                         _mm256_extracti128_si256(b, 1), 8));
+    far_lanes = _mm256_add_epi32(
+        far_lanes, _mm256_i32gather_epi32(reinterpret_cast<const int*>(far_weights), b, 4));
+    if (++pending == kFlush) flush();
     // b < near, unsigned (b <= last < 2^31, so a signed comparison is the same).
     const auto inside = static_cast<unsigned>(
         _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(near_eight, b))));
@@ -271,30 +282,15 @@ std::size_t near_buckets(const float* upper, std::size_t count, float top, float
         _mm_packus_epi32(_mm256_castsi256_si128(packed), _mm256_extracti128_si256(packed, 1)));
     n += static_cast<std::size_t>(__builtin_popcount(inside));
   }
-  alignas(32) std::uint64_t sums[4];
-  _mm256_store_si256(reinterpret_cast<__m256i*>(sums), _mm256_add_epi64(far_low, far_high));
-  far_sum = sums[0] + sums[1] + sums[2] + sums[3];
+  flush();
 #endif
-  for (; j < count; ++j) {
+  for (; j < to; ++j) {
     const float units = (top - upper[j]) * grid;
     const std::uint32_t b = units < limit ? static_cast<std::uint32_t>(units) : last;
     index[n] = static_cast<std::uint32_t>(j);
     buckets[n] = static_cast<std::uint16_t>(b);
     n += b < near;
     far_sum += far_weights[b];
-  }
-  // The counts of the listed keys, in two interleaved tables so that runs of keys in one
-  // bucket do not wait on each other's increments.
-  std::uint32_t* second = counts + near;
-  std::size_t i = 0;
-  for (; i + 2 <= n; i += 2) {
-    ++counts[buckets[i]];
-    ++second[buckets[i + 1]];
-  }
-  if (i < n) ++counts[buckets[i]];
-  for (std::uint32_t b = 0; b < near; ++b) {
-    counts[b] += second[b];
-    second[b] = 0;
   }
   *far = far_sum;
   return n;

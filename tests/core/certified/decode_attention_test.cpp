@@ -362,17 +362,18 @@ TEST(CertifiedDecode, KernelSetsAgreeBitForBit) {
         for (std::size_t i = 0; i < rows.size(); ++i)
           ASSERT_EQ(gathered[i], logits_a[rows[i]]);
 
-        // The keys near the top with their buckets and counts, the far keys' weight, and the
-        // selection of a bucket range; near = 100 lists some keys, near = 256 every key.
+        // The keys near the top with their buckets, the far keys' weight (in one call and in
+        // two slices), and the selection of a bucket range; near = 100 lists some keys, near =
+        // 256 every key.
         std::vector<std::uint16_t> buckets(n + 16);
         std::vector<std::uint32_t> listed(n + 16);
         for (const std::uint32_t near : {100u, 256u}) {
-          std::vector<std::uint64_t> far_weights(256, 0);
-          for (std::uint64_t b = near; b < 256; ++b)
-            far_weights[b] = (b << 40) + b * b + 7;  // large and distinct: a lost term shows
-          std::vector<std::uint32_t> counts(2 * near, 0u), want_counts(near, 0u), want_listed;
+          std::vector<std::uint32_t> far_weights(256, 0);
+          for (std::uint32_t b = near; b < 256; ++b)
+            far_weights[b] = (b << 14) + b * b + 7;  // distinct, < 2^23: a lost term shows
+          std::vector<std::uint32_t> want_listed;
           std::vector<std::uint16_t> want_buckets;
-          std::uint64_t far = 1, want_far = 0;
+          std::uint64_t want_far = 0;
           for (std::size_t j = 0; j < n; ++j) {
             const float units = (tops[0] - upper[j]) * 64.0f;
             const auto b = static_cast<std::uint16_t>(units < 255.0f ? units : 255.0f);
@@ -380,18 +381,20 @@ TEST(CertifiedDecode, KernelSetsAgreeBitForBit) {
             if (b >= near) continue;
             want_listed.push_back(static_cast<std::uint32_t>(j));
             want_buckets.push_back(b);
-            ++want_counts[b];
           }
-          const std::size_t m =
-              other.near_buckets(upper.data(), n, tops[0], 64.0f, 255, near, far_weights.data(),
-                                 listed.data(), buckets.data(), counts.data(), &far);
-          ASSERT_EQ(m, want_listed.size()) << "near " << near;
-          ASSERT_EQ(std::vector<std::uint32_t>(listed.begin(), listed.begin() + m), want_listed);
-          ASSERT_EQ(std::vector<std::uint16_t>(buckets.begin(), buckets.begin() + m), want_buckets);
-          ASSERT_EQ(far, want_far);
-          ASSERT_EQ(std::vector<std::uint32_t>(counts.begin(), counts.begin() + near), want_counts);
-          ASSERT_TRUE(
-              std::all_of(counts.begin() + near, counts.end(), [](auto x) { return x == 0; }));
+          for (const std::size_t split : {n, n / 3}) {
+            std::uint64_t far = 0;
+            std::size_t m =
+                other.near_buckets(upper.data(), 0, split, tops[0], 64.0f, 255, near,
+                                   far_weights.data(), listed.data(), buckets.data(), 0, &far);
+            m = other.near_buckets(upper.data(), split, n, tops[0], 64.0f, 255, near,
+                                   far_weights.data(), listed.data(), buckets.data(), m, &far);
+            ASSERT_EQ(m, want_listed.size()) << "near " << near << " split " << split;
+            ASSERT_EQ(std::vector<std::uint32_t>(listed.begin(), listed.begin() + m), want_listed);
+            ASSERT_EQ(std::vector<std::uint16_t>(buckets.begin(), buckets.begin() + m),
+                      want_buckets);
+            ASSERT_EQ(far, want_far);
+          }
         }
         ASSERT_EQ(std::vector<std::uint16_t>(buckets.begin(), buckets.begin() + n), [&] {
           std::vector<std::uint16_t> every(n);

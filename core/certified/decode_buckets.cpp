@@ -48,11 +48,10 @@ void suffix_sums(const std::uint32_t* counts, const double* weight, std::size_t 
 BucketRow bucket_row(const float* upper, std::size_t count, float top, std::uint32_t near,
                      DecodeScratch& scratch) {
   BucketRow row;
-  row.near = near;
   std::uint16_t* buckets = scratch.buckets.data();
   row.listed = kernels::active_kernels().near_buckets(
-      upper, 0, count, top, static_cast<float>(kGrid), kBuckets - 1, near, far_weights(near).data(),
-      scratch.listed.data(), buckets, 0, &row.far_units);
+      upper, count, top, static_cast<float>(kGrid), kBuckets - 1, near, far_weights(near).data(),
+      scratch.listed.data(), buckets, &row.far_units);
   // Two interleaved tables of counts, so that runs of keys in one bucket do not wait on each
   // other's increments; then the second added to the first and zeroed.
   std::uint32_t* counts = scratch.counts.data();

@@ -41,7 +41,6 @@ void suffix_sums(const std::uint32_t* counts, const double* weight, std::size_t 
 // `near` listed with their buckets (scratch.listed, scratch.buckets) and counted
 // (scratch.counts), the others summed as far_units (units of 2^-40, rounded up).
 struct BucketRow {
-  std::uint32_t near = kNear;
   std::size_t listed = 0;
   std::uint64_t far_units = 0;
 };

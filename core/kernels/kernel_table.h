@@ -146,17 +146,16 @@ struct KernelTable {
                      const std::int32_t* offset, const float* c, const float* e, float* upper,
                      float* tile_tops);
 
-  //! The keys [from, to) of a row near its top, and the weight of the others. With b_j =
-  //! min(last, trunc((top − upper[j]) · grid)) (top >= every upper[j]), the keys with b_j < near
-  //! are appended in increasing order from position n, index[i] = j and buckets[i] = b_j, and
-  //! far_weights[b_j] of every key is added to *far (exactly: the caller's weights are zero
-  //! below near, below 2^23, and its total fits in 64 bits). Returns the new n. index and buckets
-  //! have room for n + (to − from) + 16; near <= last + 1 <= 2^15. A row built in slices gives the
-  //! same lists and sum as in one call.
-  std::size_t (*near_buckets)(const float* upper, std::size_t from, std::size_t to, float top,
-                              float grid, std::uint32_t last, std::uint32_t near,
+  //! The keys of a row near its top, and the weight of the others. With b_j = min(last,
+  //! trunc((top − upper[j]) · grid)) (top >= every upper[j]), the keys with b_j < near are
+  //! listed in increasing order, index[i] = j and buckets[i] = b_j, and *far = Σ far_weights[b_j]
+  //! over every key (exactly: the caller's weights are zero below near, below 2^23, and their
+  //! total fits in 64 bits). Returns the number listed. index and buckets have room for
+  //! count + 16; near <= last + 1 <= 2^15.
+  std::size_t (*near_buckets)(const float* upper, std::size_t count, float top, float grid,
+                              std::uint32_t last, std::uint32_t near,
                               const std::uint32_t* far_weights, std::uint32_t* index,
-                              std::uint16_t* buckets, std::size_t n, std::uint64_t* far);
+                              std::uint16_t* buckets, std::uint64_t* far);
 
   //! out[0..m) = the positions j < count with low <= buckets[j] <= high, in increasing order;
   //! returns m. out has room for count + 1.

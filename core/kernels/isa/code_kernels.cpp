@@ -199,16 +199,15 @@ constexpr std::array<std::uint64_t, 256> kLeftPack = [] {
 // Keys whose far weights a 32-bit lane sums before it is added to the total.
 constexpr std::size_t kFlush = 256;
 
-std::size_t near_buckets(const float* upper, std::size_t from, std::size_t to, float top,
-                         float grid, std::uint32_t last, std::uint32_t near,
-                         const std::uint32_t* far_weights, std::uint32_t* index,
-                         std::uint16_t* buckets, std::size_t n, std::uint64_t* far) {
+std::size_t near_buckets(const float* upper, std::size_t count, float top, float grid,
+                         std::uint32_t last, std::uint32_t near, const std::uint32_t* far_weights,
+                         std::uint32_t* index, std::uint16_t* buckets, std::uint64_t* far) {
   // Each key's bucket by the same float operations as the scalar formula, lane by lane; the
   // near keys packed to the front of index and buckets (a full vector is stored, the count
   // advanced by the lanes kept), the far weights summed in integers (exact in any order).
   const float limit = static_cast<float>(last);
-  std::size_t j = from;
-  std::uint64_t far_sum = *far;
+  std::size_t n = 0, j = 0;
+  std::uint64_t far_sum = 0;
 #if defined(__AVX512F__)
   using SixteenBits = std::uint32_t __attribute__((vector_size(64)));
   using SixteenShorts = std::uint16_t __attribute__((vector_size(32)));
@@ -226,7 +225,7 @@ std::size_t near_buckets(const float* upper, std::size_t from, std::size_t to, f
     far_lanes = _mm512_setzero_si512();
     pending = 0;
   };
-  for (; j + 16 <= to; j += 16) {
+  for (; j + 16 <= count; j += 16) {
     Sixteen loaded;
     __builtin_memcpy(&loaded, upper + j, sizeof loaded);
     const Sixteen units = (top - loaded) * grid;
@@ -260,7 +259,7 @@ std::size_t near_buckets(const float* upper, std::size_t from, std::size_t to, f
     far_lanes = _mm256_setzero_si256();
     pending = 0;
   };
-  for (; j + 8 <= to; j += 8) {
+  for (; j + 8 <= count; j += 8) {
     const Eight units = (top - load_floats(upper + j)) * grid;
     const Eight clamped = units < limit ? units : Eight{} + limit;
     const __m256i b = __builtin_bit_cast(__m256i, __builtin_convertvector(clamped, EightBits));
@@ -284,7 +283,7 @@ std::size_t near_buckets(const float* upper, std::size_t from, std::size_t to, f
   }
   flush();
 #endif
-  for (; j < to; ++j) {
+  for (; j < count; ++j) {
     const float units = (top - upper[j]) * grid;
     const std::uint32_t b = units < limit ? static_cast<std::uint32_t>(units) : last;
     index[n] = static_cast<std::uint32_t>(j);

@@ -51,10 +51,9 @@ void tier_upper(const std::int16_t* p, std::size_t heads, int tier, const std::u
                 const std::uint32_t* tile_list, std::size_t listed, std::int32_t* sums,
                 const float* scales, std::size_t count, std::size_t d, const std::int32_t* offset,
                 const float* c, const float* e, float* upper, float* tile_tops);
-std::size_t near_buckets(const float* upper, std::size_t from, std::size_t to, float top,
-                         float grid, std::uint32_t last, std::uint32_t near,
-                         const std::uint32_t* far_weights, std::uint32_t* index,
-                         std::uint16_t* buckets, std::size_t n, std::uint64_t* far);
+std::size_t near_buckets(const float* upper, std::size_t count, float top, float grid,
+                         std::uint32_t last, std::uint32_t near, const std::uint32_t* far_weights,
+                         std::uint32_t* index, std::uint16_t* buckets, std::uint64_t* far);
 std::size_t select_buckets(const std::uint16_t* buckets, std::size_t count, std::uint32_t low,
                            std::uint32_t high, std::uint32_t* out);
 

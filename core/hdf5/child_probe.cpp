@@ -3,12 +3,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <thread>
 
 #include "core/error.h"
 
@@ -21,6 +24,9 @@ void probe_in_child(const std::filesystem::path& path, unsigned seconds,
   const pid_t child = ::fork();
   if (child < 0) return;
   if (child == 0) {
+    // The alarm must end the child even if the parent is gone; a handler inherited from the
+    // parent (libFuzzer installs one for its timeouts) would let it run on.
+    ::signal(SIGALRM, SIG_DFL);
     ::alarm(seconds);
     try {
       read();
@@ -28,8 +34,25 @@ void probe_in_child(const std::filesystem::path& path, unsigned seconds,
     }
     ::_exit(0);  // no atexit handlers: HDF5's own may trip on the damaged file again
   }
+  // The parent keeps its own deadline as well and kills a child still running at it, whatever
+  // the child does with its alarm. Polled with a growing pause: a sound store's structure is
+  // read in milliseconds, and this waits at most 10 ms past the child's end.
   int status = 0;
-  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  auto pause = std::chrono::microseconds(100);
+  for (;;) {
+    const pid_t done = ::waitpid(child, &status, WNOHANG);
+    if (done == child) break;
+    if (done < 0 && errno != EINTR) return;  // not our child any more: read in-process
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(child, SIGKILL);
+      while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+      }
+      throw InputError(path.string() + ": damaged HDF5 file: the HDF5 library did not finish " +
+                       "reading its structure in " + std::to_string(seconds) + " s");
+    }
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::microseconds(10000));
   }
   // The child exits 0 whatever it found (errors are reported by the real read); anything else
   // is the library failing: a signal, or a sanitizer's exit code in an ASan build.

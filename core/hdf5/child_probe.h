@@ -8,10 +8,11 @@
 
 namespace tvk {
 
-//! Runs `read` in a forked child with an alarm of `seconds`; returns when it finishes (whatever
-//! it threw), throws InputError "<path>: damaged HDF5 file: ..." when the child died by a
-//! signal, ran out of time or exited non-zero (a sanitizer's report). Skipped under MPI
-//! (OpenMPI dislikes fork) and where fork fails; the caller then reads in-process as usual.
+//! Runs `read` in a forked child stopped after `seconds` (its own alarm and a kill by the parent);
+//! returns when it finishes (whatever it threw), throws InputError "<path>: damaged HDF5 file: ..."
+//! when the child died by a signal, ran out of time or exited non-zero (a sanitizer's report).
+//! Skipped under MPI (OpenMPI dislikes fork) and where fork fails; the caller then reads in-process
+//! as usual.
 void probe_in_child(const std::filesystem::path& path, unsigned seconds,
                     const std::function<void()>& read);
 

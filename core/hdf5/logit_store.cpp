@@ -5,9 +5,11 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
 #include <utility>
 
 #include "core/error.h"
@@ -34,7 +36,22 @@ const std::vector<std::string>& logit_store_provenance_float_names() {
 namespace {
 
 // A store's structure is read in well under a second; a child reading it longer is stuck.
-constexpr unsigned kProbeSeconds = 30;
+// TVK_HDF5_PROBE_SECONDS shortens or lengthens that limit (the fuzz target sets it below its
+// own per-input timeout, so a file libhdf5 loops on is tvk's InputError there too).
+constexpr unsigned kDefaultProbeSeconds = 30;
+
+unsigned probe_seconds() {
+  const char* text = std::getenv("TVK_HDF5_PROBE_SECONDS");
+  if (text == nullptr) return kDefaultProbeSeconds;
+  const std::string_view view(text);
+  unsigned seconds = 0;
+  const auto [end, error] = std::from_chars(view.data(), view.data() + view.size(), seconds);
+  if (error != std::errc() || end != view.data() + view.size() || seconds < 1 || seconds > 3600) {
+    throw InputError("environment variable TVK_HDF5_PROBE_SECONDS: '" + std::string(view) +
+                     "' is not a whole number of seconds from 1 to 3600");
+  }
+  return seconds;
+}
 
 constexpr const char* kSequencesGroup = "/sequences";
 
@@ -478,12 +495,10 @@ void read_slab(hid_t dataset, hid_t memory_type, const std::string& label, std::
 LogitStore::LogitStore(std::filesystem::path path, Hdf5Handle file, LogitStoreInfo info)
     : path_(std::move(path)), file_(std::move(file)), info_(std::move(info)) {}
 
-namespace {}  // namespace
-
 LogitStore LogitStore::open(const std::filesystem::path& path) {
   // libhdf5 1.10 can crash, or loop, on a damaged file's metadata (the inputs are in
   // tests/fuzz/known/logit_store/): the structure is read in a child first.
-  probe_in_child(path, kProbeSeconds, [&] {
+  probe_in_child(path, probe_seconds(), [&] {
     silence_hdf5_error_printing();
     Hdf5Handle file = open_hdf5_file_read_only(path);
     (void)read_structure(file.get(), path.string());

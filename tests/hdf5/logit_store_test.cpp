@@ -12,10 +12,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <limits>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -651,23 +653,68 @@ TEST(LogitStoreFixture, MiniLmStoreHasTheExpectedShape) {
   }
 }
 
+// Sets an environment variable for one test and restores the old value (or its absence).
+class ScopedEnvironment {
+ public:
+  ScopedEnvironment(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    ::setenv(name, value, 1);
+  }
+  ~ScopedEnvironment() {
+    if (old_) {
+      ::setenv(name_, old_->c_str(), 1);
+    } else {
+      ::unsetenv(name_);
+    }
+  }
+  ScopedEnvironment(const ScopedEnvironment&) = delete;
+  ScopedEnvironment& operator=(const ScopedEnvironment&) = delete;
+
+ private:
+  const char* name_;
+  std::optional<std::string> old_;
+};
+
 TEST_F(LogitStoreErrors, FilesThatCrashTheHdf5LibraryAreOneInputError) {
   // Damaged files on which libhdf5 1.10.8 itself crashes or loops (found by make fuzz): the
   // structure is read in a child process first, so each is one InputError naming the file.
+  // The child's time limit is 2 s here (30 s by default): one of the files loops until stopped.
+  const ScopedEnvironment probe("TVK_HDF5_PROBE_SECONDS", "2");
   const fs::path known = fs::path(TVK_SOURCE_DIR) / "tests" / "fuzz" / "known" / "logit_store";
   ASSERT_TRUE(fs::exists(known)) << known << " (committed crash inputs of make fuzz) is missing";
-  std::size_t files = 0;
+  std::size_t files = 0, stopped = 0;
   for (const auto& entry : fs::directory_iterator(known)) {
     ++files;
     try {
       (void)LogitStore::open(entry.path());
       ADD_FAILURE() << entry.path() << " opened";
     } catch (const InputError& error) {
-      EXPECT_NE(std::string(error.what()).find(entry.path().string()), std::string::npos)
-          << error.what();
+      const std::string message = error.what();
+      EXPECT_NE(message.find(entry.path().string()), std::string::npos) << message;
+      if (message.find("did not finish reading its structure in 2 s") != std::string::npos)
+        ++stopped;
     }
   }
   EXPECT_GE(files, 1u);
+  EXPECT_GE(stopped, 1u) << "hdf5-H5Aread-slow-conversion should run past the time limit";
+}
+
+TEST_F(LogitStoreErrors, ProbeTimeLimitFromTheEnvironmentIsChecked) {
+  const fs::path path = valid_store();
+  for (const char* bad : {"0", "-1", "3601", "2s", "", "ten"}) {
+    const ScopedEnvironment probe("TVK_HDF5_PROBE_SECONDS", bad);
+    try {
+      (void)LogitStore::open(path);
+      ADD_FAILURE() << "TVK_HDF5_PROBE_SECONDS='" << bad << "' accepted";
+    } catch (const InputError& error) {
+      const std::string message = error.what();
+      for (const std::string& part : std::vector<std::string>{
+               "TVK_HDF5_PROBE_SECONDS", "'" + std::string(bad) + "'", "1 to 3600"})
+        EXPECT_NE(message.find(part), std::string::npos) << message;
+    }
+  }
+  const ScopedEnvironment probe("TVK_HDF5_PROBE_SECONDS", "5");
+  EXPECT_EQ(LogitStore::open(path).info().layers, kLayers);
 }
 
 // ---- format v2 (decoder stores) ---------------------------------------------------------------

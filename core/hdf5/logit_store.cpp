@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <limits>
 #include <optional>
@@ -16,6 +17,7 @@
 #include "core/hdf5/child_probe.h"
 #include "core/hdf5/hdf5_attributes.h"
 #include "core/kernels/kernel_set.h"
+#include "core/numerics/binary16.h"
 #include "core/text/text.h"
 
 namespace tvk {
@@ -456,11 +458,26 @@ LogitStoreInfo read_structure(hid_t file, const std::string& file_label) {
   return info;
 }
 
-// Reads the [layer, head, :, :] hyperslab of one of q, k, v into `out` (T x d, row = token),
-// in the dataset's own precision (float32 stays float32 until the exact widening here).
-template <class Scalar>
-void read_slab(hid_t dataset, hid_t memory_type, const std::string& label, std::size_t layer,
-               std::size_t head, std::size_t length, std::size_t head_dim, Eigen::MatrixXd& out) {
+// True for IEEE binary16 stored little-endian (numpy's and torch's float16). Such data are read
+// as raw 16-bit words and widened by from_binary16 (exact): HDF5 1.10 widens half precision
+// bit by bit in software, which took most of the time of reading a decoder store.
+bool is_little_endian_binary16(hid_t type) {
+  if (H5Tget_class(type) != H5T_FLOAT || H5Tget_size(type) != 2) return false;
+  std::size_t sign = 0, exponent = 0, exponent_bits = 0, mantissa = 0, mantissa_bits = 0;
+  if (H5Tget_fields(type, &sign, &exponent, &exponent_bits, &mantissa, &mantissa_bits) < 0)
+    return false;
+  return H5Tget_order(type) == H5T_ORDER_LE && H5Tget_precision(type) == 16 &&
+         H5Tget_offset(type) == 0 && sign == 15 && exponent == 10 && exponent_bits == 5 &&
+         mantissa == 0 && mantissa_bits == 10 && H5Tget_ebias(type) == 15 &&
+         H5Tget_norm(type) == H5T_NORM_IMPLIED;
+}
+
+// Reads the [layer, head, :, :] hyperslab of one of q, k, v (T x d, row = token) as
+// memory_type into a vector of Raw.
+template <class Raw>
+std::vector<Raw> read_raw_slab(hid_t dataset, hid_t memory_type, const std::string& label,
+                               std::size_t layer, std::size_t head, std::size_t length,
+                               std::size_t head_dim) {
   Hdf5Handle file_space =
       checked_handle(H5Dget_space(dataset), Hdf5Kind::kDataspace, label, "read the dataspace");
   const hsize_t start[4] = {layer, head, 0, 0};
@@ -470,10 +487,17 @@ void read_slab(hid_t dataset, hid_t memory_type, const std::string& label, std::
   const hsize_t memory_shape[2] = {length, head_dim};
   Hdf5Handle memory_space = checked_handle(H5Screate_simple(2, memory_shape, nullptr),
                                            Hdf5Kind::kDataspace, label, "create a dataspace");
-  std::vector<Scalar> buffer(length * head_dim);
+  std::vector<Raw> buffer(length * head_dim);
   check_hdf5(H5Dread(dataset, memory_type, memory_space.get(), file_space.get(), H5P_DEFAULT,
                      buffer.data()),
              label, "read");
+  return buffer;
+}
+
+// The slab's values (float or double) checked finite and widened exactly into `out`.
+template <class Scalar>
+void finish_slab(const std::vector<Scalar>& buffer, const std::string& label, std::size_t layer,
+                 std::size_t head, std::size_t length, std::size_t head_dim, Eigen::MatrixXd& out) {
   for (std::size_t index = 0; index < buffer.size(); ++index) {
     if (!std::isfinite(buffer[index])) {
       const double value = static_cast<double>(buffer[index]);
@@ -542,14 +566,24 @@ HeadVectors LogitStore::read_head(std::size_t sequence, std::size_t layer, std::
                                           Hdf5Kind::kDataset, label, "open");
       Hdf5Handle type =
           checked_handle(H5Dget_type(dataset.get()), Hdf5Kind::kDatatype, label, "read the type");
-      // float16 and float32 data are read as float (HDF5 widens half exactly) and widened
-      // here (exact); anything else goes through HDF5's conversion to double.
-      if (H5Tget_size(type.get()) <= sizeof(float)) {
-        read_slab<float>(dataset.get(), H5T_NATIVE_FLOAT, label, layer, slab_head, rows,
-                         info_.head_dim, *target);
+      // Widened exactly in every case: binary16 from its raw words here, other float16 and
+      // float32 data read as float (HDF5 widens them exactly), anything else through HDF5's
+      // conversion to double.
+      const std::size_t dim = info_.head_dim;
+      if (is_little_endian_binary16(type.get())) {
+        const std::vector<std::uint16_t> words = read_raw_slab<std::uint16_t>(
+            dataset.get(), type.get(), label, layer, slab_head, rows, dim);
+        std::vector<float> values(words.size());
+        std::transform(words.begin(), words.end(), values.begin(), from_binary16);
+        finish_slab(values, label, layer, slab_head, rows, dim, *target);
+      } else if (H5Tget_size(type.get()) <= sizeof(float)) {
+        finish_slab(read_raw_slab<float>(dataset.get(), H5T_NATIVE_FLOAT, label, layer, slab_head,
+                                         rows, dim),
+                    label, layer, slab_head, rows, dim, *target);
       } else {
-        read_slab<double>(dataset.get(), H5T_NATIVE_DOUBLE, label, layer, slab_head, rows,
-                          info_.head_dim, *target);
+        finish_slab(read_raw_slab<double>(dataset.get(), H5T_NATIVE_DOUBLE, label, layer, slab_head,
+                                          rows, dim),
+                    label, layer, slab_head, rows, dim, *target);
       }
     }
     return vectors;

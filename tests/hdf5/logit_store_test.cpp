@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
@@ -26,6 +27,7 @@
 #include "core/error.h"
 #include "core/hdf5/hdf5_handle.h"
 #include "core/hdf5/logit_store_writer.h"
+#include "core/numerics/binary16.h"
 #include "core/results/atomic_file.h"
 #include "tests/support/fixtures.h"
 
@@ -348,6 +350,72 @@ TEST_F(LogitStoreTest, AcceptsFloat64DatasetsAndFixedLengthStrings) {
       EXPECT_EQ(vectors.q(static_cast<Eigen::Index>(token), static_cast<Eigen::Index>(channel)),
                 q[flat(1, 1, token, channel, length)]);
     }
+  }
+}
+
+// An IEEE binary16 HDF5 type (h5py writes numpy's float16 so) in the given byte order.
+Hdf5Handle binary16_type(H5T_order_t order) {
+  Hdf5Handle type(H5Tcopy(H5T_IEEE_F32LE), Hdf5Kind::kDatatype);
+  EXPECT_GE(H5Tset_fields(type.get(), 15, 10, 5, 0, 10), 0);
+  EXPECT_GE(H5Tset_precision(type.get(), 16), 0);
+  EXPECT_GE(H5Tset_size(type.get(), 2), 0);
+  EXPECT_GE(H5Tset_ebias(type.get(), 15), 0);
+  EXPECT_GE(H5Tset_order(type.get(), order), 0);
+  return type;
+}
+
+TEST_F(LogitStoreTest, Float16DatasetsAreWidenedExactlyInEitherByteOrder) {
+  // Little-endian binary16 is read as raw words and widened by tvk; big-endian goes through
+  // HDF5's conversion. Both give the exact values: normals, subnormals, ±0, the largest half.
+  const std::size_t length = 7;
+  std::vector<std::uint16_t> words(kLayers * kHeads * length * kHeadDim);
+  const std::uint16_t specials[] = {0x0000, 0x8000, 0x0001, 0x83ff, 0x0400, 0x7bff, 0xfbff, 0x3c00};
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    words[i] =
+        i < std::size(specials)
+            ? specials[i]
+            : static_cast<std::uint16_t>((i * 2654435761u) % 0x7c00u | (i % 3 == 0 ? 0x8000u : 0u));
+  }
+  for (const H5T_order_t order : {H5T_ORDER_LE, H5T_ORDER_BE}) {
+    const fs::path path = valid_store();
+    const Hdf5Handle file_type = binary16_type(order);
+    const Hdf5Handle memory_type = binary16_type(H5T_ORDER_LE);
+    replace_dataset(path, "/sequences/001/k", file_type.get(), memory_type.get(),
+                    {kLayers, kHeads, length, kHeadDim}, words.data());
+    {  // closed before the file is edited again (HDF5 shares an open file's cache)
+      const LogitStore store = LogitStore::open(path);
+      for (std::size_t layer = 0; layer < kLayers; ++layer) {
+        for (std::size_t head = 0; head < kHeads; ++head) {
+          const HeadVectors vectors = store.read_head(1, layer, head);
+          for (std::size_t token = 0; token < length; ++token) {
+            for (std::size_t channel = 0; channel < kHeadDim; ++channel) {
+              const double expected =
+                  from_binary16(words[flat(layer, head, token, channel, length)]);
+              const double got =
+                  vectors.k(static_cast<Eigen::Index>(token), static_cast<Eigen::Index>(channel));
+              ASSERT_EQ(std::bit_cast<std::uint64_t>(got), std::bit_cast<std::uint64_t>(expected))
+                  << "order " << order << " layer " << layer << " head " << head << " token "
+                  << token << " channel " << channel;
+            }
+          }
+        }
+      }
+    }
+    // A half infinity is the same error as a float one.
+    words[flat(1, 2, 3, 1, length)] = 0xfc00;
+    replace_dataset(path, "/sequences/001/k", file_type.get(), memory_type.get(),
+                    {kLayers, kHeads, length, kHeadDim}, words.data());
+    try {
+      (void)LogitStore::open(path).read_head(1, 1, 2);
+      ADD_FAILURE() << "a -inf in k was read (order " << order << ")";
+    } catch (const InputError& error) {
+      EXPECT_NE(std::string(error.what())
+                    .find("/sequences/001/k: non-finite value -inf at (layer 1, head 2, token 3, "
+                          "channel 1)"),
+                std::string::npos)
+          << error.what();
+    }
+    words[flat(1, 2, 3, 1, length)] = 0x3c00;
   }
 }
 

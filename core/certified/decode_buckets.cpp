@@ -1,5 +1,6 @@
 #include "core/certified/decode_buckets.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/certified/rounding.h"
@@ -20,8 +21,11 @@ const std::array<double, kBuckets>& bucket_weights() {
 const std::array<std::uint32_t, kBuckets>& far_weights(std::uint32_t near) {
   static const std::array<std::uint32_t, kBuckets> table = [] {
     std::array<std::uint32_t, kBuckets> f{};
-    for (std::size_t b = kNear; b < kBuckets; ++b)
-      f[b] = static_cast<std::uint32_t>(std::ceil(std::ldexp(bucket_weights()[b], 40)));
+    for (std::size_t b = kNear; b < kBuckets; ++b) {
+      const std::size_t run = std::min<std::size_t>((b - kNear) / kFarRun, kFarRuns - 1);
+      f[b] = static_cast<std::uint32_t>(
+          std::ceil(std::ldexp(bucket_weights()[kNear + kFarRun * run], 40)));
+    }
     return f;
   }();
   static_assert(kNear >= 768, "far weights below 2^23 need the far keys 12 logits down");

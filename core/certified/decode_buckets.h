@@ -26,9 +26,16 @@ static_assert(kNear % 8 == 0 && kBuckets % 8 == 0, "suffix_sums works in blocks 
 // U (the 4e−6 covers the float rounding of (M − U) 64, at most 32 2^-24 logit units).
 const std::array<double, kBuckets>& bucket_weights();
 
-// F[b] = ceil(2^40 W[b]) for b >= kNear and 0 below: the far keys' weights in units of 2^-40,
-// rounded up, summed exactly in integers (F[kNear] < 2^23, so the sum fits in 64 bits for any
-// count < 2^32). For near = kBuckets (every key listed) a table of zeros.
+// The far buckets' weights are constant on runs of kFarRun buckets from kNear, the last run
+// taking every bucket from kNear + (kFarRuns − 1) kFarRun on: 32 values, which an AVX-512
+// kernel looks up in two registers instead of gathering (THEORY §14.3).
+inline constexpr std::uint32_t kFarRun = 16, kFarRuns = 32;
+static_assert(kNear + kFarRun * kFarRuns <= kBuckets, "the runs lie inside the table");
+
+// F[b] = ceil(2^40 W[r]) for b >= kNear, r the first bucket of b's run, and 0 below: the far
+// keys' weights in units of 2^-40, rounded up (W falls, so F[b] >= 2^40 W[b]), summed exactly
+// in integers (F[kNear] < 2^23, so the sum fits in 64 bits for any count < 2^32). For near =
+// kBuckets (every key listed) a table of zeros.
 const std::array<std::uint32_t, kBuckets>& far_weights(std::uint32_t near);
 
 // rest[b] = rest[near] + Σ_{b <= b' < near} counts[b'] W[b'] for b < near (near a multiple of

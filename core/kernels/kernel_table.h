@@ -151,7 +151,9 @@ struct KernelTable {
   //! listed in increasing order, index[i] = j and buckets[i] = b_j, and *far = Σ far_weights[b_j]
   //! over every key (exactly: the caller's weights are zero below near, below 2^23, and their
   //! total fits in 64 bits). Returns the number listed. index and buckets have room for
-  //! count + 16; near <= last + 1 <= 2^15.
+  //! count + 16; near <= last + 1 <= 2^15. When near + 512 <= last + 1, far_weights must be
+  //! constant on the runs of 16 buckets from near and from near + 496 to last: a kernel may
+  //! then look each weight up among those 32 values.
   std::size_t (*near_buckets)(const float* upper, std::size_t count, float top, float grid,
                               std::uint32_t last, std::uint32_t near,
                               const std::uint32_t* far_weights, std::uint32_t* index,

@@ -216,6 +216,17 @@ std::size_t near_buckets(const float* upper, std::size_t count, float top, float
   // The far weights in sixteen 32-bit sums, each taking at most kFlush keys' weights (< 2^23
   // each: at most 2^31) before it is added to the 64-bit total.
   __m512i far_lanes = _mm512_setzero_si512();
+  // Where the contract's 32 runs fit in the table, a far key's weight is its run's, looked up
+  // by one two-register permute (the run min((b − near) / 16, 31)) instead of a gather.
+  const bool by_run = near + 512 <= last + 1;
+  __m512i runs_low = _mm512_setzero_si512(), runs_high = _mm512_setzero_si512();
+  if (by_run) {
+    alignas(64) std::uint32_t firsts[32];
+    for (std::uint32_t r = 0; r < 32; ++r)
+      firsts[r] = far_weights[near + 16 * r];
+    runs_low = _mm512_load_si512(firsts);
+    runs_high = _mm512_load_si512(firsts + 16);
+  }
   std::size_t pending = 0;
   auto flush = [&] {
     alignas(64) std::uint32_t sums[16];
@@ -232,11 +243,22 @@ std::size_t near_buckets(const float* upper, std::size_t count, float top, float
     const Sixteen clamped = units < limit ? units : Sixteen{} + limit;
     const SixteenBits bits = __builtin_convertvector(clamped, SixteenBits);
     const __m512i b = __builtin_bit_cast(__m512i, bits);
-    // (A zero source: GCC 12 warns on the undefined register of the plain gather.)
-    far_lanes = _mm512_add_epi32(
-        far_lanes, _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), 0xffff, b, far_weights, 4));
-    if (++pending == kFlush) flush();
     const __mmask16 inside = _mm512_cmplt_epu32_mask(b, near_wide);
+    if (by_run) {
+      // Near lanes wrap to large values and are masked off.
+      const SixteenBits shifted = (bits - near) >> 4;
+      const __m512i run =
+          __builtin_bit_cast(__m512i, shifted < 31u ? shifted : SixteenBits{} + 31u);
+      far_lanes = _mm512_add_epi32(
+          far_lanes, _mm512_maskz_permutex2var_epi32(static_cast<__mmask16>(~inside), runs_low, run,
+                                                     runs_high));
+    } else {
+      // (A zero source: GCC 12 warns on the undefined register of the plain gather.)
+      far_lanes = _mm512_add_epi32(
+          far_lanes,
+          _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), 0xffff, b, far_weights, 4));
+    }
+    if (++pending == kFlush) flush();
     if (inside == 0) continue;
     const __m512i keys = _mm512_add_epi32(lanes, _mm512_set1_epi32(static_cast<int>(j)));
     _mm512_storeu_si512(index + n, _mm512_maskz_compress_epi32(inside, keys));

@@ -390,6 +390,40 @@ TEST(CertifiedDecode, KernelSetsAgreeBitForBit) {
           ASSERT_EQ(std::vector<std::uint16_t>(buckets.begin(), buckets.begin() + m), want_buckets);
           ASSERT_EQ(far, want_far);
         }
+        {
+          // Far weights constant on runs of 16 buckets from near, the last run from near + 496
+          // on (the contract a kernel may use to look them up), with a grid that spreads the
+          // keys over the near buckets, the runs and the last run.
+          const std::uint32_t near = 256, last = 1023;
+          std::vector<std::uint32_t> far_weights(last + 1, 0);
+          for (std::uint32_t b = near; b <= last; ++b)
+            far_weights[b] = (std::min<std::uint32_t>((b - near) / 16, 31) << 17) + 5 * b % 16 + 11;
+          for (std::uint32_t b = near; b <= last; ++b)  // constant on each run
+            far_weights[b] = far_weights[near + 16 * std::min<std::uint32_t>((b - near) / 16, 31)];
+          const float low = *std::min_element(upper.begin(), upper.begin() + n);
+          const float grid = 1300.0f / (tops[0] - low);
+          std::uint64_t want_far = 0;
+          std::size_t want_listed = 0, in_runs = 0, in_last = 0;
+          for (std::size_t j = 0; j < n; ++j) {
+            const float units = (tops[0] - upper[j]) * grid;
+            const auto b = static_cast<std::uint32_t>(units < 1023.0f ? units : 1023.0f);
+            want_far += far_weights[b];
+            want_listed += b < near;
+            in_runs += b >= near && b < near + 496;
+            in_last += b >= near + 496;
+          }
+          ASSERT_GT(want_listed, 0u);
+          ASSERT_GT(in_runs, 0u);
+          ASSERT_GT(in_last, 0u);
+          std::uint64_t far = 1;
+          std::vector<std::uint16_t> run_buckets(n + 16);
+          std::vector<std::uint32_t> run_listed(n + 16);
+          const std::size_t m =
+              other.near_buckets(upper.data(), n, tops[0], grid, last, near, far_weights.data(),
+                                 run_listed.data(), run_buckets.data(), &far);
+          ASSERT_EQ(m, want_listed);
+          ASSERT_EQ(far, want_far);
+        }
         ASSERT_EQ(std::vector<std::uint16_t>(buckets.begin(), buckets.begin() + n), [&] {
           std::vector<std::uint16_t> every(n);
           for (std::size_t j = 0; j < n; ++j) {

@@ -5,12 +5,15 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <thread>
 
 #include "core/error.h"
@@ -69,6 +72,19 @@ void probe_in_child(const std::filesystem::path& path, unsigned seconds,
                           : "the HDF5 library crashed reading its structure (" +
                                 std::string(::strsignal(signal)) + ")"));
   }
+}
+
+unsigned probe_seconds_from_environment() {
+  const char* text = std::getenv("TVK_HDF5_PROBE_SECONDS");
+  if (text == nullptr) return 30;
+  const std::string_view view(text);
+  unsigned seconds = 0;
+  const auto [end, error] = std::from_chars(view.data(), view.data() + view.size(), seconds);
+  if (error != std::errc() || end != view.data() + view.size() || seconds < 1 || seconds > 3600) {
+    throw InputError("environment variable TVK_HDF5_PROBE_SECONDS: '" + std::string(view) +
+                     "' is not a whole number of seconds from 1 to 3600");
+  }
+  return seconds;
 }
 
 }  // namespace tvk

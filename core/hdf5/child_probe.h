@@ -16,4 +16,9 @@ namespace tvk {
 void probe_in_child(const std::filesystem::path& path, unsigned seconds,
                     const std::function<void()>& read);
 
+//! The probe's time limit: TVK_HDF5_PROBE_SECONDS if set (a whole number from 1 to 3600, else
+//! InputError naming the variable), 30 s otherwise (a store's structure is read in well under a
+//! second; the fuzz target sets a limit below its own per-input timeout).
+unsigned probe_seconds_from_environment();
+
 }  // namespace tvk

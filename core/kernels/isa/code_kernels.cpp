@@ -337,10 +337,12 @@ std::size_t select_buckets(const std::uint16_t* buckets, std::size_t count, std:
     const __m512i index = _mm512_add_epi32(lanes, _mm512_set1_epi32(static_cast<int>(j)));
     const auto low_half = static_cast<__mmask16>(inside);
     const auto high_half = static_cast<__mmask16>(inside >> 16);
-    _mm512_mask_compressstoreu_epi32(out + n, low_half, index);
+    // Compressed in a register and stored whole (a compress with a memory destination takes
+    // ~55 cycles on Zen 4): n <= j, so the vectors land inside out[0, j + 32), within count.
+    _mm512_storeu_si512(out + n, _mm512_maskz_compress_epi32(low_half, index));
     n += static_cast<std::size_t>(__builtin_popcount(low_half));
-    _mm512_mask_compressstoreu_epi32(out + n, high_half,
-                                     _mm512_add_epi32(index, _mm512_set1_epi32(16)));
+    _mm512_storeu_si512(out + n, _mm512_maskz_compress_epi32(
+                                     high_half, _mm512_add_epi32(index, _mm512_set1_epi32(16))));
     n += static_cast<std::size_t>(__builtin_popcount(high_half));
   }
 #endif

@@ -92,8 +92,10 @@ bool select_near(const KvCache& cache, std::size_t count, const float* queries, 
       scratch.batch[offsets[buckets[at] - low]++] = scratch.listed[at];
     }
     clock.mark(DecodePhase::kSelection);
-    // The gathers are latency-bound: the key rows of the next kChunk keys are asked for while
-    // a chunk is scored (at most kChunk keys past where the step stops are fetched in vain).
+    // The gathers are latency-bound: key rows are asked for in a steady stream, kAhead keys
+    // ahead of the key being scored, eight at a time (bursts of a chunk's rows, and value rows
+    // asked for here too, kept fewer lines in flight on average; the output asks for the value
+    // rows as it reads them). At most kAhead keys past where the step stops are fetched in vain.
     std::size_t fetched = 0;  // batch[0, fetched) have had their key rows asked for
     auto fetch_keys_to = [&](std::size_t upto) {
       upto = std::min(upto, selected);
@@ -101,7 +103,7 @@ bool select_near(const KvCache& cache, std::size_t count, const float* queries, 
       prefetch_rows(cache.keys(), scratch.batch.data() + fetched, upto - fetched, d);
       fetched = upto;
     };
-    fetch_keys_to(kChunk);
+    fetch_keys_to(kAhead);
     // offsets[i] is now the end of bucket low + i.
     std::uint32_t begin = 0;
     for (std::size_t b = low; b <= cut && !certified; ++b) {
@@ -112,12 +114,12 @@ bool select_near(const KvCache& cache, std::size_t count, const float* queries, 
         const std::size_t at = scores.size();
         scores.resize(at + len);
         scratch.exps.resize(at + len);
-        k.half_logits(queries + h * d, 1, cache.keys(), scratch.batch.data() + begin, len, d, scale,
-                      scores.data() + at);
-        // First the next chunk's keys (the bound check waits on them), then these keys' values
-        // (every scored key is kept: the output reads them last).
-        fetch_keys_to(end + kChunk);
-        prefetch_rows(cache.values(), scratch.batch.data() + begin, len, d);
+        for (std::size_t from = begin; from < end; from += 8) {
+          fetch_keys_to(from + kAhead);
+          k.half_logits(queries + h * d, 1, cache.keys(), scratch.batch.data() + from,
+                        std::min<std::size_t>(8, end - from), d, scale,
+                        scores.data() + at + (from - begin));
+        }
         k.exp_floats(scores.data() + at, len, top, scratch.exps.data() + at);
         // e^{ŝ − M} within kExpFloat (float exp and the float subtraction, THEORY §14.4); the
         // true logit is >= ŝ − e_j >= ŝ − ē, and e^{−ē} >= 1 − ē, so the kept mass is at least

@@ -149,10 +149,17 @@ void half_accumulate_heads(const float* w, const std::uint16_t* values, const st
       if (rows == nullptr) {  // a stream: 32 rows ahead
         __builtin_prefetch(values + (i + 32) * d);
         __builtin_prefetch(values + (i + 32) * d + 32);
-      } else if (i + 24 < count) {  // gathers: 24 rows ahead (8 left Zen 4 waiting on them)
-        const std::uint16_t* ahead = values + static_cast<std::size_t>(rows[i + 24]) * d;
-        __builtin_prefetch(ahead);
-        __builtin_prefetch(ahead + d - 8);
+      } else {  // gathers: into L1 24 rows ahead, into L2 96 rows ahead (more lines in flight)
+        if (i + 24 < count) {
+          const std::uint16_t* ahead = values + static_cast<std::size_t>(rows[i + 24]) * d;
+          __builtin_prefetch(ahead);
+          __builtin_prefetch(ahead + d - 8);
+        }
+        if (i + 96 < count) {
+          const std::uint16_t* far = values + static_cast<std::size_t>(rows[i + 96]) * d;
+          __builtin_prefetch(far, 0, 1);
+          __builtin_prefetch(far + d - 8, 0, 1);
+        }
       }
       const std::uint16_t* value = values + static_cast<std::size_t>(rows ? rows[i] : i) * d;
       for (std::size_t b = 0; b < blocks; ++b) {

@@ -184,10 +184,17 @@ void half_accumulate_heads(const float* w, const std::uint16_t* values, const st
     const std::size_t width = d - block < 32 ? d - block : 32;
     Eight sums[H][4] = {};
     for (std::size_t i = 0; i < count; ++i) {
-      if (rows != nullptr && i + 8 < count) {
-        const std::uint16_t* ahead = values + static_cast<std::size_t>(rows[i + 8]) * d + block;
-        __builtin_prefetch(ahead);
-        __builtin_prefetch(ahead + width - 8);
+      if (rows != nullptr) {  // gathers: as the sixteen-lane loop's
+        if (i + 24 < count) {
+          const std::uint16_t* ahead = values + static_cast<std::size_t>(rows[i + 24]) * d + block;
+          __builtin_prefetch(ahead);
+          __builtin_prefetch(ahead + width - 8);
+        }
+        if (i + 96 < count) {
+          const std::uint16_t* far = values + static_cast<std::size_t>(rows[i + 96]) * d + block;
+          __builtin_prefetch(far, 0, 1);
+          __builtin_prefetch(far + width - 8, 0, 1);
+        }
       }
       const std::uint16_t* value =
           values + static_cast<std::size_t>(rows ? rows[i] : i) * d + block;

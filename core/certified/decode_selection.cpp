@@ -13,17 +13,15 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// Asks for the binary16 rows (d values each) of the given keys to be fetched, so that their
-// latency overlaps other work: into L1 (Locality 3) for the keys about to be scored, into L2
-// (Locality 1) further ahead, which keeps more lines in flight than L1's miss buffers hold.
-template <int Locality>
+// Asks for the binary16 rows (d values each) of the given keys to be fetched into L2
+// (prefetcht2), so that their latency overlaps other work.
 void prefetch_rows(const std::uint16_t* base, const std::uint32_t* rows, std::size_t len,
                    std::size_t d) {
   for (std::size_t i = 0; i < len; ++i) {
     const auto row = reinterpret_cast<std::uintptr_t>(base + static_cast<std::size_t>(rows[i]) * d);
     // Each line the row spans, once (two at d = 64: rows start on 128-byte boundaries).
     for (std::uintptr_t line = row & ~std::uintptr_t{63}; line < row + 2 * d; line += 64)
-      __builtin_prefetch(reinterpret_cast<const void*>(line), 0, Locality);
+      __builtin_prefetch(reinterpret_cast<const void*>(line), 0, 1);
   }
 }
 
@@ -93,24 +91,20 @@ bool select_near(const KvCache& cache, std::size_t count, const float* queries, 
       scratch.batch[offsets[buckets[at] - low]++] = scratch.listed[at];
     }
     clock.mark(DecodePhase::kSelection);
-    // The gathers are latency-bound: key rows are asked for in a steady stream, into L2
-    // kFarAhead keys ahead of the key being scored and into L1 kAhead keys ahead, eight at a
-    // time (bursts of a chunk's rows, and value rows asked for here too, kept fewer lines in
-    // flight on average; the output asks for the value rows as it reads them). At most
-    // kFarAhead keys past where the step stops are fetched in vain.
-    std::size_t fetched = 0, far_fetched = 0;  // batch[0, fetched) asked for into L1, far: L2
+    // The gathers are latency-bound: key rows are asked for into L2 kFarAhead keys past the
+    // chunk being scored, and half_logits asks for the next eight keys' into L1 as it scores
+    // (L2's miss tracking holds more lines in flight than L1's miss buffers; a chunk's rows
+    // asked for into L1 in one burst, with value rows too, kept fewer in flight on average).
+    // The output asks for the value rows as it reads them. At most kFarAhead keys past where
+    // the step stops are fetched in vain.
+    std::size_t fetched = 0;  // batch[0, fetched) have had their key rows asked for
     auto fetch_keys_to = [&](std::size_t upto) {
-      const std::size_t far = std::min(upto + (kFarAhead - kAhead), selected);
-      if (far > far_fetched) {
-        prefetch_rows<1>(cache.keys(), scratch.batch.data() + far_fetched, far - far_fetched, d);
-        far_fetched = far;
-      }
-      upto = std::min(upto, selected);
+      upto = std::min(upto + kFarAhead, selected);
       if (upto <= fetched) return;
-      prefetch_rows<3>(cache.keys(), scratch.batch.data() + fetched, upto - fetched, d);
+      prefetch_rows(cache.keys(), scratch.batch.data() + fetched, upto - fetched, d);
       fetched = upto;
     };
-    fetch_keys_to(kAhead);
+    fetch_keys_to(0);
     // offsets[i] is now the end of bucket low + i.
     std::uint32_t begin = 0;
     for (std::size_t b = low; b <= cut && !certified; ++b) {
@@ -121,12 +115,9 @@ bool select_near(const KvCache& cache, std::size_t count, const float* queries, 
         const std::size_t at = scores.size();
         scores.resize(at + len);
         scratch.exps.resize(at + len);
-        for (std::size_t from = begin; from < end; from += 8) {
-          fetch_keys_to(from + kAhead);
-          k.half_logits(queries + h * d, 1, cache.keys(), scratch.batch.data() + from,
-                        std::min<std::size_t>(8, end - from), d, scale,
-                        scores.data() + at + (from - begin));
-        }
+        fetch_keys_to(end);
+        k.half_logits(queries + h * d, 1, cache.keys(), scratch.batch.data() + begin, len, d, scale,
+                      scores.data() + at);
         k.exp_floats(scores.data() + at, len, top, scratch.exps.data() + at);
         // e^{ŝ − M} within kExpFloat (float exp and the float subtraction, THEORY §14.4); the
         // true logit is >= ŝ − e_j >= ŝ − ē, and e^{−ē} >= 1 − ē, so the kept mass is at least

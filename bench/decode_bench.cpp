@@ -24,6 +24,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/cpu_model.h"
 #include "bench/read_bandwidth.h"
 #include "core/certified/decode_attention.h"
 #include "core/engine/thread_count.h"
@@ -290,9 +291,11 @@ int main(int argc, char** argv) {
         tvk::bench::read_bandwidth(static_cast<std::size_t>(cache_bytes), threads);
     const double keys_total = static_cast<double>(longest * groups.size());
     const double code_mb = groups[0].cache.codes().bytes_per_key() * keys_total / 1e6;
-    std::printf("kernels %s, threads %d, %zu heads (%zu KV groups), 16-bit K+V cache %.1f MB, ",
-                tvk::kernels::active_kernels().name, threads, rows, groups.size(),
-                cache_bytes / 1e6);
+    std::printf(
+        "cpu %s; kernels %s, threads %d, %zu heads (%zu KV groups), 16-bit K+V cache "
+        "%.1f MB, ",
+        tvk::bench::cpu_model().c_str(), tvk::kernels::active_kernels().name, threads, rows,
+        groups.size(), cache_bytes / 1e6);
     if (opt.two_tier) {
       std::printf(
           "int8 codes in two tiers: %.1f MB of 6-bit codes, scales and radii, %.1f MB of "

@@ -15,9 +15,9 @@ namespace tvk::decode {
 
 // Keys scored per gather at least (the bound is checked after each such chunk).
 inline constexpr std::uint32_t kChunk = 16;
-// Keys past the chunk being scored whose rows are asked for into L2. In a model of the gathers
-// on an AMD EPYC (Zen 4, 2 threads, random 128-byte rows of 189 MB), rows asked for into L2 96
-// ahead and into L1 16 ahead read in 8.2-8.7 ns each, into L1 alone 32 ahead in 10-11 ns.
+// Keys past the chunk being scored whose rows are asked for into L2 (half_logits asks for
+// them into L1 eight keys ahead). In bench/gather_bench on an AMD EPYC (Zen 4, 2 threads), a
+// thread reads a random row in 7.8 ns so (6.9 ns with L1 16 ahead), in 15 ns with L1 alone.
 inline constexpr std::size_t kFarAhead = 96;
 // The relative error of a weight e^{ŝ − shift} from exp_floats (THEORY §14.4): the kernel's
 // exp within 10^-6, its float argument ŝ − shift (|ŝ − shift| <= 88) within 88 u_f = 5.3·10^-6;

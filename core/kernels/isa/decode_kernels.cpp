@@ -133,6 +133,25 @@ void half_logits(const float* q, std::size_t heads, const std::uint16_t* keys,
 
 namespace {
 
+// Asks for the part [from, from + width) of the value rows of gathered keys ahead of key i:
+// into L1 24 rows ahead and into L2 96 rows ahead (L2's miss tracking keeps more lines in
+// flight than L1's miss buffers; bench/gather_bench models the schemes).
+[[gnu::always_inline]] inline void prefetch_gathered(const std::uint16_t* values,
+                                                     const std::uint32_t* rows, std::size_t i,
+                                                     std::size_t count, std::size_t d,
+                                                     std::size_t from, std::size_t width) {
+  if (i + 24 < count) {
+    const std::uint16_t* ahead = values + static_cast<std::size_t>(rows[i + 24]) * d + from;
+    __builtin_prefetch(ahead);
+    __builtin_prefetch(ahead + width - 8);
+  }
+  if (i + 96 < count) {
+    const std::uint16_t* far = values + static_cast<std::size_t>(rows[i + 96]) * d + from;
+    __builtin_prefetch(far, 0, 1);
+    __builtin_prefetch(far + width - 8, 0, 1);
+  }
+}
+
 // acc[h][c] += Σ_i w[h][i] v_c for H heads: each value row is converted once for every head.
 // Channel blocks of 32 keep 4 H accumulators in registers; per (head, channel) the sum runs
 // in order of i, then is added to acc.
@@ -149,17 +168,8 @@ void half_accumulate_heads(const float* w, const std::uint16_t* values, const st
       if (rows == nullptr) {  // a stream: 32 rows ahead
         __builtin_prefetch(values + (i + 32) * d);
         __builtin_prefetch(values + (i + 32) * d + 32);
-      } else {  // gathers: into L1 24 rows ahead, into L2 96 rows ahead (more lines in flight)
-        if (i + 24 < count) {
-          const std::uint16_t* ahead = values + static_cast<std::size_t>(rows[i + 24]) * d;
-          __builtin_prefetch(ahead);
-          __builtin_prefetch(ahead + d - 8);
-        }
-        if (i + 96 < count) {
-          const std::uint16_t* far = values + static_cast<std::size_t>(rows[i + 96]) * d;
-          __builtin_prefetch(far, 0, 1);
-          __builtin_prefetch(far + d - 8, 0, 1);
-        }
+      } else {
+        prefetch_gathered(values, rows, i, count, d, 0, d);
       }
       const std::uint16_t* value = values + static_cast<std::size_t>(rows ? rows[i] : i) * d;
       for (std::size_t b = 0; b < blocks; ++b) {
@@ -184,18 +194,7 @@ void half_accumulate_heads(const float* w, const std::uint16_t* values, const st
     const std::size_t width = d - block < 32 ? d - block : 32;
     Eight sums[H][4] = {};
     for (std::size_t i = 0; i < count; ++i) {
-      if (rows != nullptr) {  // gathers: as the sixteen-lane loop's
-        if (i + 24 < count) {
-          const std::uint16_t* ahead = values + static_cast<std::size_t>(rows[i + 24]) * d + block;
-          __builtin_prefetch(ahead);
-          __builtin_prefetch(ahead + width - 8);
-        }
-        if (i + 96 < count) {
-          const std::uint16_t* far = values + static_cast<std::size_t>(rows[i + 96]) * d + block;
-          __builtin_prefetch(far, 0, 1);
-          __builtin_prefetch(far + width - 8, 0, 1);
-        }
-      }
+      if (rows != nullptr) prefetch_gathered(values, rows, i, count, d, block, width);
       const std::uint16_t* value =
           values + static_cast<std::size_t>(rows ? rows[i] : i) * d + block;
       for (std::size_t c = 0; c < width; c += 8) {

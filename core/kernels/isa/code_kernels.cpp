@@ -87,13 +87,15 @@ template <int H>
 #endif
 
 // The summary pass streams the tiles: the tile of keys [ahead, ahead + 16) (d · 16 bytes) and
-// their scales are fetched while earlier tiles are scored (a prefetch past the end is
-// harmless).
+// their scales are asked for into L2 (prefetcht2) while earlier tiles are scored, 256 keys
+// (16 KB at d = 64) ahead; the L1 fills are left to the hardware. On an AMD EPYC (Zen 4) this
+// streamed the summary faster than L1 prefetches 64 keys ahead, which took the L1 miss
+// buffers the stream needs (a prefetch past the end is harmless).
 [[gnu::always_inline]] inline void prefetch_tile(const std::int8_t* tiles, const float* scales,
                                                  std::size_t ahead, std::size_t d) {
   for (std::size_t line = 0; line < 16 * d; line += 64)
-    __builtin_prefetch(tiles + ahead * d + line);
-  __builtin_prefetch(scales + ahead);
+    __builtin_prefetch(tiles + ahead * d + line, 0, 1);
+  __builtin_prefetch(scales + ahead, 0, 1);
 }
 
 template <int H>
@@ -112,7 +114,7 @@ void code_upper_heads(const std::int16_t* p, const std::int8_t* tiles, const flo
   for (int h = 0; h < H; ++h)
     wide_top[h] = Sixteen{} - __builtin_inff();
   for (; i + 16 <= count; i += 16) {
-    prefetch_tile(tiles, scales, i + 64, d);
+    prefetch_tile(tiles, scales, i + 256, d);
     __m512i dots[H];
     if (vnni) {
       tile_dots_vnni<H>(q, tiles + i * d, d, dots);
@@ -145,7 +147,7 @@ void code_upper_heads(const std::int16_t* p, const std::int8_t* tiles, const flo
     top[h] = u > top[h] ? u : top[h];
   };
   for (; i + 16 <= count; i += 16) {
-    prefetch_tile(tiles, scales, i + 64, d);
+    prefetch_tile(tiles, scales, i + 256, d);
     __m256i dots[H][2];
     tile_dots<H>(q, tiles + i * d, d, dots);
     for (int h = 0; h < H; ++h) {

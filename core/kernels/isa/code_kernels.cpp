@@ -47,8 +47,8 @@ template <int H>
 // in any order) halve the chain of dependent vpdpwssd; they are locals, so no store to dots
 // waits on each (the tile's loads may alias dots).
 template <int H>
-[[gnu::target("avx512vnni")]] void tile_dots_vnni(const QueryPairs<H>& q, const std::int8_t* tile,
-                                                  std::size_t d, __m512i* dots) {
+[[gnu::target("avx512vnni"), gnu::always_inline]] inline void tile_dots_vnni(
+    const QueryPairs<H>& q, const std::int8_t* tile, std::size_t d, __m512i* dots) {
   __m512i even[H], odd[H];
   for (int h = 0; h < H; ++h)
     even[h] = odd[h] = _mm512_setzero_si512();
@@ -98,6 +98,59 @@ template <int H>
   __builtin_prefetch(scales + ahead, 0, 1);
 }
 
+#if defined(__AVX512BW__)
+// One tile's sixteen bounds from its dots (the contract's formula, lane by lane), stored for
+// keys [i, i + 16), and each head's running largest.
+template <int H>
+[[gnu::always_inline]] inline void tile_bounds(const __m512i* dots, const float* scales,
+                                               const float* c, const float* e, float* upper,
+                                               std::size_t count, std::size_t i, Sixteen* top) {
+  Sixteen scale;
+  __builtin_memcpy(&scale, scales + i, sizeof scale);
+  for (int h = 0; h < H; ++h) {
+    const Sixteen dot =
+        __builtin_convertvector(__builtin_bit_cast(IntsOf<Sixteen>::type, dots[h]), Sixteen);
+    const Sixteen u = scale * (c[h] * dot + e[h]);
+    __builtin_memcpy(upper + static_cast<std::size_t>(h) * count + i, &u, sizeof u);
+    top[h] = u > top[h] ? u : top[h];
+  }
+}
+
+// Every whole tile's bounds into upper and the heads' largest into top (sixteen lanes each);
+// returns the keys done. D = 64 fixes the head dimension at compile time, so the channel loop
+// unrolls; D = 0 takes d.
+template <int H, std::size_t D>
+std::size_t tiles_upper(const QueryPairs<H>& q, const std::int8_t* tiles, const float* scales,
+                        std::size_t count, std::size_t d, const float* c, const float* e,
+                        float* upper, Sixteen* top) {
+  const std::size_t dim = D != 0 ? D : d;
+  std::size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    prefetch_tile(tiles, scales, i + 256, dim);
+    __m512i dots[H];
+    tile_dots<H>(q, tiles + i * dim, dim, dots);
+    tile_bounds<H>(dots, scales, c, e, upper, count, i, top);
+  }
+  return i;
+}
+
+// The same with VNNI, compiled for it as a whole so that tile_dots_vnni inlines into the loop.
+template <int H, std::size_t D>
+[[gnu::target("avx512vnni")]] std::size_t tiles_upper_vnni(
+    const QueryPairs<H>& q, const std::int8_t* tiles, const float* scales, std::size_t count,
+    std::size_t d, const float* c, const float* e, float* upper, Sixteen* top) {
+  const std::size_t dim = D != 0 ? D : d;
+  std::size_t i = 0;
+  for (; i + 16 <= count; i += 16) {
+    prefetch_tile(tiles, scales, i + 256, dim);
+    __m512i dots[H];
+    tile_dots_vnni<H>(q, tiles + i * dim, dim, dots);
+    tile_bounds<H>(dots, scales, c, e, upper, count, i, top);
+  }
+  return i;
+}
+#endif
+
 template <int H>
 void code_upper_heads(const std::int16_t* p, const std::int8_t* tiles, const float* scales,
                       std::size_t count, std::size_t d, const float* c, const float* e,
@@ -113,24 +166,12 @@ void code_upper_heads(const std::int16_t* p, const std::int8_t* tiles, const flo
   Sixteen wide_top[H];
   for (int h = 0; h < H; ++h)
     wide_top[h] = Sixteen{} - __builtin_inff();
-  for (; i + 16 <= count; i += 16) {
-    prefetch_tile(tiles, scales, i + 256, d);
-    __m512i dots[H];
-    if (vnni) {
-      tile_dots_vnni<H>(q, tiles + i * d, d, dots);
-    } else {
-      tile_dots<H>(q, tiles + i * d, d, dots);
-    }
-    // The sixteen keys' bounds at once (the contract's formula, lane by lane).
-    Sixteen scale;
-    __builtin_memcpy(&scale, scales + i, sizeof scale);
-    for (int h = 0; h < H; ++h) {
-      const Sixteen dot =
-          __builtin_convertvector(__builtin_bit_cast(IntsOf<Sixteen>::type, dots[h]), Sixteen);
-      const Sixteen u = scale * (c[h] * dot + e[h]);
-      __builtin_memcpy(upper + static_cast<std::size_t>(h) * count + i, &u, sizeof u);
-      wide_top[h] = u > wide_top[h] ? u : wide_top[h];
-    }
+  if (vnni) {
+    i = d == 64 ? tiles_upper_vnni<H, 64>(q, tiles, scales, count, d, c, e, upper, wide_top)
+                : tiles_upper_vnni<H, 0>(q, tiles, scales, count, d, c, e, upper, wide_top);
+  } else {
+    i = d == 64 ? tiles_upper<H, 64>(q, tiles, scales, count, d, c, e, upper, wide_top)
+                : tiles_upper<H, 0>(q, tiles, scales, count, d, c, e, upper, wide_top);
   }
   for (int h = 0; h < H; ++h) {
     const Eight low = __builtin_shufflevector(wide_top[h], wide_top[h], 0, 1, 2, 3, 4, 5, 6, 7);

@@ -402,19 +402,19 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
     head_output(cache, kept, scratch.scores, o, scratch);
     clock.mark(DecodePhase::kValues);
     CertifiedDecodeHead& r = result[h];
-    r.scored = sel.scored;
+    r.scored = sel.scored + sel.scored_ahead;
     r.kept = kept.size();
     r.tau_bound = sel.tau;
     r.output_bound = output_bound(cache, o, sel.tau, sel.score_error, r.kept);
-    r.dense_fallback = sel.scored == count;
+    r.dense_fallback = r.kept == count;
     r.refined = refined;
     // A two-tier cache reads tier 1 (3 d / 4 + 4 bytes a key), then d / 4 a refined key.
     const double summary = cache.two_tier()
                                ? static_cast<double>(count) * (0.75 * dd + 4.0) +
                                      static_cast<double>(refined) * dd / 4.0
                                : static_cast<double>(count) * cache.codes().bytes_per_key();
-    r.bytes = summary + 2.0 * dd * static_cast<double>(sel.scored) +
-              2.0 * dd * static_cast<double>(r.kept);
+    r.bytes =
+        summary + 2.0 * dd * static_cast<double>(r.scored) + 2.0 * dd * static_cast<double>(r.kept);
     r.dense_bytes = 4.0 * dd * static_cast<double>(count);
     if (kept_keys != nullptr) kept_keys[h] = kept;
   }

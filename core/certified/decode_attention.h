@@ -87,8 +87,9 @@ class KvCache {
 
 //! What certified_decode did for one head.
 struct CertifiedDecodeHead {
-  std::size_t scored = 0;     //!< keys scored exactly
-  std::size_t kept = 0;       //!< keys in K (= scored)
+  std::size_t scored = 0;     //!< keys scored exactly (K, and up to 63 scored ahead of the
+                              //!< last check of the bound and dropped)
+  std::size_t kept = 0;       //!< keys in K
   std::size_t refined = 0;    //!< keys whose second tier was read (two-tier caches; else 0)
   double tau_bound = 1.0;     //!< τ̄ >= the true tail mass of K, <= eps
   double output_bound = 0.0;  //!< >= ‖out − o‖₂, o exact attention over every key

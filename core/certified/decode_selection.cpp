@@ -105,6 +105,24 @@ bool select_near(const KvCache& cache, std::size_t count, const float* queries, 
       fetched = upto;
     };
     fetch_keys_to(0);
+    // Exact scores are computed ahead of the chunks, kScoreAhead keys at a time at least, so
+    // that half_logits runs over long spans (its L1 prefetches stay ahead of its loads, and
+    // fewer calls); the chunks still check the bound as before, so K is the same. The keys
+    // scored past where the step stops are dropped (at most kScoreAhead − 1).
+    const std::size_t base = scores.size();  // batch[i]'s score is scores[base + i]
+    std::size_t ready = 0;                   // batch[0, ready) are scored
+    auto score_to = [&](std::size_t upto) {
+      if (upto <= ready) return;
+      upto = std::min(selected, std::max(upto, ready + kScoreAhead));
+      scores.resize(base + upto);
+      scratch.exps.resize(base + upto);
+      fetch_keys_to(upto);
+      k.half_logits(queries + h * d, 1, cache.keys(), scratch.batch.data() + ready, upto - ready, d,
+                    scale, scores.data() + base + ready);
+      k.exp_floats(scores.data() + base + ready, upto - ready, top,
+                   scratch.exps.data() + base + ready);
+      ready = upto;
+    };
     // offsets[i] is now the end of bucket low + i.
     std::uint32_t begin = 0;
     for (std::size_t b = low; b <= cut && !certified; ++b) {
@@ -112,17 +130,11 @@ bool select_near(const KvCache& cache, std::size_t count, const float* queries, 
       if (end - begin < kChunk && b < cut) continue;  // gather more buckets first
       if (begin < end) {
         const std::size_t len = end - begin;
-        const std::size_t at = scores.size();
-        scores.resize(at + len);
-        scratch.exps.resize(at + len);
-        fetch_keys_to(end);
-        k.half_logits(queries + h * d, 1, cache.keys(), scratch.batch.data() + begin, len, d, scale,
-                      scores.data() + at);
-        k.exp_floats(scores.data() + at, len, top, scratch.exps.data() + at);
+        score_to(end);
         // e^{ŝ − M} within kExpFloat (float exp and the float subtraction, THEORY §14.4); the
         // true logit is >= ŝ − e_j >= ŝ − ē, and e^{−ē} >= 1 − ē, so the kept mass is at least
         // (1 − ē)(1 − kExpFloat) Σ x (four running sums: the additions do not wait in line).
-        const float* x = scratch.exps.data() + at;
+        const float* x = scratch.exps.data() + base + begin;
         const std::uint32_t* rows = scratch.batch.data() + begin;
         float scale_top = 0.0f;
         std::size_t i = 0;
@@ -156,6 +168,9 @@ bool select_near(const KvCache& cache, std::size_t count, const float* queries, 
         sel.tau = bound;
       }
     }
+    sel.scored_ahead += base + ready - kept.size();
+    scores.resize(kept.size());  // the keys scored ahead and not kept
+    scratch.exps.resize(kept.size());
     clock.mark(DecodePhase::kExact);
     if (!certified && cut == deepest) break;  // the far keys are needed
     next = cut + 1;

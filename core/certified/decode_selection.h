@@ -15,6 +15,9 @@ namespace tvk::decode {
 
 // Keys scored per gather at least (the bound is checked after each such chunk).
 inline constexpr std::uint32_t kChunk = 16;
+// Keys scored per half_logits call at least: scores run ahead of the chunks whose bound is
+// checked, so the kernel's prefetches run over long spans (the chunks' keys are the same).
+inline constexpr std::size_t kScoreAhead = 64;
 // Keys past the chunk being scored whose rows are asked for into L2 (half_logits asks for
 // them into L1 eight keys ahead). In bench/gather_bench on an AMD EPYC (Zen 4, 2 threads), a
 // thread reads a random row in 7.8 ns so (6.9 ns with L1 16 ahead), in 15 ns with L1 alone.
@@ -45,7 +48,8 @@ class PhaseClock {
 
 // What select_head leaves for the output: K (in scoring order), its exact scores, ē.
 struct HeadSelection {
-  std::size_t scored = 0;
+  std::size_t scored = 0;        // keys in K
+  std::size_t scored_ahead = 0;  // keys scored past K's last chunk and dropped
   double tau = 1.0;
   double score_error = 0.0;  // ē: the largest e_j of K
 };

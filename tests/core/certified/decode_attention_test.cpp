@@ -193,12 +193,19 @@ TEST(CertifiedDecode, Int4CodesScoreMoreKeysThanInt8OnTheSameCache) {
   certified_decode(int4, n, q.data(), 1, 0.125f, 0.05, out.data(), &r4, scratch, &kept4);
   EXPECT_LE(exact_tail(int4, n, q.data(), 0.125f, kept4), r4.tau_bound);
   EXPECT_LE(output_error(out.data(), exact_output(int4, n, q.data(), 0.125f)), r4.output_bound);
-  EXPECT_GT(r4.scored, r8.scored);
-  EXPECT_LT(r8.scored, n);
-  // Bytes a key: 16-bit keys' codes packed to d / 2 + 4 bytes against d + 4.
-  EXPECT_EQ(r8.bytes - r4.bytes -
-                4.0 * d * (static_cast<double>(r8.scored) - static_cast<double>(r4.scored)),
-            static_cast<double>(n) * (d / 2.0));
+  EXPECT_GT(r4.kept, r8.kept);
+  EXPECT_LT(r8.kept, n);
+  // Keys are scored ahead of the bound's checks, at most 63 past K.
+  for (const CertifiedDecodeHead& r : {r8, r4}) {
+    EXPECT_GE(r.scored, r.kept);
+    EXPECT_LT(r.scored, r.kept + 64);
+  }
+  // Bytes a key: 16-bit keys' codes packed to d / 2 + 4 bytes against d + 4; a scored key's
+  // 16-bit key and a kept key's value, 2 d bytes each.
+  auto rows = [&](const CertifiedDecodeHead& r) {
+    return 2.0 * d * static_cast<double>(r.scored + r.kept);
+  };
+  EXPECT_EQ(r8.bytes - r4.bytes - (rows(r8) - rows(r4)), static_cast<double>(n) * (d / 2.0));
 }
 
 TEST(CertifiedDecode, CodeBitsOtherThanEightOrFourAreRefused) {
@@ -238,7 +245,7 @@ TEST(CertifiedDecode, TwoTiersReadFewerBytesThanInt8WithTheSameCodes) {
     EXPECT_LT(r8[h].scored, n);
     EXPECT_LT(r2[h].bytes, r8[h].bytes);
     EXPECT_EQ(r2[h].bytes, n * (0.75 * d + 4.0) + r2[h].refined * (d / 4.0) +
-                               4.0 * d * static_cast<double>(r2[h].scored));
+                               2.0 * d * static_cast<double>(r2[h].scored + r2[h].kept));
   }
 }
 

@@ -262,8 +262,6 @@ std::size_t near_buckets(const float* upper, std::size_t count, float top, float
   std::size_t n = 0, j = 0;
   std::uint64_t far_sum = 0;
 #if defined(__AVX512F__)
-  using SixteenBits = std::uint32_t __attribute__((vector_size(64)));
-  using SixteenShorts = std::uint16_t __attribute__((vector_size(32)));
   const __m512i near_wide = _mm512_set1_epi32(static_cast<int>(near));
   const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   // The far weights in sixteen 32-bit sums, each taking at most kFlush keys' weights (< 2^23
@@ -289,19 +287,23 @@ std::size_t near_buckets(const float* upper, std::size_t count, float top, float
     far_lanes = _mm512_setzero_si512();
     pending = 0;
   };
-  for (; j + 16 <= count; j += 16) {
-    Sixteen loaded;
-    __builtin_memcpy(&loaded, upper + j, sizeof loaded);
-    const Sixteen units = (top - loaded) * grid;
-    const Sixteen clamped = units < limit ? units : Sixteen{} + limit;
-    const SixteenBits bits = __builtin_convertvector(clamped, SixteenBits);
-    const __m512i b = __builtin_bit_cast(__m512i, bits);
+  // The same operations as the generic formula, as single instructions: min(units, limit) is
+  // units < limit ? units : limit (vminps), then min(shifted, 31) unsigned. (Zero-masked forms
+  // with every lane set: GCC 12 warns on the undefined source register of the plain ones.)
+  constexpr __mmask16 all = 0xffff;
+  const __m512 limit_wide = _mm512_set1_ps(limit);
+  const __m512 top_wide = _mm512_set1_ps(top), grid_wide = _mm512_set1_ps(grid);
+  const __m512i sixteen = _mm512_set1_epi32(16), last_run = _mm512_set1_epi32(31);
+  __m512i keys = lanes;  // j + lane
+  for (; j + 16 <= count; j += 16, keys = _mm512_add_epi32(keys, sixteen)) {
+    const __m512 units =
+        _mm512_mul_ps(_mm512_sub_ps(top_wide, _mm512_loadu_ps(upper + j)), grid_wide);
+    const __m512i b = _mm512_maskz_cvttps_epu32(all, _mm512_maskz_min_ps(all, units, limit_wide));
     const __mmask16 inside = _mm512_cmplt_epu32_mask(b, near_wide);
     if (by_run) {
       // Near lanes wrap to large values and are masked off.
-      const SixteenBits shifted = (bits - near) >> 4;
-      const __m512i run =
-          __builtin_bit_cast(__m512i, shifted < 31u ? shifted : SixteenBits{} + 31u);
+      const __m512i run = _mm512_maskz_min_epu32(
+          all, _mm512_maskz_srli_epi32(all, _mm512_sub_epi32(b, near_wide), 4), last_run);
       far_lanes = _mm512_add_epi32(
           far_lanes, _mm512_maskz_permutex2var_epi32(static_cast<__mmask16>(~inside), runs_low, run,
                                                      runs_high));
@@ -313,11 +315,9 @@ std::size_t near_buckets(const float* upper, std::size_t count, float top, float
     }
     if (++pending == kFlush) flush();
     if (inside == 0) continue;
-    const __m512i keys = _mm512_add_epi32(lanes, _mm512_set1_epi32(static_cast<int>(j)));
     _mm512_storeu_si512(index + n, _mm512_maskz_compress_epi32(inside, keys));
-    const SixteenShorts packed = __builtin_convertvector(
-        __builtin_bit_cast(SixteenBits, _mm512_maskz_compress_epi32(inside, b)), SixteenShorts);
-    __builtin_memcpy(buckets + n, &packed, sizeof packed);
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(buckets + n),
+                        _mm512_maskz_cvtepi32_epi16(all, _mm512_maskz_compress_epi32(inside, b)));
     n += static_cast<std::size_t>(__builtin_popcount(inside));
   }
   flush();

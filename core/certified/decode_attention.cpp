@@ -338,12 +338,18 @@ void head_output(const KvCache& cache, const std::vector<std::uint32_t>& kept,
   scratch.exps.resize(m);
   const float score_top = k.max_floats(scores.data(), m);
   k.exp_floats(scores.data(), m, score_top, scratch.exps.data());
-  double head_mass = 0.0;
-  for (std::size_t i = 0; i < m; ++i)
-    head_mass += scratch.exps[i];
+  // Σ x_i in four running sums (the additions do not wait in line; any order errs by γ_{m−1}).
+  std::array<double, 4> sums{};
+  std::size_t i = 0;
+  for (; i + 4 <= m; i += 4)
+    for (std::size_t l = 0; l < 4; ++l)
+      sums[l] += scratch.exps[i + l];
+  for (; i < m; ++i)
+    sums[0] += scratch.exps[i];
+  const double head_mass = (sums[0] + sums[1]) + (sums[2] + sums[3]);
   scratch.weights.resize(m);
   const double inverse = 1.0 / head_mass;
-  for (std::size_t i = 0; i < m; ++i)
+  for (i = 0; i < m; ++i)
     scratch.weights[i] = static_cast<float>(static_cast<double>(scratch.exps[i]) * inverse);
   std::fill(out, out + d, 0.0f);
   k.half_accumulate(scratch.weights.data(), 1, cache.values(), kept.data(), m, d, out);

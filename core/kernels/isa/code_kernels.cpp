@@ -334,20 +334,51 @@ std::size_t near_buckets(const float* upper, std::size_t count, float top, float
     far_lanes = _mm256_setzero_si256();
     pending = 0;
   };
-  for (; j + 8 <= count; j += 8) {
-    const Eight units = (top - load_floats(upper + j)) * grid;
-    const Eight clamped = units < limit ? units : Eight{} + limit;
-    const __m256i b = __builtin_bit_cast(__m256i, __builtin_convertvector(clamped, EightBits));
-    far_lanes = _mm256_add_epi32(
-        far_lanes, _mm256_i32gather_epi32(reinterpret_cast<const int*>(far_weights), b, 4));
-    if (++pending == kFlush) flush();
+  // Where the contract's 32 runs fit in the table, a far key's weight is its run's, looked up
+  // by four in-register permutes and three blends (the run's bits 3 and 4 pick the table)
+  // instead of a gather; near lanes are masked off.
+  const bool by_run = near + 512 <= last + 1;
+  __m256i runs[4] = {};
+  if (by_run) {
+    alignas(32) std::uint32_t firsts[32];
+    for (std::uint32_t r = 0; r < 32; ++r)
+      firsts[r] = far_weights[near + 16 * r];
+    for (int t = 0; t < 4; ++t)
+      runs[t] = _mm256_load_si256(reinterpret_cast<const __m256i*>(firsts + 8 * t));
+  }
+  const __m256 limit_eight = _mm256_set1_ps(limit);
+  const __m256i eight = _mm256_set1_epi32(8), last_run = _mm256_set1_epi32(31);
+  __m256i keys = lanes;  // j + lane
+  for (; j + 8 <= count; j += 8, keys = _mm256_add_epi32(keys, eight)) {
+    // min(units, limit) is units < limit ? units : limit (vminps), as the formula; units are
+    // in [0, last] (top >= upper), where the signed conversion is the unsigned one.
+    const __m256 units = __builtin_bit_cast(__m256, (top - load_floats(upper + j)) * grid);
+    const __m256i b = _mm256_cvttps_epi32(_mm256_min_ps(units, limit_eight));
     // b < near, unsigned (b <= last < 2^31, so a signed comparison is the same).
-    const auto inside = static_cast<unsigned>(
-        _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(near_eight, b))));
+    const __m256i near_lanes = _mm256_cmpgt_epi32(near_eight, b);
+    if (by_run) {
+      // Near lanes wrap to large values (the run is then 31) and are masked off.
+      const __m256i run =
+          _mm256_min_epu32(_mm256_srli_epi32(_mm256_sub_epi32(b, near_eight), 4), last_run);
+      const __m256 bit3 = _mm256_castsi256_ps(_mm256_slli_epi32(run, 28));
+      const __m256 bit4 = _mm256_castsi256_ps(_mm256_slli_epi32(run, 27));
+      auto pick = [&](int t) {
+        return _mm256_castsi256_ps(_mm256_permutevar8x32_epi32(runs[t], run));
+      };
+      const __m256 low = _mm256_blendv_ps(pick(0), pick(1), bit3);
+      const __m256 high = _mm256_blendv_ps(pick(2), pick(3), bit3);
+      far_lanes = _mm256_add_epi32(
+          far_lanes,
+          _mm256_andnot_si256(near_lanes, _mm256_castps_si256(_mm256_blendv_ps(low, high, bit4))));
+    } else {
+      far_lanes = _mm256_add_epi32(
+          far_lanes, _mm256_i32gather_epi32(reinterpret_cast<const int*>(far_weights), b, 4));
+    }
+    if (++pending == kFlush) flush();
+    const auto inside = static_cast<unsigned>(_mm256_movemask_ps(_mm256_castsi256_ps(near_lanes)));
     if (inside == 0) continue;
     const __m256i order =
         _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(kLeftPack[inside])));
-    const __m256i keys = _mm256_add_epi32(lanes, _mm256_set1_epi32(static_cast<int>(j)));
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(index + n),
                         _mm256_permutevar8x32_epi32(keys, order));
     const __m256i packed = _mm256_permutevar8x32_epi32(b, order);

@@ -111,9 +111,12 @@ bool select_near(const KvCache& cache, std::size_t count, const float* queries, 
     // scored past where the step stops are dropped (at most kScoreAhead − 1).
     const std::size_t base = scores.size();  // batch[i]'s score is scores[base + i]
     std::size_t ready = 0;                   // batch[0, ready) are scored
+    double last_bound = 1.0;                 // the bound at the last check
     auto score_to = [&](std::size_t upto) {
       if (upto <= ready) return;
-      upto = std::min(selected, std::max(upto, ready + kScoreAhead));
+      // Once the bound is within 2 eps, spans of a chunk: fewer keys scored in vain.
+      const std::size_t ahead = last_bound > 2.0 * eps ? kScoreAhead : kChunk;
+      upto = std::min(selected, std::max(upto, ready + ahead));
       scores.resize(base + upto);
       scratch.exps.resize(base + upto);
       fetch_keys_to(upto);
@@ -163,6 +166,7 @@ bool select_near(const KvCache& cache, std::size_t count, const float* queries, 
       }
       const double rest = scratch.rest[b + 1];
       const double bound = rounding::inflate(rest / (head_lo + rest), count - sel.scored, count);
+      last_bound = bound;
       if (bound <= eps) {
         certified = true;
         sel.tau = bound;

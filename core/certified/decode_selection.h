@@ -15,8 +15,9 @@ namespace tvk::decode {
 
 // Keys scored per gather at least (the bound is checked after each such chunk).
 inline constexpr std::uint32_t kChunk = 16;
-// Keys scored per half_logits call at least: scores run ahead of the chunks whose bound is
-// checked, so the kernel's prefetches run over long spans (the chunks' keys are the same).
+// Keys scored per half_logits call at least while the bound is above 2 eps (then kChunk):
+// scores run ahead of the chunks whose bound is checked, so the kernel's prefetches run over
+// long spans (the chunks' keys are the same), and near the end few are scored in vain.
 inline constexpr std::size_t kScoreAhead = 64;
 // Keys past the chunk being scored whose rows are asked for into L2 (half_logits asks for
 // them into L1 eight keys ahead). In bench/gather_bench on an AMD EPYC (Zen 4, 2 threads), a

@@ -408,8 +408,8 @@ void certified_decode(const KvCache& cache, std::size_t count, const float* quer
     head_output(cache, kept, scratch.scores, o, scratch);
     clock.mark(DecodePhase::kValues);
     CertifiedDecodeHead& r = result[h];
-    r.scored = sel.scored + sel.scored_ahead;
     r.kept = kept.size();
+    r.scored = r.kept + sel.scored_ahead;
     r.tau_bound = sel.tau;
     r.output_bound = output_bound(cache, o, sel.tau, sel.score_error, r.kept);
     r.dense_fallback = r.kept == count;

@@ -156,16 +156,15 @@ bool select_near(const KvCache& cache, std::size_t count, const float* queries, 
         head_lo = ((mass[0] + mass[1]) + (mass[2] + mass[3])) *
                   std::max(0.0, 1.0 - sel.score_error) * (1.0 - kExpFloat);
         kept.insert(kept.end(), rows, rows + len);
-        sel.scored += len;
         begin = end;
       }
-      if (sel.scored == count) {
+      if (kept.size() == count) {
         certified = true;
         sel.tau = 0.0;
         break;
       }
       const double rest = scratch.rest[b + 1];
-      const double bound = rounding::inflate(rest / (head_lo + rest), count - sel.scored, count);
+      const double bound = rounding::inflate(rest / (head_lo + rest), count - kept.size(), count);
       last_bound = bound;
       if (bound <= eps) {
         certified = true;

@@ -47,9 +47,8 @@ class PhaseClock {
   std::chrono::steady_clock::time_point last_{};
 };
 
-// What select_head leaves for the output: K (in scoring order), its exact scores, ē.
+// What select_head leaves for the output beside K (in scoring order) and its exact scores.
 struct HeadSelection {
-  std::size_t scored = 0;        // keys in K
   std::size_t scored_ahead = 0;  // keys scored past K's last chunk and dropped
   double tau = 1.0;
   double score_error = 0.0;  // ē: the largest e_j of K

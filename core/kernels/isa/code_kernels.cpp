@@ -261,23 +261,26 @@ std::size_t near_buckets(const float* upper, std::size_t count, float top, float
   const float limit = static_cast<float>(last);
   std::size_t n = 0, j = 0;
   std::uint64_t far_sum = 0;
+#if defined(__AVX2__)
+  // Where the contract's 32 runs fit in the table, a far key's weight is its run's (the run
+  // min((b − near) / 16, 31)): the vector paths look it up among these in registers instead of
+  // gathering it.
+  const bool by_run = near + 512 <= last + 1;
+  alignas(64) std::uint32_t run_weights[32] = {};
+  if (by_run) {
+    for (std::uint32_t r = 0; r < 32; ++r)
+      run_weights[r] = far_weights[near + 16 * r];
+  }
+#endif
 #if defined(__AVX512F__)
   const __m512i near_wide = _mm512_set1_epi32(static_cast<int>(near));
   const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   // The far weights in sixteen 32-bit sums, each taking at most kFlush keys' weights (< 2^23
   // each: at most 2^31) before it is added to the 64-bit total.
   __m512i far_lanes = _mm512_setzero_si512();
-  // Where the contract's 32 runs fit in the table, a far key's weight is its run's, looked up
-  // by one two-register permute (the run min((b − near) / 16, 31)) instead of a gather.
-  const bool by_run = near + 512 <= last + 1;
-  __m512i runs_low = _mm512_setzero_si512(), runs_high = _mm512_setzero_si512();
-  if (by_run) {
-    alignas(64) std::uint32_t firsts[32];
-    for (std::uint32_t r = 0; r < 32; ++r)
-      firsts[r] = far_weights[near + 16 * r];
-    runs_low = _mm512_load_si512(firsts);
-    runs_high = _mm512_load_si512(firsts + 16);
-  }
+  // The run weights in two registers, for one two-register permute a key.
+  const __m512i runs_low = _mm512_load_si512(run_weights);
+  const __m512i runs_high = _mm512_load_si512(run_weights + 16);
   std::size_t pending = 0;
   auto flush = [&] {
     alignas(64) std::uint32_t sums[16];
@@ -334,18 +337,11 @@ std::size_t near_buckets(const float* upper, std::size_t count, float top, float
     far_lanes = _mm256_setzero_si256();
     pending = 0;
   };
-  // Where the contract's 32 runs fit in the table, a far key's weight is its run's, looked up
-  // by four in-register permutes and three blends (the run's bits 3 and 4 pick the table)
-  // instead of a gather; near lanes are masked off.
-  const bool by_run = near + 512 <= last + 1;
-  __m256i runs[4] = {};
-  if (by_run) {
-    alignas(32) std::uint32_t firsts[32];
-    for (std::uint32_t r = 0; r < 32; ++r)
-      firsts[r] = far_weights[near + 16 * r];
-    for (int t = 0; t < 4; ++t)
-      runs[t] = _mm256_load_si256(reinterpret_cast<const __m256i*>(firsts + 8 * t));
-  }
+  // The run weights in four registers: four permutes and three blends a key (the run's bits 3
+  // and 4 pick the register); near lanes are masked off.
+  __m256i runs[4];
+  for (int t = 0; t < 4; ++t)
+    runs[t] = _mm256_load_si256(reinterpret_cast<const __m256i*>(run_weights + 8 * t));
   const __m256 limit_eight = _mm256_set1_ps(limit);
   const __m256i eight = _mm256_set1_epi32(8), last_run = _mm256_set1_epi32(31);
   __m256i keys = lanes;  // j + lane

@@ -388,8 +388,8 @@ int main(int argc, char** argv) {
         std::vector<std::vector<std::uint32_t>> kept_sets(g.heads.size());
         tvk::certified_decode(g.cache, n, g.queries[li].data(), g.heads.size(), scale, opt.eps,
                               out.data(), again.data(), local, kept_sets.data());
-        // Every scored key is kept (CertifiedDecodeHead): the rows read are the kept sets'
-        // union, a key row and a value row each.
+        // The rows read are the kept sets' union, a key row and a value row each, and the key
+        // rows of the keys scored past K (counted as distinct: at most 63 a head).
         const tvk::CertifiedDecodeHead& first = results[first_row[gi]];
         rows_read.clear();
         for (const auto& set : kept_sets)
@@ -397,9 +397,13 @@ int main(int argc, char** argv) {
         std::sort(rows_read.begin(), rows_read.end());
         const auto distinct = static_cast<double>(std::unique(rows_read.begin(), rows_read.end()) -
                                                   rows_read.begin());
+        double ahead_rows = 0.0;
+        for (const tvk::CertifiedDecodeHead& head : again)
+          ahead_rows += static_cast<double>(head.scored - head.kept);
         step_read += first.bytes -
                      2.0 * static_cast<double>(d) * static_cast<double>(first.scored + first.kept) +
-                     4.0 * static_cast<double>(d) * distinct;
+                     4.0 * static_cast<double>(d) * distinct +
+                     2.0 * static_cast<double>(d) * ahead_rows;
         for (std::size_t hi = 0; hi < g.heads.size(); ++hi) {
           const std::size_t r = first_row[gi] + hi;
           const tvk::CertifiedDecodeHead& res = results[r];

@@ -93,10 +93,11 @@ struct CertifiedDecodeHead {
   std::size_t refined = 0;    //!< keys whose second tier was read (two-tier caches; else 0)
   double tau_bound = 1.0;     //!< τ̄ >= the true tail mass of K, <= eps
   double output_bound = 0.0;  //!< >= ‖out − o‖₂, o exact attention over every key
-  //! This head's share (1/G) of the bytes the group's step read: the codes, and the 16-bit key
-  //! and value of every key any head of the group scored (each read once for the group).
+  //! The bytes this head's step reads: the group's summary (counted for each head, as
+  //! dense_bytes counts the group's K and V), the 16-bit key row of every key scored and the
+  //! value row of every key kept. A row two heads need is counted for each.
   double bytes = 0.0;
-  double dense_bytes = 0.0;     //!< its share of the group's 16-bit K and V: 4 d count / G
+  double dense_bytes = 0.0;     //!< the group's 16-bit K and V, counted for this head: 4 d count
   bool dense_fallback = false;  //!< every key was scored (τ̄ = 0)
 };
 

@@ -66,9 +66,10 @@ Options parse(int argc, char** argv) {
       "One decode step (the query at position n-1 of every head of every stored layer) over\n"
       "the logit store's KV cache: tvk's dense 16-bit attention against the certified step\n"
       "with int8 (int4, or int8 in two tiers) key codes, medians of R steps each, beside\n"
-      "the machine's read bandwidth (measured in the same run over as many bytes as the\n"
-      "dense cache) and a breakdown of the certified step by phase. The last line (for the last n) "
-      "is\n"
+      "the machine's read bandwidth (a streaming read of as many bytes as the dense cache,\n"
+      "timed at the start and once in every round of the steps; a step's share of the\n"
+      "bandwidth is against the median of its rounds' passes) and a breakdown of the\n"
+      "certified step by phase. The last line (for the last n) is\n"
       "  decode speedup: Z.ZZx at eps=E (dense D ms at P% of bandwidth, certified C ms, n=N,\n"
       "  bytes B of dense)");
   parser.set_command("decode_bench");
@@ -192,6 +193,7 @@ Exact exact_attention(const Group& g, const float* q, std::size_t n, double scal
 struct LengthResult {
   std::size_t n = 0;
   double dense_ms = 0.0, certified_ms = 0.0, dense_bytes = 0.0, certified_bytes = 0.0;
+  double bandwidth = 0.0;  // bytes per second: the median of the passes beside these steps
   bool valid = true;
 };
 
@@ -285,10 +287,11 @@ int main(int argc, char** argv) {
     for (std::size_t gi = 1; gi < groups.size(); ++gi)
       first_row[gi] = first_row[gi - 1] + groups[gi - 1].heads.size();
 
-    // The roofline: a streaming read of as many bytes as the longest dense step reads.
+    // The roofline: a streaming read of as many bytes as the longest dense step reads, timed
+    // now and once in every round of each length's steps (the shares use those rounds').
     const double cache_bytes = 4.0 * static_cast<double>(d * longest * groups.size());
-    const double bandwidth =
-        tvk::bench::read_bandwidth(static_cast<std::size_t>(cache_bytes), threads);
+    tvk::bench::ReadBandwidth stream(static_cast<std::size_t>(cache_bytes), threads);
+    const double start_bandwidth = stream.median(7);
     const double keys_total = static_cast<double>(longest * groups.size());
     const double code_mb = groups[0].cache.codes().bytes_per_key() * keys_total / 1e6;
     std::printf(
@@ -308,8 +311,10 @@ int main(int argc, char** argv) {
                       ? " (packed size; held one per byte, so the summary pass reads twice that)"
                       : "");
     }
-    std::printf("read bandwidth (%d threads, streaming %.1f MB): %.1f GB/s\n", threads,
-                cache_bytes / 1e6, bandwidth / 1e9);
+    std::printf(
+        "read bandwidth (%d threads, streaming %.1f MB): %.1f GB/s at the start (median of 7 "
+        "passes)\n",
+        threads, cache_bytes / 1e6, start_bandwidth / 1e9);
     std::fflush(stdout);
 
     std::vector<LengthResult> summary;
@@ -342,8 +347,9 @@ int main(int argc, char** argv) {
       };
       dense_step();  // warm-up (page faults, thread start)
       certified_step();
-      std::vector<double> dense_ms, certified_ms;
+      std::vector<double> dense_ms, certified_ms, rates;
       for (int r = 0; r < opt.repeats; ++r) {  // interleaved, alternating which goes first
+        rates.push_back(stream.pass());        // the bandwidth under this round's load
         if (r % 2 == 0) {
           dense_ms.push_back(time_ms(dense_step));
           certified_ms.push_back(time_ms(certified_step));
@@ -433,11 +439,17 @@ int main(int argc, char** argv) {
         }
       }
       const double dense = median(dense_ms), certified = median(certified_ms);
+      const double bandwidth = median(rates);
       const double rn = static_cast<double>(rows) * static_cast<double>(n);
       // The bytes each step must read: dense 16-bit K and V of every key once (the heads of a
       // group share them); certified: codes, scored keys and kept values (CertifiedDecodeHead).
       const double dense_read = 4.0 * static_cast<double>(d * n * groups.size());
       std::printf("\nn=%zu\n", n);
+      std::printf(
+          "read bandwidth beside these steps: median %.1f GB/s over %d passes, one in each round "
+          "(min %.1f, max %.1f)\n",
+          bandwidth / 1e9, opt.repeats, *std::min_element(rates.begin(), rates.end()) / 1e9,
+          *std::max_element(rates.begin(), rates.end()) / 1e9);
       std::printf(
           "dense (tvk, 16-bit K/V, online softmax): median %.2f ms over %d steps (min %.2f, max "
           "%.2f), %.0f%% of the read bandwidth; max |o - exact| %.2e\n",
@@ -477,7 +489,7 @@ int main(int argc, char** argv) {
           valid, rows, tau_ratio.empty() ? 0.0 : median(tau_ratio), worst_ratio, output_valid, rows,
           worst_output);
       std::fflush(stdout);
-      summary.push_back({n, dense, certified, dense_read, bytes / dense_bytes,
+      summary.push_back({n, dense, certified, dense_read, bytes / dense_bytes, bandwidth,
                          valid == rows && output_valid == rows});
     }
 
@@ -492,7 +504,7 @@ int main(int argc, char** argv) {
     bool all_valid = true;
     for (const LengthResult& r : summary) {
       std::printf("%5zu  %9.2f  %3.0f  %12.2f  %6.2fx  %11.3f%s\n", r.n, r.dense_ms,
-                  100.0 * r.dense_bytes / (r.dense_ms * 1e-3) / bandwidth, r.certified_ms,
+                  100.0 * r.dense_bytes / (r.dense_ms * 1e-3) / r.bandwidth, r.certified_ms,
                   r.dense_ms / r.certified_ms, r.certified_bytes,
                   r.valid ? "" : "  CERTIFICATE FAILED");
       all_valid = all_valid && r.valid;
@@ -502,8 +514,8 @@ int main(int argc, char** argv) {
         "decode speedup: %.2fx at eps=%.2f (dense %.2f ms at %.0f%% of bandwidth, certified %.2f "
         "ms, n=%zu, bytes %.3f of dense)\n",
         last.dense_ms / last.certified_ms, opt.eps, last.dense_ms,
-        100.0 * last.dense_bytes / (last.dense_ms * 1e-3) / bandwidth, last.certified_ms, last.n,
-        last.certified_bytes);
+        100.0 * last.dense_bytes / (last.dense_ms * 1e-3) / last.bandwidth, last.certified_ms,
+        last.n, last.certified_bytes);
     return all_valid ? 0 : 1;
   } catch (const tvk::InputError& e) {
     std::fprintf(stderr, "decode_bench: %s\n", e.what());

@@ -37,16 +37,6 @@ class ReadBandwidth {
     return static_cast<double>(bytes()) / seconds;
   }
 
-  //! The median of `repeats` timed passes after one untimed pass.
-  double median(int repeats) {
-    read();
-    std::vector<double> rates;
-    for (int r = 0; r < repeats; ++r)
-      rates.push_back(pass());
-    std::sort(rates.begin(), rates.end());
-    return rates[rates.size() / 2];
-  }
-
  private:
   void read() {
     const std::size_t words = data_.size();
